@@ -1,0 +1,35 @@
+"""kindscape: multi-cluster KIND network scenarios from one declarative file.
+
+    import kindscape
+    scenario = kindscape.load("multi-cluster.yaml")
+    with kindscape.up(scenario) as lab:
+        assert lab.check().ok
+
+The names below are imported on first use, so `import kindscape` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["load", "up", "attach", "down", "status", "plan", "Lab", "Scenario",
+           "ScenarioError", "KindscapeError"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Lab, attach, down, plan, status, up
+    from .errors import KindscapeError, ScenarioError
+    from .scenario import Scenario, load
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ScenarioError", "KindscapeError"):
+        from . import errors
+        return getattr(errors, name)
+    if name in ("load", "Scenario"):
+        from . import scenario
+        return getattr(scenario, name)
+    if name in __all__:
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'kindscape' has no attribute {name!r}")

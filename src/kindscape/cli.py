@@ -1,0 +1,207 @@
+"""The command line: a thin layer over `kindscape.api`. Imports are lazy so that every
+command starts fast; errors meant for users are printed without a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Annotated, Any, Optional
+
+import typer
+
+app = typer.Typer(
+    name="kindscape",
+    help="Multi-cluster KIND network scenarios from one file: up, check, down.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Output(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class PlanOutput(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class RuntimeName(str, Enum):
+    netns = "netns"
+    kind = "kind"
+
+
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for scripts")]
+RuntimeOpt = Annotated[RuntimeName, typer.Option("--runtime", "-r", help="netns (default) or kind")]
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False)
+
+
+def _fail(exc: Exception, output: Output = Output.table) -> None:
+    from .errors import ScenarioError
+    if output is Output.json:
+        payload: dict[str, Any] = {"ok": False, "error": str(exc)}
+        if isinstance(exc, ScenarioError):
+            payload["problems"] = [p.to_json() for p in exc.problems]
+        _print_json(payload)
+    else:
+        sys.stderr.write(f"error: {exc}\n")
+    raise typer.Exit(getattr(exc, "exit_code", 1))
+
+
+def _guard(output: Output = Output.table):
+    """Turn kindscape's user errors (and Ctrl-C) into a message and an exit code."""
+    from .errors import KindscapeError
+
+    class Guard:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, exc, tb):
+            if isinstance(exc, KindscapeError):
+                _fail(exc, output)
+            if isinstance(exc, KeyboardInterrupt):
+                sys.stderr.write("interrupted\n")
+                raise typer.Exit(130)
+            return False
+    return Guard()
+
+
+@app.command()
+def validate(file: str, output: OutputOpt = Output.table) -> None:
+    """Check a scenario file; creates nothing. Exit 0 when valid, 1 when not."""
+    with _guard(output):
+        from .scenario import load
+        scenario = load(file)
+        topo = scenario.topology
+        summary = {"ok": True, "name": scenario.name, "clusters": len(topo.clusters),
+                   "nodes": len(topo.nodes), "pods": len(topo.pods), "hosts": len(topo.hosts),
+                   "networks": len(topo.networks), "expectations": len(topo.expectations)}
+        if output is Output.json:
+            _print_json(summary)
+        else:
+            print(f"{file}: valid scenario {scenario.name!r}: {summary['clusters']} clusters, "
+                  f"{summary['nodes']} nodes, {summary['pods']} pods, {summary['hosts']} hosts, "
+                  f"{summary['networks']} networks")
+
+
+@app.command()
+def plan(file: str, runtime: RuntimeOpt = RuntimeName.netns,
+         output: Annotated[PlanOutput, typer.Option("--output", "-o")] = PlanOutput.text) -> None:
+    """Print what `up` would do, as the equivalent ip/nft (or docker/kind) commands."""
+    with _guard(Output.json if output is PlanOutput.json else Output.table):
+        from . import api
+        from .plan import render
+        steps = api.plan(file, runtime.value)
+        if output is PlanOutput.json:
+            _print_json(render.to_json(steps))
+        else:
+            sys.stdout.write(render.script(steps))
+
+
+@app.command()
+def up(file: str, runtime: RuntimeOpt = RuntimeName.netns, output: OutputOpt = Output.table) -> None:
+    """Create the scenario (progress on stderr); on failure or Ctrl-C, remove what was made."""
+    with _guard(output):
+        from . import api
+        from .progress import progress_printer
+        with progress_printer() as progress:
+            lab = api.up(file, runtime.value, progress)
+        doc = lab.status()
+        if output is Output.json:
+            _print_json(doc)
+        else:
+            from .render.tables import status_view
+            _console().print(status_view(doc))
+            print(f"up: check it with `kindscape check {lab.name}`, remove it with `kindscape down {lab.name}`")
+
+
+@app.command()
+def check(name: str, all: Annotated[bool, typer.Option("--all", help="probe every pod, node and host to every pod and host")] = False,
+          timeout: Annotated[float, typer.Option(help="seconds before a probe counts as unreachable")] = 1.0,
+          output: OutputOpt = Output.table) -> None:
+    """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
+    with _guard(output):
+        from . import api
+        report = api.attach(name).check(all=all, timeout=timeout)
+        if output is Output.json:
+            _print_json(report.to_json())
+        else:
+            from .render.tables import check_view
+            _console().print(check_view(report))
+        raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def status(name: Annotated[Optional[str], typer.Argument()] = None, output: OutputOpt = Output.table) -> None:
+    """Scenarios that are up: clusters, nodes, pods, hosts, addresses."""
+    with _guard(output):
+        from . import api
+        doc = api.status(name)
+        if output is Output.json:
+            _print_json(doc)
+            return
+        from .render.tables import status_view
+        docs = [doc] if name else doc["scenarios"]
+        if not docs:
+            print("no scenarios are up")
+        for each in docs:
+            _console().print(status_view(each))
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def exec(name: str, endpoint: str, command: Annotated[list[str], typer.Argument(help="the command, after --")]) -> None:
+    """Run a command inside a node, pod, host or docker-host: kindscape exec NAME EP -- CMD..."""
+    with _guard():
+        from . import api
+        if command and command[0] == "--":
+            command = command[1:]
+        if not command:
+            raise typer.BadParameter("give the command after --, e.g. -- ip route")
+        done = api.attach(name).exec(endpoint, command, capture=False)
+        raise typer.Exit(done.returncode)
+
+
+@app.command()
+def down(name: str, output: OutputOpt = Output.table) -> None:
+    """Remove everything the scenario created, even after a crash of `up`."""
+    with _guard(output):
+        from . import api
+        from .progress import progress_printer
+        with progress_printer() as progress:
+            removed = api.down(name, progress)
+        if output is Output.json:
+            _print_json({"ok": True, "name": name, "removed": removed})
+        else:
+            print(f"down: {name} removed ({len(removed)} objects)")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+        print(f"kindscape {version('kindscape')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """kindscape: KIND network scenarios, declared in one file."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

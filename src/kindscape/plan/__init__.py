@@ -1,0 +1,1 @@
+"""Plans: frozen operations, the pure planner, renderings."""

@@ -1,0 +1,127 @@
+"""The planner: a pure function from a resolved topology to the ordered operations that
+realise it the way KIND, Docker, kindnet and the page's loops do.
+
+No side effects, no clock, no randomness: the same topology always gives the same plan
+(golden tests hold it to that).
+"""
+
+from __future__ import annotations
+
+from .. import topology as topo
+from ..topology import Node, Topology
+from . import ops, routing, rules
+
+PROBE_PORT = 8080
+NODE_SYSCTLS = (
+    # What KIND nodes run with (see ../shared/notes): forwarding, strict rp_filter.
+    ("net.ipv4.ip_forward", "1"),
+    ("net.ipv4.conf.all.rp_filter", "1"),
+    ("net.ipv4.conf.default.rp_filter", "1"),
+    ("net.ipv4.conf.all.route_localnet", "1"),
+    ("net.ipv6.conf.all.forwarding", "1"),
+)
+
+
+def plan(topology: Topology) -> ops.Plan:
+    steps: list = []
+    steps += _namespaces(topology)
+    steps += _docker_host(topology)
+    for cluster in topology.clusters:
+        for node in cluster.nodes:
+            steps += _node(topology, node)
+            for pod in node.pods:
+                steps += _pod(node, pod)
+    for host in topology.hosts:
+        steps += _host(topology, host)
+    steps += routing.routes(topology)
+    steps += rules.rulesets(topology)
+    steps.append(_workloads(topology))
+    # Stable sort: phase order first, the order above within a phase.
+    steps.sort(key=lambda op: op.phase)
+    return ops.Plan(topology.scenario, tuple(steps))
+
+
+def _namespaces(topology: Topology) -> list:
+    """Every namespace, marked as the scenario's; `lo` comes up with it."""
+    mark = topo.ownership_mark(topology.scenario)
+    found = [ops.CreateNamespace(topology.docker_host.netns, topo.DOCKER_HOST, "docker-host", mark)]
+    for node in topology.nodes:
+        found.append(ops.CreateNamespace(node.netns, node.name, "node", mark))
+        found += [ops.CreateNamespace(p.netns, p.name, "pod", mark) for p in node.pods]
+    found += [ops.CreateNamespace(h.netns, h.name, "host", mark) for h in topology.hosts]
+    return found
+
+
+def _docker_host(topology: Topology) -> list:
+    ns = topology.docker_host.netns
+    steps: list = [ops.Sysctl(ns, "net.ipv4.ip_forward", "1"),
+                   ops.Sysctl(ns, "net.ipv6.conf.all.forwarding", "1")]
+    for network in topology.networks:
+        steps.append(ops.Bridge(ns, network.bridge, network.name))
+        for subnet, gateway in zip(network.subnets, network.gateways):
+            steps.append(ops.Address(ns, network.bridge, f"{gateway}/{subnet.prefixlen}"))
+    return steps
+
+
+def _attach(topology: Topology, ns: str, attachment: topo.Attachment) -> list:
+    """An interface on a network: a veth whose peer is a port of the network's bridge."""
+    network = topology.network(attachment.network)
+    steps: list = [ops.Veth(ns, attachment.ifname, topology.docker_host.netns, attachment.peer,
+                            network.bridge)]
+    for address, subnet in zip(attachment.addresses, network.subnets):
+        steps.append(ops.Address(ns, attachment.ifname, f"{address}/{subnet.prefixlen}"))
+    return steps
+
+
+def _node(topology: Topology, node: Node) -> list:
+    steps: list = [ops.Sysctl(node.netns, key, value) for key, value in NODE_SYSCTLS]
+    for attachment in node.attachments:
+        steps += _attach(topology, node.netns, attachment)
+    for loopback in node.loopbacks:
+        steps.append(ops.Address(node.netns, "lo", f"{loopback}/{loopback.max_prefixlen}"))
+    kind = topology.networks[0]
+    for gateway in kind.gateways:
+        steps.append(ops.Route(node.netns, "default", str(gateway), "eth0", family=gateway.version,
+                               comment="docker: default route via the network's gateway"))
+    for route in node.static_routes:
+        steps.append(ops.Route(node.netns, str(route.to), str(route.via), family=route.to.version,
+                               comment="nodes[].routes"))
+    return steps
+
+
+def _pod(node: Node, pod: topo.Pod) -> list:
+    """CNI ptp, as kindnet configures it: veth, /32 on the pod, gateway /32 on the node."""
+    steps: list = [ops.Veth(pod.netns, "eth0", node.netns, pod.host_ifname)]
+    for address, gateway in zip(pod.addresses, pod.gateways):
+        bits = address.max_prefixlen
+        steps += [
+            ops.Address(pod.netns, "eth0", f"{address}/{bits}"),
+            ops.Address(node.netns, pod.host_ifname, f"{gateway}/{bits}"),
+            ops.Route(pod.netns, f"{gateway}/{bits}", dev="eth0", scope="link", family=address.version),
+            ops.Route(pod.netns, "default", str(gateway), "eth0", family=address.version,
+                      comment="ptp: the pod's default route via its node"),
+            ops.Route(node.netns, f"{address}/{bits}", dev=pod.host_ifname, scope="link",
+                      family=address.version, comment=f"ptp: {pod.name}"),
+        ]
+    return steps
+
+
+def _host(topology: Topology, host: topo.Host) -> list:
+    steps: list = []
+    for attachment in host.attachments:
+        steps += _attach(topology, host.netns, attachment)
+    primary = topology.network(host.attachments[0].network)
+    for gateway in primary.gateways:
+        steps.append(ops.Route(host.netns, "default", str(gateway), host.attachments[0].ifname,
+                               family=gateway.version,
+                               comment="docker: default route via the primary network's gateway"))
+    return steps
+
+
+def _workloads(topology: Topology) -> ops.StartWorkloads:
+    listeners = [ops.Listener(pod.netns, pod.name, (PROBE_PORT,)) for pod in topology.pods]
+    listeners += [ops.Listener(node.netns, node.name, (PROBE_PORT,)) for node in topology.nodes]
+    listeners += [ops.Listener(host.netns, host.name, (PROBE_PORT,)) for host in topology.hosts]
+    listeners.append(ops.Listener(topology.docker_host.netns, topo.DOCKER_HOST, (PROBE_PORT,)))
+    return ops.StartWorkloads(tuple(listeners))
+

@@ -1,0 +1,85 @@
+"""A plan as the equivalent shell commands (what `kindscape plan` prints) and as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from . import ops
+
+
+def command(op: ops.Op) -> str:
+    """The `ip`/`nft` command a user could run to do what `op` does."""
+    match op:
+        case ops.CreateNamespace(ns=ns, mark=mark):
+            text = f"ip netns add {ns}\nip -n {ns} link set lo up"
+            return text + (f"\nip -n {ns} link property add dev lo altname {mark}" if mark else "")
+        case ops.Sysctl(ns=ns, key=key, value=value):
+            return f"ip netns exec {ns} sysctl -qw {key}={value}"
+        case ops.Bridge(ns=ns, name=name, alias=alias):
+            text = f"ip -n {ns} link add {name} up type bridge"
+            return text + (f"\nip -n {ns} link property add dev {name} altname {alias}" if alias else "")
+        case ops.Veth():
+            return _veth(op)
+        case ops.LinkUp(ns=ns, name=name):
+            return f"ip -n {ns} link set {name} up"
+        case ops.Address(ns=ns, dev=dev, address=address):
+            return f"ip -n {ns} addr add {address} dev {dev}"
+        case ops.Route():
+            return _route(op)
+        case ops.Ruleset(ns=ns, text=text):
+            return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
+        case ops.WriteFile(path=path, content=content):
+            return f"install -D -m 0644 /dev/stdin {path} <<'EOF'\n{content}EOF"
+        case ops.StartWorkloads(listeners=listeners):
+            ports = sorted({p for item in listeners for p in item.ports})
+            return (f"# start the workload server: echo listeners for {len(listeners)} endpoints "
+                    f"on TCP {', '.join(map(str, ports))} (one process, one socket per namespace and port)")
+    raise TypeError(f"no rendering for {op!r}")
+
+
+def _veth(op: ops.Veth) -> str:
+    text = f"ip -n {op.ns} link add {op.name} up type veth peer name {op.peer_name} netns {op.peer_ns}"
+    if op.peer_master:
+        text += f"\nip -n {op.peer_ns} link set {op.peer_name} master {op.peer_master} up"
+    else:
+        text += f"\nip -n {op.peer_ns} link set {op.peer_name} up"
+    return text
+
+
+def _route(op: ops.Route) -> str:
+    family = " -6" if op.family == 6 else ""
+    text = f"ip{family} -n {op.ns} route add {op.to}"
+    if op.via:
+        text += f" via {op.via}"
+    if op.dev:
+        text += f" dev {op.dev}"
+    if op.scope:
+        text += f" scope {op.scope}"
+    return text + (f"  # {op.comment}" if op.comment else "")
+
+
+def script(plan: ops.Plan) -> str:
+    """The whole plan as a readable script, one section per phase."""
+    lines: list[str] = [f"# kindscape plan for scenario {plan.scenario!r}: {len(plan.ops)} operations"]
+    phase = None
+    for op in plan.ops:
+        if op.phase != phase:
+            phase = op.phase
+            lines.append(f"\n# --- {phase.name.lower()} ---")
+        lines.append(command(op))
+    return "\n".join(lines) + "\n"
+
+
+def to_json(plan: ops.Plan) -> dict[str, Any]:
+    return {"scenario": plan.scenario, "ops": [op_json(op) for op in plan.ops]}
+
+
+def op_json(op: ops.Op) -> dict[str, Any]:
+    data: dict[str, Any] = {"op": type(op).__name__}
+    for field in dataclasses.fields(op):
+        value = getattr(op, field.name)
+        if isinstance(value, tuple):
+            value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+        data[field.name] = value
+    return data

@@ -1,0 +1,78 @@
+"""nftables rulesets: kindnet's masquerade on every node, Docker's NAT and isolation in
+docker-host. Each is one table applied atomically (`nft -f`) in its namespace."""
+
+from __future__ import annotations
+
+from ..topology import Cluster, Node, Topology
+from . import ops
+from .routing import interconnected_pairs
+
+KINDNET_TABLE = "kindnet"
+DOCKER_TABLE = "docker"
+
+
+def rulesets(topology: Topology) -> list[ops.Ruleset]:
+    found = [_docker_host(topology)]
+    exceptions = _no_masquerade(topology)
+    for cluster in topology.clusters:
+        for node in cluster.nodes:
+            found.append(_kindnet(node, cluster, exceptions.get(cluster.name, [])))
+    return found
+
+
+def _no_masquerade(topology: Topology) -> dict[str, list]:
+    """Remote podSubnets that interconnected clusters reach without NAT (`masquerade: false`)."""
+    found: dict[str, list] = {}
+    for cluster, remote, item in interconnected_pairs(topology):
+        if item.pods and not item.masquerade:
+            subnets = found.setdefault(cluster.name, [])
+            subnets += [s for s in remote.pod_subnets if s not in subnets]
+    return found
+
+
+def _set(subnets) -> str:
+    return "{ " + ", ".join(str(s) for s in subnets) + " }"
+
+
+def _kindnet(node: Node, cluster: Cluster, remote: list) -> ops.Ruleset:
+    """kindnet's KIND-MASQ-AGENT: traffic leaving the node for anything outside the
+    cluster's podSubnet is masqueraded to the node's address; interconnected clusters'
+    podSubnets are added as exceptions so pod source IPs survive."""
+    lines = [f"table inet {KINDNET_TABLE} {{",
+             "  chain postrouting {",
+             "    type nat hook postrouting priority srcnat; policy accept;"]
+    for version, keyword in ((4, "ip"), (6, "ip6")):
+        own = [s for s in cluster.pod_subnets if s.version == version]
+        other = [s for s in remote if s.version == version]
+        if own:
+            lines.append(f'    {keyword} daddr {_set(own)} return comment "KIND-MASQ-AGENT: cluster podSubnet"')
+        if other:
+            lines.append(f'    {keyword} daddr {_set(other)} return comment "interconnect: no masquerade"')
+    lines += ['    masquerade comment "KIND-MASQ-AGENT: outbound traffic is masqueraded"',
+              "  }", "}"]
+    return ops.Ruleset(node.netns, KINDNET_TABLE, "\n".join(lines) + "\n",
+                       f"kindnet masquerade on {node.name}")
+
+
+def _docker_host(topology: Topology) -> ops.Ruleset:
+    """Docker's bridge networks: masquerade of traffic leaving a network (when
+    enable_ip_masquerade), and isolation: no forwarding between two networks."""
+    lines = [f"table inet {DOCKER_TABLE} {{",
+             "  chain postrouting {",
+             "    type nat hook postrouting priority srcnat; policy accept;"]
+    for network in topology.networks:
+        if not network.masquerade:
+            continue
+        for subnet in network.subnets:
+            keyword = "ip" if subnet.version == 4 else "ip6"
+            lines.append(f'    {keyword} saddr {subnet} oifname != "{network.bridge}" masquerade '
+                         f'comment "network {network.name}: enable_ip_masquerade"')
+    lines += ["  }", "  chain forward {", "    type filter hook forward priority filter; policy accept;"]
+    for network in topology.networks:
+        for other in topology.networks:
+            if other.name != network.name:
+                lines.append(f'    iifname "{network.bridge}" oifname "{other.bridge}" drop '
+                             f'comment "docker isolation: {network.name} to {other.name}"')
+    lines += ["  }", "}"]
+    return ops.Ruleset(topology.docker_host.netns, DOCKER_TABLE, "\n".join(lines) + "\n",
+                       "docker: network masquerade and isolation")

@@ -1,0 +1,1 @@
+"""Probes and the workload server they talk to."""

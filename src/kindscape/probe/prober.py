@@ -1,0 +1,185 @@
+"""Real TCP probes, many at once, from one thread: each socket is made inside its source
+namespace (setns, socket, connect, setns back) and all of them are driven by one epoll
+loop. A probe is reachable when the target accepted the connection; the listener's line
+says which endpoint answered and which source address it saw."""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import time
+from dataclasses import dataclass
+
+from ..runtimes.netns import nsfs
+
+DEFAULT_TIMEOUT = 1.0
+DEFAULT_CONCURRENCY = 512  # sockets in flight: bounded, so fds and memory stay bounded
+
+
+@dataclass(frozen=True)
+class ProbeTask:
+    source: str  # endpoint name
+    source_ns: str
+    target: str
+    address: str
+    port: int
+
+
+@dataclass
+class ProbeResult:
+    task: ProbeTask
+    reachable: bool = False
+    seen_source: str | None = None
+    local_address: str | None = None
+    answered_by: str | None = None
+    rtt_ms: float | None = None
+    error: str | None = None
+
+    @property
+    def family(self) -> int:
+        return 6 if ":" in self.task.address else 4
+
+    @property
+    def source_preserved(self) -> bool | None:
+        if not self.reachable or self.seen_source is None:
+            return None
+        return self.seen_source == self.local_address
+
+
+@dataclass
+class _Flight:
+    result: ProbeResult
+    sock: socket.socket
+    started: float
+    deadline: float
+    connected: bool = False
+    buffer: bytes = b""
+
+
+def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
+        concurrency: int = DEFAULT_CONCURRENCY) -> list[ProbeResult]:
+    """Probe every task; results in the order of `tasks`."""
+    results = [ProbeResult(task) for task in tasks]
+    order = sorted(range(len(tasks)), key=lambda i: tasks[i].source_ns)  # fewer setns calls
+    poller = select.epoll()
+    flights: dict[int, _Flight] = {}
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    next_task = 0
+    try:
+        while next_task < len(order) or flights:
+            if next_task < len(order) and len(flights) < concurrency:
+                batch = order[next_task: next_task + concurrency - len(flights)]
+                next_task += len(batch)
+                _launch([results[i] for i in batch], timeout, poller, flights, home)
+            _step(poller, flights)
+    finally:
+        for flight in flights.values():
+            flight.sock.close()
+        poller.close()
+        os.close(home)
+    return results
+
+
+def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int, _Flight],
+            home: int) -> None:
+    current = None
+    try:
+        for result in batch:
+            task = result.task
+            if task.source_ns != current:
+                _enter(task.source_ns)
+                current = task.source_ns
+            family = socket.AF_INET6 if ":" in task.address else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            now = time.monotonic()
+            code = sock.connect_ex((task.address, task.port))
+            flight = _Flight(result, sock, now, now + timeout)
+            if code not in (0, errno.EINPROGRESS):
+                result.error = _reason(code)
+                sock.close()
+                continue
+            flights[sock.fileno()] = flight
+            poller.register(sock.fileno(), select.EPOLLOUT)
+    finally:
+        if current is not None:
+            nsfs.setns(home)
+
+
+def _enter(ns: str) -> None:
+    fd = os.open(nsfs.path_of(ns), os.O_RDONLY)
+    try:
+        nsfs.setns(fd)
+    finally:
+        os.close(fd)
+
+
+def _step(poller, flights: dict[int, _Flight]) -> None:
+    soonest = min((f.deadline for f in flights.values()), default=None)
+    wait = 0.05 if soonest is None else max(0.0, min(0.05, soonest - time.monotonic()))
+    for fd, events in poller.poll(wait):
+        flight = flights.get(fd)
+        if flight is not None:
+            _advance(fd, flight, events, poller, flights)
+    now = time.monotonic()
+    for fd, flight in list(flights.items()):
+        if now >= flight.deadline:
+            if not flight.connected:
+                flight.result.error = "timed out"
+            _close(fd, flights, poller)
+
+
+def _advance(fd: int, flight: _Flight, events: int, poller, flights) -> None:
+    result = flight.result
+    if not flight.connected:
+        code = flight.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            result.error = _reason(code)
+            _close(fd, flights, poller)
+            return
+        flight.connected = True
+        result.reachable = True
+        result.rtt_ms = round((time.monotonic() - flight.started) * 1000, 3)
+        result.local_address = _unmapped(flight.sock.getsockname()[0])
+        try:
+            flight.sock.send(b"\n")
+        except OSError:
+            pass
+        poller.modify(fd, select.EPOLLIN)
+        return
+    try:
+        data = flight.sock.recv(512)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError:
+        data = b""
+    flight.buffer += data
+    if not data or b"\n" in flight.buffer:
+        _parse_line(result, flight.buffer)
+        _close(fd, flights, poller)
+
+
+def _parse_line(result: ProbeResult, data: bytes) -> None:
+    parts = data.split(b"\n", 1)[0].decode(errors="replace").split()
+    if len(parts) == 2:
+        result.answered_by, result.seen_source = parts[0], _unmapped(parts[1])
+
+
+def _close(fd: int, flights: dict[int, _Flight], poller) -> None:
+    flight = flights.pop(fd)
+    try:
+        poller.unregister(fd)
+    except OSError:
+        pass
+    flight.sock.close()
+
+
+def _unmapped(address: str) -> str:
+    return address[7:] if address.startswith("::ffff:") else address
+
+
+def _reason(code: int) -> str:
+    names = {errno.ECONNREFUSED: "refused", errno.EHOSTUNREACH: "no route to host",
+             errno.ENETUNREACH: "network unreachable", errno.ETIMEDOUT: "timed out"}
+    return names.get(code, os.strerror(code))

@@ -1,0 +1,39 @@
+"""Progress of long work on stderr: a live bar on a terminal, one line per finished step
+otherwise (CI logs stay short)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+
+from .runtimes.base import Progress
+
+
+@contextlib.contextmanager
+def progress_printer() -> Iterator[Progress]:
+    if sys.stderr.isatty():
+        with _live() as report:
+            yield report
+        return
+    started = time.monotonic()
+
+    def report(step: str, done: int, total: int) -> None:
+        if total and done >= total:
+            sys.stderr.write(f"  {step}: {done}/{total} ({time.monotonic() - started:.2f} s)\n")
+
+    yield report
+
+
+@contextlib.contextmanager
+def _live() -> Iterator[Progress]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+    tasks: dict[str, int] = {}
+    with Bar(TextColumn("{task.description:>12}"), BarColumn(), MofNCompleteColumn(),
+             TimeElapsedColumn(), transient=False) as bar:
+        def report(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=max(total, 1))
+            bar.update(tasks[step], completed=done, total=max(total, 1))
+        yield report

@@ -1,0 +1,1 @@
+"""Renderings of results and state: JSON documents, tables, pictures."""

@@ -1,0 +1,124 @@
+"""Human-readable tables (rich) for check reports and status documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..probe.checks import CheckReport
+
+
+def _cell(results) -> Text:
+    total = len(results)
+    reached = [r for r in results if r.reachable]
+    natted = sum(1 for r in reached if r.source_preserved is False)
+    style = "green" if len(reached) == total else ("red" if not reached else "yellow")
+    text = Text(f"{len(reached)}/{total}", style=style)
+    if natted:
+        text.append(f" nat {natted}", style="cyan")
+    return text
+
+
+def check_matrix(report: CheckReport) -> Table:
+    """Reachability between groups (cluster pods, cluster nodes, hosts): reached/probed,
+    and how many of the reached were NATed on the way."""
+    order: list[str] = []
+    cells: dict[tuple[str, str], list] = {}
+    for result in report.results:
+        source = report.groups.get(result.task.source, result.task.source)
+        target = report.groups.get(result.task.target, result.task.target)
+        for group in (source, target):
+            if group not in order:
+                order.append(group)
+        cells.setdefault((source, target), []).append(result)
+    sources = [g for g in order if any((g, t) in cells for t in order)]
+    targets = [g for g in order if any((s, g) in cells for s in order)]
+    table = Table(title=f"reachability in {report.scenario} (reached/probed)", title_justify="left")
+    table.add_column("from \\ to", style="bold")
+    for target in targets:
+        table.add_column(target, justify="center")
+    for source in sources:
+        table.add_row(source, *[_cell(cells[(source, t)]) if (source, t) in cells else Text("·")
+                                for t in targets])
+    return table
+
+
+def expectations_table(report: CheckReport) -> Table:
+    table = Table(title="expectations", title_justify="left")
+    for column in ("from", "to", "expected", "probes", "result"):
+        table.add_column(column)
+    for outcome in report.expectations:
+        item = outcome.expectation
+        wanted = "reachable" if item.reachable else "unreachable"
+        if item.reachable and item.source_preserved is not None:
+            wanted += ", source kept" if item.source_preserved else ", source NATed"
+        verdict = Text("met", style="green") if outcome.met else \
+            Text(f"FAILED ({len(outcome.failures)})" if outcome.results else "FAILED (no probes)", style="red")
+        table.add_row(item.source, item.target, wanted, str(len(outcome.results)), verdict)
+    return table
+
+
+def failure_lines(report: CheckReport, limit: int = 20) -> list[str]:
+    lines = []
+    failures = [(o, r) for o in report.expectations for r in o.failures]
+    for outcome, result in failures[:limit]:
+        task = result.task
+        if result.reachable:
+            got = f"reached, seen as {result.seen_source} (sender {result.local_address})"
+        else:
+            got = f"unreachable: {result.error or 'no answer'}"
+        lines.append(f"{task.source} -> {task.target} ({task.address}:{task.port}): {got}; "
+                     f"explain: kindscape trace {report.scenario} {task.source} {task.target}")
+    if len(failures) > limit:
+        lines.append(f"… and {len(failures) - limit} more (see -o json)")
+    return lines
+
+
+def check_view(report: CheckReport) -> Group:
+    parts: list[Any] = [check_matrix(report)]
+    if report.expectations:
+        parts.append(expectations_table(report))
+    lines = failure_lines(report)
+    if lines:
+        parts.append(Text("\n".join(lines), style="red"))
+    verdict = "all expectations met" if report.ok else "some expectations failed"
+    parts.append(Text(f"{len(report.results)} probes; {verdict}", style="bold green" if report.ok else "bold red"))
+    return Group(*parts)
+
+
+def status_view(doc: dict[str, Any]) -> Group:
+    head = Text(f"{doc['name']} ({doc['runtime']}, {doc['phase']})", style="bold")
+    if doc.get("problems"):
+        head.append("  problems: " + "; ".join(doc["problems"]), style="red")
+    table = Table(show_header=True)
+    for column in ("cluster", "node", "role", "address", "podCIDR", "pods", "other addresses"):
+        table.add_column(column)
+    for cluster in doc["clusters"]:
+        for node in cluster["nodes"]:
+            pods = ", ".join(p["address"] or "-" for p in node["pods"])
+            others = ", ".join(f"{k}={v}" for k, v in node["addresses"].items() if k != "kind")
+            table.add_row(cluster["name"], node["name"], node["role"], node["address"] or "-",
+                          node["podCIDR"] or "-", pods, others)
+    parts: list[Any] = [head, table]
+    if doc["hosts"]:
+        hosts = Table(show_header=True)
+        hosts.add_column("host")
+        hosts.add_column("addresses")
+        hosts.add_column("routes to")
+        for host in doc["hosts"]:
+            hosts.add_row(host["name"], ", ".join(f"{k}={v}" for k, v in host["addresses"].items()),
+                          ", ".join(host["routesTo"] + [f"svc:{c}" for c in host["serviceRoutesTo"]]))
+        parts.append(hosts)
+    services = [(c["name"], s) for c in doc["clusters"] for s in c["services"]]
+    if services:
+        table = Table(show_header=True)
+        for column in ("cluster", "service", "type", "clusterIP", "port", "nodePort", "backends"):
+            table.add_column(column)
+        for cluster, s in services:
+            table.add_row(cluster, f"{s['namespace']}/{s['name']}", s["type"], s["clusterIP"] or "-",
+                          str(s["port"]), str(s["nodePort"] or "-"), str(len(s["backends"])))
+        parts.append(table)
+    return Group(*parts)

@@ -1,0 +1,49 @@
+"""The provider interface every runtime implements: all side effects live behind it."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from ..plan.ops import Plan
+from ..probe.prober import ProbeResult, ProbeTask
+from ..state import ScenarioState
+from ..topology import Topology
+
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(step: str, done: int, total: int) -> None:
+    """The default progress sink: says nothing."""
+
+
+class Runtime(Protocol):
+    name: str
+
+    def preflight(self, topology: Topology) -> None:
+        """Refuse, before anything is created, what cannot work here (privileges, tools,
+        kernel features, name clashes with what exists)."""
+
+    def plan(self, topology: Topology) -> Plan:
+        """The operations `up` would apply."""
+
+    def up(self, plan: Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
+        """Create everything; record each thing in `state` (and `save()`) before making it."""
+
+    def down(self, state: ScenarioState, progress: Progress) -> list[str]:
+        """Remove everything the state records, and anything else carrying the scenario's
+        mark; returns what was removed (for the user)."""
+
+    def orphans(self, scenario: str) -> ScenarioState | None:
+        """What a scenario left without a state file, found by its ownership marks."""
+
+    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
+        """Run TCP probes from the tasks' source endpoints."""
+
+    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+             capture: bool) -> subprocess.CompletedProcess:
+        """Run a command inside an endpoint."""
+
+    def health(self, state: ScenarioState) -> list[str]:
+        """What is wrong with a scenario that is up (e.g. its workload server died)."""

@@ -1,0 +1,131 @@
+"""The scenario's long-lived processes: started detached, recorded with their start time
+(so a recycled pid is never killed), found again by their command line when the state
+file is gone."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from ...errors import RuntimeFailure
+
+SERVER_MODULE = "kindscape.probe.server"
+READY_TIMEOUT = 20.0
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat);
+    None when there is no such process or it has exited (a zombie awaiting its reaper)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def alive(record: dict[str, Any]) -> bool:
+    return start_time(record["pid"]) == record["start"]
+
+
+def start_server(spec: dict[str, Any], directory: str, role: str) -> dict[str, Any]:
+    """Start the workload server for `spec`, wait until it listens; returns its record."""
+    spec_path = os.path.join(directory, f"{role}.json")
+    fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(spec, handle)
+    log_path = os.path.join(directory, f"{role}.log")
+    read_end, write_end = os.pipe()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", SERVER_MODULE, spec_path, str(write_end)],
+            pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=log, start_new_session=True, cwd="/", close_fds=True)
+    os.close(write_end)
+    record = {"pid": proc.pid, "start": start_time(proc.pid), "role": role, "spec": spec_path}
+    try:
+        answer = _read_ready(read_end, proc)
+    finally:
+        os.close(read_end)
+    if answer != "ready":
+        stop(record)
+        with open(log_path) as log:
+            detail = log.read().strip().splitlines()[-3:]
+        raise RuntimeFailure(f"the {role} server did not start: {answer or 'no answer'} "
+                             f"{' '.join(detail)}".strip())
+    return record
+
+
+def _read_ready(fd: int, proc: subprocess.Popen) -> str:
+    deadline = time.monotonic() + READY_TIMEOUT
+    data = b""
+    while b"\n" not in data and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            chunk = os.read(fd, 256)
+            if not chunk:
+                break
+            data += chunk
+        elif proc.poll() is not None:
+            break
+    return data.decode(errors="replace").strip()
+
+
+def stop(record: dict[str, Any], grace: float = 2.0) -> bool:
+    """Stop a recorded process if it is still the one we started; True if it was running."""
+    pid = record["pid"]
+    if not alive(record):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if start_time(pid) != record["start"]:
+            _reap(pid)
+            return True
+        _reap(pid)
+        time.sleep(0.005)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _reap(pid)
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def find_servers(directory: str) -> list[dict[str, Any]]:
+    """Workload servers of a scenario whose records are lost: their argv names the
+    scenario's state directory (the ownership mark of a process)."""
+    found = []
+    prefix = directory.rstrip("/") + "/"
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if SERVER_MODULE.encode() in argv and any(a.decode(errors="replace").startswith(prefix)
+                                                 for a in argv):
+            pid = int(entry)
+            found.append({"pid": pid, "start": start_time(pid), "role": "orphan"})
+    return found

@@ -1,0 +1,171 @@
+"""The netns runtime: the provider that realises a plan in network namespaces."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+
+from ... import state as statefile
+from ...errors import KindscapeError, PrivilegeError
+from ...plan import ops, planner
+from ...probe import prober
+from ...probe.prober import ProbeResult, ProbeTask
+from ...runner import require
+from ...state import ScenarioState
+from ...topology import Topology, netns_prefix, ownership_mark
+from ..base import Progress
+from . import nsfs, processes
+
+WORKLOADS = "workloads"
+
+
+class NetnsRuntime:
+    name = "netns"
+
+    def preflight(self, topology: Topology) -> None:
+        check_privileges()
+        require("nft")
+        require("nsenter")
+        prefix = netns_prefix(topology.scenario)
+        clashes = [n for n in nsfs.listed() if n.startswith(prefix)]
+        if clashes:
+            raise KindscapeError(
+                f"namespace {clashes[0]} already exists ({len(clashes)} of scenario "
+                f"{topology.scenario!r}): left by a crash? run `kindscape down {topology.scenario}`")
+
+    def plan(self, topology: Topology) -> ops.Plan:
+        return planner.plan(topology)
+
+    def up(self, plan: ops.Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
+        # Record before creating: a crash at any point leaves a state `down` can use.
+        state.namespaces = plan.namespaces()
+        state.files = plan.files()
+        save()
+        from .apply import Applier  # pyroute2 is imported only where messages are built
+        applier = Applier(plan, progress, save)
+        try:
+            applier.namespaces()
+            applier.links()
+            applier.addresses()
+            applier.routes()
+            applier.rulesets()
+            applier.files()
+        finally:
+            applier.close()
+        for op in plan.of(ops.StartWorkloads):
+            progress("workloads", 0, 1)
+            spec = {"scenario": plan.scenario,
+                    "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)}
+                                  for l in op.listeners]}
+            record = processes.start_server(spec, statefile.scenario_dir(plan.scenario), WORKLOADS)
+            state.processes.append(record)
+            save()
+            progress("workloads", 1, 1)
+
+    def down(self, state: ScenarioState, progress: Progress) -> list[str]:
+        removed: list[str] = []
+        directory = statefile.scenario_dir(state.name)
+        records = state.processes + processes.find_servers(directory)
+        for record in records:
+            if processes.stop(record):
+                removed.append(f"process {record['pid']} ({record['role']})")
+        names = list(dict.fromkeys(state.namespaces + self._marked_namespaces(state.name)))
+        for done, name in enumerate(names, start=1):
+            if nsfs.remove(name):
+                removed.append(f"namespace {name}")
+            if done % 64 == 0 or done == len(names):
+                progress("namespaces", done, len(names))
+        for path in state.files:
+            try:
+                os.unlink(path)
+                removed.append(f"file {path}")
+            except FileNotFoundError:
+                pass
+            _remove_empty_dirs(os.path.dirname(path))
+        return removed
+
+    def _marked_namespaces(self, scenario: str) -> list[str]:
+        """Namespaces named for the scenario *and* carrying its mark on lo (never by name alone)."""
+        prefix = netns_prefix(scenario)
+        mark = ownership_mark(scenario)
+        found = []
+        for name in nsfs.listed():
+            if name.startswith(prefix) and (_has_mark(name, mark) or _is_unmounted(name)):
+                found.append(name)
+        return found
+
+    def orphans(self, scenario: str) -> ScenarioState | None:
+        names = self._marked_namespaces(scenario)
+        procs = processes.find_servers(statefile.scenario_dir(scenario))
+        if not names and not procs:
+            return None
+        return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs)
+
+    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
+        check_privileges()
+        return prober.run(tasks, timeout=timeout)
+
+    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+             capture: bool) -> subprocess.CompletedProcess:
+        check_privileges()
+        full = ["ip", "netns", "exec", endpoint_ns, *argv]
+        if capture:
+            return subprocess.run(full, capture_output=True, text=True, check=False)
+        return subprocess.run(full, check=False)
+
+    def health(self, state: ScenarioState) -> list[str]:
+        problems = [f"{r['role']} server (pid {r['pid']}) is not running"
+                    for r in state.processes if not processes.alive(r)]
+        missing = [n for n in state.namespaces if not nsfs.exists(n)]
+        if missing:
+            problems.append(f"{len(missing)} namespaces are missing (e.g. {missing[0]})")
+        return problems
+
+
+def check_privileges() -> None:
+    if os.geteuid() != 0:
+        raise PrivilegeError("the netns runtime needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN "
+                             "to create network namespaces): run with sudo")
+
+
+def _has_mark(name: str, mark: str) -> bool:
+    from .netlink import NetlinkSocket
+
+    def look() -> bool:
+        sock = NetlinkSocket.open()
+        try:
+            return mark in sock.altnames("lo")
+        finally:
+            sock.close()
+    try:
+        return nsfs.run_in_namespace(name, look)
+    except OSError:
+        return False
+
+
+def _is_unmounted(name: str) -> bool:
+    """An empty file left by a crash between creating it and mounting the namespace on it."""
+    path = nsfs.path_of(name)
+    try:
+        return not _is_netns(path) and os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
+def _is_netns(path: str) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}").startswith("net:")
+    finally:
+        os.close(fd)
+
+
+def _remove_empty_dirs(directory: str) -> None:
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass

@@ -1,0 +1,145 @@
+"""Loading a scenario: YAML -> strict schema -> KIND defaults -> semantic checks -> topology.
+
+Each stage reports every problem it finds, located; a later stage runs only when the
+earlier ones found nothing, so no problem is a side effect of another.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+
+from ..errors import Problem, ScenarioError
+from ..topology import Topology
+from . import checks, validate
+from .kindconfig import ClusterNetwork, KindCluster, resolve_network
+from .resolve import resolve
+from .schema import ScenarioSpec
+from .structure import validate_model
+from .yamlsource import Locator, Path, format_path, parse_yaml
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A loaded, valid scenario: its spec as written and its resolved topology."""
+
+    spec: ScenarioSpec
+    topology: Topology
+    source: str | None = None
+    text: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def load(path: str | os.PathLike) -> Scenario:
+    """Load and validate a scenario file; raises ScenarioError with every problem."""
+    file = str(path)
+    try:
+        raw = FsPath(file).read_bytes()
+    except OSError as exc:
+        raise ScenarioError([Problem("", f"cannot read the file: {exc.strerror}", file)], file) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem("", "file too large", len(raw), "at most 4 MiB")], file)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError([Problem("", "the file is not UTF-8 text")], file) from None
+    return loads(text, file, base_dir=FsPath(file).resolve().parent)
+
+
+def loads(text: str, file: str | None = None, base_dir: FsPath | None = None) -> Scenario:
+    """Load a scenario from YAML text (configFile paths are relative to base_dir)."""
+    doc = parse_yaml(text, file)
+    if doc.problems:
+        raise ScenarioError(doc.problems, file)
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([doc.locator.problem((), "the document must be a mapping",
+                                                 None, "start with `apiVersion: kindscape/v1alpha1`")], file)
+    spec, problems = validate_model(ScenarioSpec, doc.data, doc.locator)
+    if spec is None:
+        raise ScenarioError(problems, file)
+    topology = _check_and_resolve(spec, doc.locator, base_dir or FsPath.cwd())
+    return Scenario(spec, topology, file, text)
+
+
+def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -> Topology:
+    networks, paths, problems = _kind_configs(spec, locator, base_dir)
+    ctx = validate.Context(spec, locator, networks, paths, problems)
+    validate.check_names(ctx)
+    parsed_networks = validate.check_networks(ctx)
+    validate.check_overlaps(ctx, parsed_networks)
+    validate.check_pod_capacity(ctx)
+    validate.check_interconnects(ctx)
+    selected = validate.check_node_selects(ctx)
+    checks.check_unsupported(ctx)
+    if ctx.problems:
+        raise ScenarioError(ctx.problems, locator.file)
+    topology = resolve(ctx, parsed_networks, selected)
+    if topology is not None:
+        checks.check_topology_refs(ctx, topology)
+    if ctx.problems or topology is None:
+        raise ScenarioError(ctx.problems, locator.file)
+    return topology
+
+
+def _kind_configs(spec: ScenarioSpec, locator: Locator, base_dir: FsPath):
+    """Each cluster's KIND config (inline or from its file) with KIND's defaults and rules."""
+    networks: dict[int, ClusterNetwork | None] = {}
+    paths: dict[int, Path] = {}
+    problems: list[Problem] = []
+    for index, cluster in enumerate(spec.clusters):
+        config, config_locator, at = cluster.config, locator, ("clusters", index, "config")
+        if cluster.configFile is not None and cluster.config is None:
+            at = ("clusters", index, "configFile")
+            config, config_locator = _read_kind_file(cluster.configFile, at, locator, base_dir, problems)
+        paths[index] = at
+        networks[index] = None
+        if config is not None:
+            networks[index] = resolve_network(config, at, config_locator, problems)
+    return networks, paths, problems
+
+
+def _read_kind_file(name: str, at: Path, locator: Locator, base_dir: FsPath,
+                    problems: list[Problem]) -> tuple[KindCluster | None, Locator]:
+    file = base_dir / name
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(locator.problem(at, f"cannot read the KIND config file: {exc}", name,
+                                        "the path is relative to the scenario file"))
+        return None, locator
+    doc = parse_yaml(text, str(file))
+    prefixed = Locator(str(file), {at + path: line for path, line in doc.locator.lines.items()})
+    if doc.problems:
+        problems += [Problem(_join(at, p.path), p.message, p.value, p.hint, p.line, str(file))
+                     for p in doc.problems]
+        return None, prefixed
+    if not isinstance(doc.data, dict):
+        problems.append(prefixed.problem(at, "a KIND config must be a mapping",
+                                         None, "start with `kind: Cluster`"))
+        return None, prefixed
+    config, found = validate_model(KindCluster, doc.data, prefixed, at)
+    problems += found
+    return config, prefixed
+
+
+def _join(at: Path, rest: str) -> str:
+    head = format_path(at)
+    return f"{head}.{rest}" if rest else head
+
+
+def load_kind_config(path: str | os.PathLike) -> KindCluster:
+    """Read one KIND config file on its own (as `kind create cluster --config` would)."""
+    problems: list[Problem] = []
+    config, locator = _read_kind_file(str(path), (), Locator(str(path)), FsPath.cwd(), problems)
+    if config is not None:
+        resolve_network(config, (), locator, problems)
+    if problems:
+        raise ScenarioError(problems, str(path))
+    assert config is not None
+    return config

@@ -1,0 +1,120 @@
+"""The scenario file's external schema, `kindscape/v1alpha1` (strict: unknown keys refused).
+
+These models check structure and types only; meaning (references, addresses, overlaps)
+is checked in `validate.py` so that every problem is reported at once, located.
+Field names are the file's own (camelCase) so that the schema reads like the file.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .kindconfig import KindCluster
+
+API_VERSION = "kindscape/v1alpha1"
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "Headless", "ExternalName")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+
+
+class NetworkSpec(_Spec):
+    name: str
+    subnet: str | None = None
+    gateway: str | None = None
+    masquerade: bool = True
+
+
+class ClusterSpec(_Spec):
+    name: str
+    config: KindCluster | None = None
+    configFile: str | None = None
+    podsPerNode: int = 1
+
+
+class InterconnectSpec(_Spec):
+    clusters: list[str]
+    pods: bool = True
+    services: bool = False
+    masquerade: bool = False
+
+
+class HostSpec(_Spec):
+    name: str
+    networks: list[str] = Field(default_factory=lambda: ["kind"])
+    address: str | None = None
+    routesTo: list[str] = Field(default_factory=list)
+    serviceRoutesTo: list[str] = Field(default_factory=list)
+
+
+class DockerHostSpec(_Spec):
+    routesTo: list[str] = Field(default_factory=list)
+    serviceRoutesTo: list[str] = Field(default_factory=list)
+
+
+class RouteSpec(_Spec):
+    to: str
+    via: str
+
+
+class NodeExtrasSpec(_Spec):
+    select: str
+    networks: list[str] = Field(default_factory=list)
+    loopback: str | None = None
+    routes: list[RouteSpec] = Field(default_factory=list)
+    nodeAddress: str = "primary"
+
+
+Measure = str | int | float
+
+
+class ImpairmentSpec(_Spec):
+    between: list[str]
+    delay: str | None = None
+    jitter: str | None = None
+    loss: Measure | None = None
+    duplicate: Measure | None = None
+    corrupt: Measure | None = None
+    reorder: Measure | None = None
+    rate: str | None = None
+
+
+class ServiceSpec(_Spec):
+    cluster: str
+    name: str
+    namespace: str = "default"
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer", "Headless", "ExternalName"] = "ClusterIP"
+    port: int = 80
+    targetPort: int | None = None
+    nodePort: int | None = None
+    externalName: str | None = None
+    backends: str | None = None
+
+
+class ExpectSpec(_Spec):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    reachable: bool = True
+    sourcePreserved: bool | None = None
+
+
+class ScenarioSpec(_Spec):
+    """A kindscape scenario: KIND clusters on Docker-style networks, and how they connect."""
+
+    apiVersion: Literal["kindscape/v1alpha1"]
+    kind: Literal["Scenario"]
+    name: str
+    networks: list[NetworkSpec] = Field(default_factory=list)
+    clusters: list[ClusterSpec] = Field(default_factory=list)
+    interconnect: list[InterconnectSpec] = Field(default_factory=list)
+    hosts: list[HostSpec] = Field(default_factory=list)
+    dockerHost: DockerHostSpec = Field(default_factory=DockerHostSpec)
+    nodes: list[NodeExtrasSpec] = Field(default_factory=list)
+    impairments: list[ImpairmentSpec] = Field(default_factory=list)
+    services: list[ServiceSpec] = Field(default_factory=list)
+    expect: list[ExpectSpec] = Field(default_factory=list)

@@ -1,0 +1,248 @@
+"""Semantic validation of a structurally valid scenario: names, addresses, references, overlaps.
+
+Every check appends located problems and carries on, so the user gets all of them at once.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+from dataclasses import dataclass, field
+
+from ..errors import Problem
+from . import naming
+from .kindconfig import ClusterNetwork, check_cluster_name
+from .schema import ScenarioSpec
+from .yamlsource import Locator, Path
+
+KIND_NETWORK = "kind"
+KIND_DEFAULT_SUBNET = "172.18.0.0/16"
+MAX_PODS_PER_NODE = 250  # a /24 podCIDR: .1 is the node's gateway side, .255 broadcast
+
+
+@dataclass
+class Context:
+    """What validation knows about the scenario; shared with allocation (`resolve.py`)."""
+
+    spec: ScenarioSpec
+    locator: Locator
+    networks: dict[int, ClusterNetwork | None]  # cluster index -> KIND networking (None: invalid)
+    cluster_paths: dict[int, Path]  # where each cluster's KIND config lives in the document
+    problems: list[Problem] = field(default_factory=list)
+    node_names: dict[str, list[str]] = field(default_factory=dict)  # cluster -> node names
+
+    def add(self, path: Path, message: str, value=None, hint: str | None = None) -> None:
+        self.problems.append(self.locator.problem(path, message, value, hint))
+
+    @property
+    def all_nodes(self) -> list[str]:
+        return [n for names in self.node_names.values() for n in names]
+
+
+def parse_net(ctx: Context, text: str, path: Path, what: str):
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        hint = "a CIDR such as 172.16.17.0/24"
+        try:
+            hint = f"did you mean {ipaddress.ip_network(text, strict=False)}?"
+        except ValueError:
+            pass
+        ctx.add(path, f"invalid {what}: {exc}", text, hint)
+        return None
+
+
+def parse_addr(ctx: Context, text: str, path: Path, what: str):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        ctx.add(path, f"invalid {what}", text, "an IP address such as 172.18.0.200")
+        return None
+
+
+def check_names(ctx: Context) -> None:
+    spec = ctx.spec
+    if not naming.SCENARIO_NAME_RE.match(spec.name) or len(spec.name) > naming.SCENARIO_NAME_MAX:
+        ctx.add(("name",), "invalid scenario name", spec.name,
+                f"lower-case letters, digits and '-', at most {naming.SCENARIO_NAME_MAX} characters")
+    seen: dict[str, Path] = {}
+    for index, cluster in enumerate(spec.clusters):
+        path = ("clusters", index, "name")
+        check_cluster_name(cluster.name, path, ctx.locator, ctx.problems)
+        if len(cluster.name) > naming.CLUSTER_NAME_MAX:
+            ctx.add(path, "cluster name too long", cluster.name,
+                    f"at most {naming.CLUSTER_NAME_MAX} characters (node names are hostnames)")
+        _unique(ctx, seen, cluster.name, path, "cluster")
+        if (cluster.config is None) == (cluster.configFile is None):
+            ctx.add(("clusters", index), "give exactly one of `config` or `configFile`")
+        if not 0 <= cluster.podsPerNode <= MAX_PODS_PER_NODE:
+            ctx.add(("clusters", index, "podsPerNode"), "podsPerNode out of range",
+                    cluster.podsPerNode, f"0 to {MAX_PODS_PER_NODE}")
+        roles = ctx.networks.get(index)
+        if roles is not None:
+            ctx.node_names[cluster.name] = naming.kind_node_names(cluster.name, roles.roles)
+    _check_host_names(ctx)
+
+
+def _unique(ctx: Context, seen: dict[str, Path], name: str, path: Path, what: str) -> None:
+    if name in seen:
+        first = ctx.locator.line(seen[name])
+        ctx.add(path, f"duplicate {what} name", name, f"already used at line {first}" if first else None)
+    else:
+        seen[name] = path
+
+
+def _check_host_names(ctx: Context) -> None:
+    seen: dict[str, Path] = {}
+    nodes = set(ctx.all_nodes)
+    for index, host in enumerate(ctx.spec.hosts):
+        path = ("hosts", index, "name")
+        if not naming.HOST_NAME_RE.match(host.name) or len(host.name) > naming.HOST_NAME_MAX:
+            ctx.add(path, "invalid host name", host.name,
+                    "a hostname: lower-case letters, digits, '-' and '.'")
+        elif host.name in naming.RESERVED_ENDPOINTS:
+            ctx.add(path, "reserved name", host.name, "docker-host is the Docker host itself")
+        elif host.name in nodes:
+            ctx.add(path, "host name clashes with a KIND node name", host.name)
+        _unique(ctx, seen, host.name, path, "host")
+
+
+def check_networks(ctx: Context) -> dict[str, tuple]:
+    """Check the networks; returns name -> (subnet, gateway) for the ones that parse."""
+    parsed: dict[str, tuple] = {}
+    seen: dict[str, Path] = {}
+    declared = {n.name for n in ctx.spec.networks}
+    entries = list(enumerate(ctx.spec.networks))
+    for index, net in entries:
+        path = ("networks", index)
+        _check_network_name(ctx, net.name, path + ("name",))
+        _unique(ctx, seen, net.name, path + ("name",), "network")
+        result = _check_network_addresses(ctx, net, path)
+        if result is not None and net.name not in parsed:
+            parsed[net.name] = result
+    if KIND_NETWORK not in declared:
+        parsed[KIND_NETWORK] = (ipaddress.ip_network(KIND_DEFAULT_SUBNET),
+                                ipaddress.ip_network(KIND_DEFAULT_SUBNET)[1])
+    return parsed
+
+
+def _check_network_name(ctx: Context, name: str, path: Path) -> None:
+    if not naming.NETWORK_NAME_RE.match(name) or len(name) > naming.NETWORK_NAME_MAX:
+        ctx.add(path, "invalid network name", name, "letters, digits, '_', '.', '-' (Docker's rule)")
+    elif name in naming.RESERVED_NETWORK_NAMES:
+        ctx.add(path, "reserved network name", name,
+                "'host', 'none' and 'bridge' are Docker's; 'primary' and 'loopback' are nodeAddress values")
+
+
+def _check_network_addresses(ctx: Context, net, path: Path):
+    if net.subnet is None:
+        if net.name != KIND_NETWORK:
+            ctx.add(path + ("subnet",), "required field is missing", None,
+                    "every network other than `kind` needs a subnet")
+            return None
+        subnet = ipaddress.ip_network(KIND_DEFAULT_SUBNET)
+    else:
+        subnet = parse_net(ctx, net.subnet, path + ("subnet",), "subnet")
+        if subnet is None:
+            return None
+    if subnet.num_addresses < 4:
+        ctx.add(path + ("subnet",), "subnet too small", str(subnet), "at least a /30 (/126 for IPv6)")
+        return None
+    gateway = subnet[1]
+    if net.gateway is not None:
+        gateway = parse_addr(ctx, net.gateway, path + ("gateway",), "gateway")
+        if gateway is None:
+            return None
+        if gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address):
+            ctx.add(path + ("gateway",), "gateway outside its subnet", net.gateway,
+                    f"a host address of {subnet}")
+            return None
+    return subnet, gateway
+
+
+def check_overlaps(ctx: Context, networks: dict[str, tuple]) -> None:
+    """No two of the pod, service, network and loopback subnets may overlap."""
+    ranges: list[tuple[str, Path, object]] = []
+    for index, cluster in enumerate(ctx.spec.clusters):
+        info = ctx.networks.get(index)
+        if info is None:
+            continue
+        base = ctx.cluster_paths[index] + ("networking",)
+        ranges += [(f"{cluster.name} podSubnet", base + ("podSubnet",), n) for n in info.pod_subnets]
+        ranges += [(f"{cluster.name} serviceSubnet", base + ("serviceSubnet",), n)
+                   for n in info.service_subnets]
+    for index, net in enumerate(ctx.spec.networks):
+        if net.name in networks:
+            ranges.append((f"network {net.name}", ("networks", index, "subnet"), networks[net.name][0]))
+    if KIND_NETWORK not in {n.name for n in ctx.spec.networks}:
+        ranges.append(("network kind", ("networks",), networks[KIND_NETWORK][0]))
+    for index, extra in enumerate(ctx.spec.nodes):
+        if extra.loopback:
+            net = parse_net(ctx, extra.loopback, ("nodes", index, "loopback"), "loopback prefix")
+            if net is not None:
+                ranges.append((f"loopback {extra.select}", ("nodes", index, "loopback"), net))
+    _report_overlaps(ctx, ranges)
+
+
+def _report_overlaps(ctx: Context, ranges: list[tuple[str, Path, object]]) -> None:
+    for later in range(len(ranges)):
+        label, path, net = ranges[later]
+        for earlier in range(later):
+            other_label, _, other = ranges[earlier]
+            if net.version == other.version and net.overlaps(other):
+                ctx.add(path, f"{label} {net} overlaps {other_label} {other}", None,
+                        "every pod, service, network and loopback subnet must be distinct")
+                break
+
+
+def check_pod_capacity(ctx: Context) -> None:
+    for index, cluster in enumerate(ctx.spec.clusters):
+        info = ctx.networks.get(index)
+        if info is None:
+            continue
+        nodes = len(info.roles)
+        for subnet in info.pod_subnets:
+            per_node = 24 if subnet.version == 4 else 64
+            capacity = 2 ** (per_node - subnet.prefixlen) if subnet.prefixlen <= per_node else 0
+            if capacity < nodes:
+                ctx.add(ctx.cluster_paths[index] + ("networking", "podSubnet"),
+                        f"podSubnet {subnet} too small for {nodes} nodes", str(subnet),
+                        f"each node takes a /{per_node}: use a /{per_node - (nodes - 1).bit_length()} or larger")
+
+
+def check_cluster_refs(ctx: Context, names: list[str], path: Path, allow_all: bool = False) -> list[str]:
+    """Resolve a list of cluster names (or ['*']); unknown ones are problems."""
+    known = [c.name for c in ctx.spec.clusters]
+    if allow_all and names == ["*"]:
+        return known
+    found = []
+    for index, name in enumerate(names):
+        if name in known:
+            found.append(name)
+        else:
+            hint = f"known clusters: {', '.join(known)}" if known else "no clusters are declared"
+            if name == "*":
+                hint = "'*' must be alone in the list"
+            ctx.add(path + (index,), "unknown cluster", name, hint)
+    return found
+
+
+def check_interconnects(ctx: Context) -> None:
+    for index, item in enumerate(ctx.spec.interconnect):
+        path = ("interconnect", index, "clusters")
+        found = check_cluster_refs(ctx, item.clusters, path, allow_all=True)
+        if len(set(found)) < 2 and len(found) == len(item.clusters):
+            ctx.add(path, "an interconnect needs at least two clusters", item.clusters)
+
+
+def check_node_selects(ctx: Context) -> dict[int, list[str]]:
+    """Node extras: which nodes each `select` glob matches; a glob matching none is a problem."""
+    matches: dict[int, list[str]] = {}
+    nodes = ctx.all_nodes
+    for index, extra in enumerate(ctx.spec.nodes):
+        hit = [n for n in nodes if fnmatch.fnmatchcase(n, extra.select)]
+        if not hit and nodes:
+            ctx.add(("nodes", index, "select"), "matches no node", extra.select,
+                    f"KIND node names here: {', '.join(nodes[:6])}{' …' if len(nodes) > 6 else ''}")
+        matches[index] = hit
+    return matches

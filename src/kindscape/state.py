@@ -1,0 +1,137 @@
+"""What a running scenario is made of, recorded before it is made: the state file.
+
+`down` reads it to remove everything, even after `up` was killed half-way; a per-scenario
+lock (flock) makes two commands on the same scenario wait or fail, never race.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .errors import StateError
+
+STATE_ROOT = os.environ.get("KINDSCAPE_STATE_DIR", "/run/kindscape")
+
+
+@dataclass
+class ScenarioState:
+    name: str
+    runtime: str
+    phase: str = "creating"  # creating | up | removing
+    created: float = field(default_factory=time.time)
+    source: str | None = None
+    pid: int = field(default_factory=os.getpid)  # the `up` that made it
+    namespaces: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    processes: list[dict[str, Any]] = field(default_factory=list)  # {"pid", "start", "role"}
+    extra: dict[str, Any] = field(default_factory=dict)  # runtime-specific records
+    topology: dict[str, Any] = field(default_factory=dict)
+
+
+def scenario_dir(name: str) -> str:
+    return os.path.join(STATE_ROOT, name)
+
+
+def state_path(name: str) -> str:
+    return os.path.join(scenario_dir(name), "state.json")
+
+
+def ensure_root() -> None:
+    os.makedirs(STATE_ROOT, mode=0o700, exist_ok=True)
+    os.chmod(STATE_ROOT, 0o700)
+
+
+def save(state: ScenarioState) -> None:
+    """Write atomically, readable by root only."""
+    directory = scenario_dir(state.name)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    tmp = os.path.join(directory, f".state.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(asdict(state), handle)
+    os.replace(tmp, state_path(state.name))
+
+
+def load(name: str) -> ScenarioState | None:
+    try:
+        with open(state_path(name)) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StateError(f"state of scenario {name!r} is unreadable ({exc}): "
+                         f"run `kindscape down {name}` to remove what is left") from None
+    known = {k: v for k, v in data.items() if k in ScenarioState.__dataclass_fields__}
+    return ScenarioState(**known)
+
+
+def names() -> list[str]:
+    try:
+        entries = sorted(os.listdir(STATE_ROOT))
+    except FileNotFoundError:
+        return []
+    return [e for e in entries if os.path.isfile(state_path(e))]
+
+
+def forget(name: str) -> None:
+    """Remove the scenario's state directory (after everything else is gone)."""
+    directory = scenario_dir(name)
+    for entry in ("state.json",) + tuple(os.listdir(directory) if os.path.isdir(directory) else ()):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            os.unlink(os.path.join(directory, entry))
+    with contextlib.suppress(FileNotFoundError, OSError):
+        os.rmdir(directory)
+
+
+@dataclass
+class Lock:
+    path: str
+    remove_on_exit: bool = False  # set by `down`: the scenario is gone, so is its lock file
+
+
+@contextlib.contextmanager
+def locked(name: str, wait: bool = False) -> Iterator[Lock]:
+    """Hold the scenario's lock; a second holder gets a clear error (or waits)."""
+    ensure_root()
+    lock = Lock(os.path.join(STATE_ROOT, f"{name}.lock"))
+    fd = _acquire(lock.path, name, wait)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield lock
+        if lock.remove_on_exit:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock.path)
+        else:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
+def _acquire(path: str, name: str, wait: bool) -> int:
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError as exc:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            raise StateError(f"scenario {name!r} is busy: another kindscape (pid {holder}) "
+                             "is working on it") from None
+        # The holder before us may have removed the file (down): lock the current one.
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)

@@ -1,0 +1,209 @@
+"""The resolved scenario: every name, interface and address, as KIND + Docker would give them.
+
+Pure data, built once from a validated spec (see `scenario/resolve.py`) and consumed
+by the planner, the runtimes, `check` and `status`. Every tuple of addresses or
+subnets is ordered primary family first (KIND's dual-stack order).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+DOCKER_HOST = "docker-host"
+NETNS_PREFIX = "ks."
+
+
+def netns_name(scenario: str, endpoint: str) -> str:
+    """The namespace of an endpoint: `ks.<scenario>.<endpoint>` with '/' as '.'.
+
+    Scenario names cannot hold '.', so the prefix `ks.<scenario>.` is unique to it.
+    """
+    return f"{NETNS_PREFIX}{scenario}.{endpoint.replace('/', '.')}"
+
+
+def netns_prefix(scenario: str) -> str:
+    return f"{NETNS_PREFIX}{scenario}."
+
+
+def ownership_mark(scenario: str) -> str:
+    """The altname put on `lo` of every namespace a scenario creates (its ownership mark)."""
+    return f"kindscape.{scenario}"
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    index: int
+    bridge: str
+    subnets: tuple[IPNet, ...]
+    gateways: tuple[IPAddr, ...]
+    masquerade: bool
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One interface of an endpoint on a network, and its bridge port in docker-host."""
+
+    network: str
+    ifname: str
+    peer: str
+    addresses: tuple[IPAddr, ...]
+
+
+@dataclass(frozen=True)
+class StaticRoute:
+    to: IPNet
+    via: IPAddr
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    node: str
+    index: int
+    netns: str
+    host_ifname: str
+    addresses: tuple[IPAddr, ...]
+    gateways: tuple[IPAddr, ...]
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    cluster: str
+    role: str
+    netns: str
+    attachments: tuple[Attachment, ...]
+    internal_ips: tuple[IPAddr, ...]
+    pod_cidrs: tuple[IPNet, ...]
+    pods: tuple[Pod, ...]
+    loopbacks: tuple[IPAddr, ...] = ()
+    static_routes: tuple[StaticRoute, ...] = ()
+    node_address: str = "primary"
+
+    def address_on(self, network: str) -> tuple[IPAddr, ...]:
+        for attachment in self.attachments:
+            if attachment.network == network:
+                return attachment.addresses
+        return ()
+
+
+@dataclass(frozen=True)
+class Service:
+    cluster: str
+    name: str
+    namespace: str
+    type: str
+    port: int
+    target_port: int
+    node_port: int | None
+    cluster_ips: tuple[IPAddr, ...]
+    load_balancer_ips: tuple[IPAddr, ...]
+    external_name: str | None
+    backends: tuple[str, ...]  # pod endpoint names
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    index: int
+    ip_family: str
+    pod_subnets: tuple[IPNet, ...]
+    service_subnets: tuple[IPNet, ...]
+    nodes: tuple[Node, ...]
+    kube_proxy_mode: str = "iptables"
+    services: tuple[Service, ...] = ()
+
+    @property
+    def dns_ips(self) -> tuple[IPAddr, ...]:
+        """kube-dns's place: the tenth address of each serviceSubnet."""
+        return tuple(subnet[10] for subnet in self.service_subnets)
+
+    @property
+    def pods(self) -> tuple[Pod, ...]:
+        return tuple(pod for node in self.nodes for pod in node.pods)
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    netns: str
+    attachments: tuple[Attachment, ...]
+    routes_to: tuple[str, ...] = ()
+    service_routes_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DockerHost:
+    netns: str
+    routes_to: tuple[str, ...] = ()
+    service_routes_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Interconnect:
+    clusters: tuple[str, ...]
+    pods: bool = True
+    services: bool = False
+    masquerade: bool = False
+
+
+@dataclass(frozen=True)
+class Expectation:
+    source: str
+    target: str
+    reachable: bool = True
+    source_preserved: bool | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Something a probe can start from or go to."""
+
+    name: str
+    kind: str  # pod | node | host | docker-host | service
+    netns: str
+    addresses: tuple[IPAddr, ...]
+    group: str  # what the matrix groups it under: <cluster>/pods, <cluster>/nodes, a host
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class Topology:
+    scenario: str
+    networks: tuple[Network, ...]
+    clusters: tuple[Cluster, ...]
+    hosts: tuple[Host, ...] = ()
+    docker_host: DockerHost = field(default_factory=lambda: DockerHost(""))
+    interconnects: tuple[Interconnect, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
+
+    # Lookups -----------------------------------------------------------------
+    def network(self, name: str) -> Network:
+        return next(n for n in self.networks if n.name == name)
+
+    def cluster(self, name: str) -> Cluster:
+        return next(c for c in self.clusters if c.name == name)
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return tuple(node for cluster in self.clusters for node in cluster.nodes)
+
+    @property
+    def pods(self) -> tuple[Pod, ...]:
+        return tuple(pod for node in self.nodes for pod in node.pods)
+
+    def node(self, name: str) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def namespaces(self) -> list[str]:
+        """Every namespace of the scenario, docker-host first (it holds the bridges)."""
+        names = [self.docker_host.netns]
+        names += [node.netns for node in self.nodes]
+        names += [pod.netns for pod in self.pods]
+        names += [host.netns for host in self.hosts]
+        return names

@@ -63,12 +63,14 @@ class Lab:
         self.name = state.name
         self.runtime: Runtime = get_runtime(state.runtime)
         self.topology: Topology = codec.decode(Topology, state.topology)
+        self.is_down = False
 
     def __enter__(self) -> "Lab":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.down()
+        if not self.is_down:
+            self.down()
 
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
@@ -89,7 +91,9 @@ class Lab:
         return status_json(self.topology, self.state, self.runtime.health(self.state))
 
     def down(self, progress: Progress = no_progress) -> list[str]:
-        return down(self.name, progress)
+        removed = down(self.name, progress)
+        self.is_down = True
+        return removed
 
 
 def _exec_target(topology: Topology, selector: str) -> str:
@@ -115,7 +119,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
                               topology=codec.encode(loaded.topology))
         with _terminate_as_interrupt():
             try:
-                provider.up(plan_, state, progress, lambda: statefile.save(state))
+                provider.up(plan_, state, _with_crash_hook(progress), lambda: statefile.save(state))
             except BaseException:
                 provider.down(state, no_progress)
                 statefile.forget(loaded.name)
@@ -124,6 +128,21 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
         state.phase = "up"
         statefile.save(state)
     return Lab(state)
+
+
+def _with_crash_hook(progress: Progress) -> Progress:
+    """Test hook for crash safety: KINDSCAPE_TEST_KILL_AT=<step>[:<count>] makes `up`
+    SIGKILL itself when that progress step reaches the count (as a crash would)."""
+    spec = os.environ.get("KINDSCAPE_TEST_KILL_AT")
+    if not spec:
+        return progress
+    step, _, count = spec.partition(":")
+
+    def hooked(name: str, done: int, total: int) -> None:
+        progress(name, done, total)
+        if name == step and done >= int(count or 0):
+            os.kill(os.getpid(), signal.SIGKILL)
+    return hooked
 
 
 def _refuse_existing(name: str) -> None:

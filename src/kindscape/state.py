@@ -106,12 +106,14 @@ def locked(name: str, wait: bool = False) -> Iterator[Lock]:
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield lock
-        if lock.remove_on_exit:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(lock.path)
-        else:
-            os.ftruncate(fd, 0)
+        try:
+            yield lock
+        finally:
+            if lock.remove_on_exit:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(lock.path)
+            else:
+                os.ftruncate(fd, 0)
     finally:
         os.close(fd)
 

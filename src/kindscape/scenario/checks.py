@@ -3,9 +3,9 @@ that must exist. Also refuses, clearly, the parts of the contract not built yet.
 
 from __future__ import annotations
 
-from .. import endpoints
-from ..topology import Topology
-from .validate import Context, check_cluster_refs
+from ..plan.routing import interconnected_pairs
+from ..topology import Node, Topology
+from .validate import Context
 
 
 def check_unsupported(ctx: Context) -> None:
@@ -20,17 +20,14 @@ def check_unsupported(ctx: Context) -> None:
 
 
 def check_topology_refs(ctx: Context, topology: Topology) -> None:
+    _check_interconnect_next_hops(ctx, topology)
     for index, host in enumerate(ctx.spec.hosts):
         path = ("hosts", index)
-        _check_routes_to(ctx, topology, host.name, check_cluster_refs(ctx, host.routesTo, path + ("routesTo",)),
-                         path + ("routesTo",), set(host.networks), every_node=True)
-        _check_routes_to(ctx, topology, host.name,
-                         check_cluster_refs(ctx, host.serviceRoutesTo, path + ("serviceRoutesTo",)),
-                         path + ("serviceRoutesTo",), set(host.networks), every_node=False)
-    docker = ctx.spec.dockerHost
-    check_cluster_refs(ctx, docker.routesTo, ("dockerHost", "routesTo"))
-    check_cluster_refs(ctx, docker.serviceRoutesTo, ("dockerHost", "serviceRoutesTo"))
-    _check_expectations(ctx, topology)
+        _check_routes_to(ctx, topology, host.name, host.routesTo, path + ("routesTo",),
+                         set(host.networks), every_node=True)
+        _check_routes_to(ctx, topology, host.name, host.serviceRoutesTo, path + ("serviceRoutesTo",),
+                         set(host.networks), every_node=False)
+
 
 
 def _check_routes_to(ctx: Context, topology: Topology, host: str, clusters: list[str], path,
@@ -46,13 +43,27 @@ def _check_routes_to(ctx: Context, topology: Topology, host: str, clusters: list
                     "attach the host to a network of those nodes (e.g. kind)")
 
 
-def _check_expectations(ctx: Context, topology: Topology) -> None:
-    for index, item in enumerate(ctx.spec.expect):
-        for key, selector in (("from", item.from_), ("to", item.to)):
-            try:
-                found = endpoints.resolve(topology, selector)
-            except endpoints.EndpointError as exc:
-                ctx.add(("expect", index, key), str(exc), selector, exc.hint)
+def _reaches(node: Node, other: Node) -> bool:
+    """Can `node` use `other`'s InternalIP as a next hop (on a shared network, or a
+    loopback reached on-link over any shared network)?"""
+    mine = {a.network for a in node.attachments}
+    theirs = {a.network for a in other.attachments}
+    if other.node_address == "loopback":
+        return bool(mine & theirs)
+    return any(a.network in mine and set(a.addresses) & set(other.internal_ips) for a in other.attachments)
+
+
+def _check_interconnect_next_hops(ctx: Context, topology: Topology) -> None:
+    for index, item in enumerate(topology.interconnects):
+        if not item.pods:
+            continue
+        for cluster, remote, joined in interconnected_pairs(topology):
+            if joined is not item:
                 continue
-            if key == "from" and any(e.kind == "service" for e in found):
-                ctx.add(("expect", index, key), "a Service can only be a target", selector)
+            for node in cluster.nodes:
+                stranded = [o.name for o in remote.nodes if not _reaches(node, o)]
+                if stranded:
+                    ctx.add(("interconnect", index, "clusters"),
+                            f"{node.name} cannot reach the address of {', '.join(stranded)}",
+                            None, "connect the nodes to a common network or use nodeAddress: primary")
+                    return

@@ -75,6 +75,8 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
     validate.check_overlaps(ctx, parsed_networks)
     validate.check_pod_capacity(ctx)
     validate.check_interconnects(ctx)
+    validate.check_host_refs(ctx, parsed_networks)
+    validate.check_expect_refs(ctx)
     selected = validate.check_node_selects(ctx)
     checks.check_unsupported(ctx)
     if ctx.problems:
@@ -110,7 +112,8 @@ def _read_kind_file(name: str, at: Path, locator: Locator, base_dir: FsPath,
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problems.append(locator.problem(at, f"cannot read the KIND config file: {exc}", name,
+        reason = getattr(exc, "strerror", None) or str(exc)
+        problems.append(locator.problem(at, f"cannot read the KIND config file: {reason}", name,
                                         "the path is relative to the scenario file"))
         return None, locator
     doc = parse_yaml(text, str(file))

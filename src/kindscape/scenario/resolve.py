@@ -245,17 +245,8 @@ def _check_static_routes(ctx: Context, alloc: Allocator, node: str, attachments:
 
 def _build_host(ctx: Context, alloc: Allocator, index: int, static: IPAddr | None):
     spec = ctx.spec.hosts[index]
-    path = ("hosts", index)
-    if not spec.networks:
-        ctx.add(path + ("networks",), "a host needs at least one network", None, "e.g. [kind]")
-        return None
-    attachments = []
-    for n, network in enumerate(spec.networks):
-        if network not in alloc.pools:
-            ctx.add(path + ("networks", n), "unknown network", network,
-                    f"declared networks: {', '.join(alloc.pools)}")
-            return None
-        attachments.append(alloc.attach(network, f"eth{n}", path, static if n == 0 else None))
+    attachments = [alloc.attach(network, f"eth{n}", ("hosts", index), static if n == 0 else None)
+                   for n, network in enumerate(spec.networks)]
     if any(a is None for a in attachments):
         return None
     return topo.Host(spec.name, topo.netns_name(ctx.spec.name, spec.name), tuple(attachments),

@@ -168,12 +168,16 @@ def check_overlaps(ctx: Context, networks: dict[str, tuple]) -> None:
         if info is None:
             continue
         base = ctx.cluster_paths[index] + ("networking",)
-        ranges += [(f"{cluster.name} podSubnet", base + ("podSubnet",), n) for n in info.pod_subnets]
-        ranges += [(f"{cluster.name} serviceSubnet", base + ("serviceSubnet",), n)
+        ranges += [(f"cluster {cluster.name}'s podSubnet", base + ("podSubnet",), n)
+                   for n in info.pod_subnets]
+        ranges += [(f"cluster {cluster.name}'s serviceSubnet", base + ("serviceSubnet",), n)
                    for n in info.service_subnets]
+    first = {}
     for index, net in enumerate(ctx.spec.networks):
-        if net.name in networks:
-            ranges.append((f"network {net.name}", ("networks", index, "subnet"), networks[net.name][0]))
+        first.setdefault(net.name, index)
+    for name, index in first.items():
+        if name in networks:
+            ranges.append((f"network {name}", ("networks", index, "subnet"), networks[name][0]))
     if KIND_NETWORK not in {n.name for n in ctx.spec.networks}:
         ranges.append(("network kind", ("networks",), networks[KIND_NETWORK][0]))
     for index, extra in enumerate(ctx.spec.nodes):
@@ -191,7 +195,9 @@ def _report_overlaps(ctx: Context, ranges: list[tuple[str, Path, object]]) -> No
             other_label, _, other = ranges[earlier]
             if net.version == other.version and net.overlaps(other):
                 ctx.add(path, f"{label} {net} overlaps {other_label} {other}", None,
-                        "every pod, service, network and loopback subnet must be distinct")
+                        "every pod, service, network and loopback subnet must be distinct"
+                        + ("; clusters left on KIND's defaults collide: set networking.podSubnet "
+                           "and serviceSubnet" if net == other and "cluster" in label else ""))
                 break
 
 
@@ -246,3 +252,66 @@ def check_node_selects(ctx: Context) -> dict[int, list[str]]:
                     f"KIND node names here: {', '.join(nodes[:6])}{' …' if len(nodes) > 6 else ''}")
         matches[index] = hit
     return matches
+
+
+def check_host_refs(ctx: Context, networks: dict[str, tuple]) -> None:
+    for index, host in enumerate(ctx.spec.hosts):
+        path = ("hosts", index)
+        if not host.networks:
+            ctx.add(path + ("networks",), "a host needs at least one network", None, "e.g. [kind]")
+        for n, name in enumerate(host.networks):
+            if name not in networks:
+                ctx.add(path + ("networks", n), "unknown network", name,
+                        f"declared networks: {', '.join(networks)}")
+        if len(set(host.networks)) != len(host.networks):
+            ctx.add(path + ("networks",), "a network is listed twice", host.networks)
+        check_cluster_refs(ctx, host.routesTo, path + ("routesTo",))
+        check_cluster_refs(ctx, host.serviceRoutesTo, path + ("serviceRoutesTo",))
+    docker = ctx.spec.dockerHost
+    check_cluster_refs(ctx, docker.routesTo, ("dockerHost", "routesTo"))
+    check_cluster_refs(ctx, docker.serviceRoutesTo, ("dockerHost", "serviceRoutesTo"))
+
+
+def check_expect_refs(ctx: Context) -> None:
+    """Every `expect` endpoint must name something (by name; addresses are not needed)."""
+    for index, item in enumerate(ctx.spec.expect):
+        for key, selector in (("from", item.from_), ("to", item.to)):
+            problem = endpoint_problem(ctx, selector, source=key == "from")
+            if problem:
+                ctx.add(("expect", index, key), problem[0], selector, problem[1])
+
+
+def endpoint_problem(ctx: Context, selector: str, source: bool) -> tuple[str, str] | None:
+    """Why a selector names nothing (message, hint), or None when it names something."""
+    clusters = {c.name: c for c in ctx.spec.clusters}
+    hosts = {h.name for h in ctx.spec.hosts}
+    nodes = set(ctx.all_nodes)
+    parts = selector.split("/")
+    if selector in naming.RESERVED_ENDPOINTS or selector in hosts or selector in nodes:
+        return None
+    if len(parts) == 2 and parts[1] in ("pods", "nodes"):
+        if parts[0] not in clusters:
+            return f"unknown cluster {parts[0]!r}", f"clusters: {', '.join(clusters) or 'none'}"
+        if parts[1] == "pods" and clusters[parts[0]].podsPerNode == 0:
+            return f"cluster {parts[0]} has no pods", "set podsPerNode to 1 or more"
+        return None
+    if len(parts) >= 3 and parts[1] == "svc":
+        if source:
+            return "a Service can only be a target", "probe from a pod, node or host"
+        if parts[0] not in clusters:
+            return f"unknown cluster {parts[0]!r}", f"clusters: {', '.join(clusters) or 'none'}"
+        wanted = (parts[2], parts[3]) if len(parts) == 4 else ("default", parts[2])
+        if not any(s.cluster == parts[0] and (s.namespace, s.name) == wanted for s in ctx.spec.services):
+            return f"unknown service {wanted[0]}/{wanted[1]} in cluster {parts[0]}", "declare it in `services`"
+        return None
+    if len(parts) == 2 and parts[0] in nodes:
+        cluster = next(c for c, names in ctx.node_names.items() if parts[0] in names)
+        count = clusters[cluster].podsPerNode
+        if parts[1] in {f"pod{k}" for k in range(1, count + 1)}:
+            return None
+        return f"unknown pod {selector}", (f"{parts[0]} has pod1 to pod{count}" if count
+                                           else f"{parts[0]} has no pods (podsPerNode is 0)")
+    if len(parts) == 2 and parts[0] not in nodes:
+        return f"unknown node {parts[0]!r}", f"nodes: {', '.join(sorted(nodes)[:6]) or 'none'}"
+    return f"unknown endpoint {selector!r}", \
+        "a node, <node>/podN, <cluster>/pods, <cluster>/nodes, a host, docker-host or <cluster>/svc/<name>"

@@ -21,6 +21,10 @@ from .netlink import Failure, NetlinkSocket
 
 Progress = Callable[[str, int, int], None]
 BRIDGE_INDEX_BASE = 1000  # bridges get fixed ifindexes so ports can be enslaved without a lookup
+# A veth whose two ends have the same ifindex (e.g. 2 and 2, in two fresh namespaces) is
+# not an "urgent" link event for the kernel: its carrier comes up only after linkwatch's
+# delay (up to 1 s), and early packets are lost. Ends made here get unique high indexes.
+VETH_INDEX_BASE = 100_000
 
 
 class Applier:
@@ -78,8 +82,9 @@ class Applier:
             if op.alias and op.alias != op.name:
                 self.sockets[op.ns].altname(op.name, op.alias, command(op))
         self._flush_all("bridges")
-        for op in veths:
-            self.sockets[op.ns].veth(op.name, op.peer_name, self.fds[op.peer_ns], command(op))
+        for number, op in enumerate(veths):
+            self.sockets[op.ns].veth(op.name, op.peer_name, self.fds[op.peer_ns],
+                                     VETH_INDEX_BASE + number, command(op))
         self._flush_all("links")
         for op in veths:
             master = self.bridges.get((op.peer_ns, op.peer_master), 0) if op.peer_master else 0

@@ -104,9 +104,11 @@ class NetlinkSocket:
         msg["attrs"] = [("IFLA_IFNAME", name), ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "bridge")]})]
         self._queue(msg, RTM_NEWLINK, CREATE, what or f"link add {name} type bridge")
 
-    def veth(self, name: str, peer: str, peer_ns_fd: int, what: str = "") -> None:
-        """A veth pair, this end up; the peer is created directly in the other namespace."""
+    def veth(self, name: str, peer: str, peer_ns_fd: int, index: int, what: str = "") -> None:
+        """A veth pair, this end up with the given ifindex; the peer is created directly in
+        the other namespace (where the kernel picks its ifindex)."""
         msg = ifinfmsg()
+        msg["index"] = index
         msg["flags"] = IFF_UP
         msg["change"] = IFF_UP
         peer_attrs = {"attrs": [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", peer_ns_fd)]}

@@ -1,0 +1,44 @@
+"""Test layers: unit (pure), golden (file in, plan or errors out), integration (root, real
+namespaces), docker (real dockerd). Integration tests skip, saying why, when not root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.machine import snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+KIND_CONFIGS = ROOT.parent / "shared" / "conformance" / "kind-configs"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = str(item.fspath)
+        if f"{os.sep}integration{os.sep}" in path:
+            item.add_marker(pytest.mark.integration)
+        if f"{os.sep}docker{os.sep}" in path:
+            item.add_marker(pytest.mark.docker)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("integration") and os.geteuid() != 0:
+        pytest.skip("needs root: creates real network namespaces")
+
+
+@pytest.fixture(scope="session")
+def machine_before():
+    """The machine's network and kindscape footprint before any integration test."""
+    return snapshot()
+
+
+@pytest.fixture
+def no_leaks(machine_before):
+    """Fails the test if it leaves anything behind (namespaces, links, rules, processes…)."""
+    before = snapshot()
+    yield
+    after = snapshot()
+    assert after.diff(before) == {}, f"left behind: {after.diff(before)}"

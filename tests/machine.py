@@ -1,0 +1,97 @@
+"""What the machine looks like from the outside: used to prove that kindscape leaves
+nothing behind and touches nothing it did not create."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, fields
+
+SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding", "net/ipv4/conf/all/rp_filter",
+           "net/ipv4/neigh/default/gc_thresh1", "net/ipv4/neigh/default/gc_thresh2",
+           "net/ipv4/neigh/default/gc_thresh3", "net/ipv6/neigh/default/gc_thresh3",
+           "net/core/somaxconn")
+
+
+def _run(argv: list[str]) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+    except FileNotFoundError:
+        return ""
+
+
+def _listdir(path: str) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(os.listdir(path)))
+    except FileNotFoundError:
+        return ()
+
+
+def _kindscape_processes() -> tuple[str, ...]:
+    found = []
+    for entry in _listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "kindscape.probe.server" in argv or "kindscape.probe.dns" in argv:
+            found.append(argv.strip())
+    return tuple(sorted(found))
+
+
+def _sysctls() -> tuple[str, ...]:
+    values = []
+    for key in SYSCTLS:
+        try:
+            with open(f"/proc/sys/{key}") as handle:
+                values.append(f"{key}={handle.read().strip()}")
+        except OSError:
+            pass
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    namespaces: tuple[str, ...]
+    links: str
+    addresses: str
+    routes: str
+    routes6: str
+    nft: str
+    iptables: str
+    sysctls: tuple[str, ...]
+    processes: tuple[str, ...]
+    state: tuple[str, ...]
+    etc_netns: tuple[str, ...]
+
+    def diff(self, other: "Snapshot") -> dict[str, tuple]:
+        return {f.name: (getattr(other, f.name), getattr(self, f.name)) for f in fields(self)
+                if getattr(self, f.name) != getattr(other, f.name)}
+
+
+def _links() -> str:
+    # Statistics and operational state change on their own; names and kinds must not.
+    lines = _run(["ip", "-o", "link", "show"]).splitlines()
+    return "\n".join(sorted(line.split(":")[1].strip().split("@")[0] for line in lines if ":" in line))
+
+
+def snapshot() -> Snapshot:
+    state_root = os.environ.get("KINDSCAPE_STATE_DIR", "/run/kindscape")
+    return Snapshot(
+        namespaces=_listdir("/run/netns"),
+        links=_links(),
+        addresses=_run(["ip", "-o", "addr", "show"]),
+        routes=_run(["ip", "route", "show", "table", "all"]),
+        routes6=_run(["ip", "-6", "route", "show", "table", "all"]),
+        nft=_run(["nft", "list", "ruleset"]),
+        # iptables-save's comment lines carry timestamps; the rules are what matter.
+        iptables="\n".join(line for line in _run(["iptables-save"]).splitlines()
+                           if not line.startswith("#")),
+        sysctls=_sysctls(),
+        processes=_kindscape_processes(),
+        state=tuple(e for e in _listdir(state_root)),
+        etc_netns=_listdir("/etc/netns"),
+    )

@@ -3,6 +3,7 @@ namespaces), docker (real dockerd). Integration tests skip, saying why, when not
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -24,9 +25,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.docker)
 
 
+_machine_lock: list[int] = []
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("integration") and os.geteuid() != 0:
         pytest.skip("needs root: creates real network namespaces")
+    if (item.get_closest_marker("integration") or item.get_closest_marker("docker")) and not _machine_lock:
+        # Tests that change the machine run one suite at a time per machine: the leak
+        # checks compare the whole machine before and after.
+        fd = os.open("/run/kindscape-tests.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _machine_lock.append(fd)
 
 
 @pytest.fixture(scope="session")

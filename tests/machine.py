@@ -27,6 +27,10 @@ def _listdir(path: str) -> tuple[str, ...]:
         return ()
 
 
+def state_root() -> str:
+    return os.environ.get("KINDSCAPE_STATE_DIR", "/run/kindscape")
+
+
 def _kindscape_processes() -> tuple[str, ...]:
     found = []
     for entry in _listdir("/proc"):
@@ -37,7 +41,7 @@ def _kindscape_processes() -> tuple[str, ...]:
                 argv = handle.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "kindscape.probe.server" in argv or "kindscape.probe.dns" in argv:
+        if "kindscape.probe." in argv and state_root() in argv:
             found.append(argv.strip())
     return tuple(sorted(found))
 
@@ -78,10 +82,16 @@ def _links() -> str:
     return "\n".join(sorted(line.split(":")[1].strip().split("@")[0] for line in lines if ":" in line))
 
 
+def _namespaces() -> tuple[str, ...]:
+    # With KINDSCAPE_NETNS_PREFIX set (several developers on one machine), only ours count.
+    prefix = os.environ.get("KINDSCAPE_NETNS_PREFIX")
+    found = _listdir("/run/netns")
+    return tuple(n for n in found if n.startswith(prefix + ".")) if prefix else found
+
+
 def snapshot() -> Snapshot:
-    state_root = os.environ.get("KINDSCAPE_STATE_DIR", "/run/kindscape")
     return Snapshot(
-        namespaces=_listdir("/run/netns"),
+        namespaces=_namespaces(),
         links=_links(),
         addresses=_run(["ip", "-o", "addr", "show"]),
         routes=_run(["ip", "route", "show", "table", "all"]),
@@ -92,6 +102,6 @@ def snapshot() -> Snapshot:
                            if not line.startswith("#")),
         sysctls=_sysctls(),
         processes=_kindscape_processes(),
-        state=tuple(e for e in _listdir(state_root)),
+        state=_listdir(state_root()),
         etc_netns=_listdir("/etc/netns"),
     )

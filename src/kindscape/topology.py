@@ -8,13 +8,17 @@ subnets is ordered primary family first (KIND's dual-stack order).
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DOCKER_HOST = "docker-host"
-NETNS_PREFIX = "ks."
+# Namespaces are named <prefix>.<scenario>.<endpoint>. KINDSCAPE_NETNS_PREFIX (with
+# KINDSCAPE_STATE_DIR) lets two independent users of one machine, e.g. two CI jobs, run
+# scenarios of the same name side by side.
+NETNS_PREFIX = os.environ.get("KINDSCAPE_NETNS_PREFIX", "ks") + "."
 
 
 def netns_name(scenario: str, endpoint: str) -> str:

@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .errors import StateError
@@ -55,8 +55,11 @@ def save(state: ScenarioState) -> None:
     os.makedirs(directory, mode=0o700, exist_ok=True)
     tmp = os.path.join(directory, f".state.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Fields as they are (no deep copy: asdict's costs ~0.1 s for a thousand namespaces),
+    # encoded in one go by json's C encoder (json.dump to a file uses the Python one).
+    data = {f.name: getattr(state, f.name) for f in fields(state)}
     with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(state), handle)
+        handle.write(json.dumps(data))
     os.replace(tmp, state_path(state.name))
 
 

@@ -44,6 +44,7 @@ class Bridge:
     ns: str
     name: str
     alias: str = ""  # the network's name, as the bridge's altname
+    mac: str = ""  # set at creation, so neighbours can be static (see neighbours.py)
     phase = Phase.LINKS
 
 
@@ -57,6 +58,8 @@ class Veth:
     peer_ns: str
     peer_name: str
     peer_master: str = ""  # bridge in peer_ns to enslave the peer to
+    mac: str = ""  # link-layer addresses set at creation ("" lets the kernel choose)
+    peer_mac: str = ""
     phase = Phase.LINKS
 
 
@@ -84,6 +87,19 @@ class Route:
     scope: str = ""  # "" (universe) or "link"
     family: int = 4
     comment: str = ""
+    phase = Phase.ROUTES
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A permanent neighbour (ARP/NDP) entry: `address` is at `mac` on `dev`. Permanent
+    entries are never garbage-collected and do not count toward the kernel's neighbour
+    table limits, which all namespaces share."""
+
+    ns: str
+    dev: str
+    address: str
+    mac: str
     phase = Phase.ROUTES
 
 
@@ -122,7 +138,8 @@ class StartWorkloads:
     phase = Phase.WORKLOADS
 
 
-Op = CreateNamespace | Sysctl | Bridge | Veth | LinkUp | Address | Route | Ruleset | WriteFile | StartWorkloads
+Op = (CreateNamespace | Sysctl | Bridge | Veth | LinkUp | Address | Route | Neighbour | Ruleset | WriteFile
+      | StartWorkloads)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import topology as topo
 from ..topology import Node, Topology
-from . import ops, routing, rules
+from . import neighbours, ops, routing, rules
 
 PROBE_PORT = 8080
 NODE_SYSCTLS = (
@@ -34,6 +34,7 @@ def plan(topology: Topology) -> ops.Plan:
     for host in topology.hosts:
         steps += _host(topology, host)
     steps += routing.routes(topology)
+    steps += neighbours.neighbours(topology)
     steps += rules.rulesets(topology)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
@@ -57,7 +58,7 @@ def _docker_host(topology: Topology) -> list:
     steps: list = [ops.Sysctl(ns, "net.ipv4.ip_forward", "1"),
                    ops.Sysctl(ns, "net.ipv6.conf.all.forwarding", "1")]
     for network in topology.networks:
-        steps.append(ops.Bridge(ns, network.bridge, network.name))
+        steps.append(ops.Bridge(ns, network.bridge, network.name, neighbours.bridge_mac(network)))
         for subnet, gateway in zip(network.subnets, network.gateways):
             steps.append(ops.Address(ns, network.bridge, f"{gateway}/{subnet.prefixlen}"))
     return steps
@@ -67,7 +68,8 @@ def _attach(topology: Topology, ns: str, attachment: topo.Attachment) -> list:
     """An interface on a network: a veth whose peer is a port of the network's bridge."""
     network = topology.network(attachment.network)
     steps: list = [ops.Veth(ns, attachment.ifname, topology.docker_host.netns, attachment.peer,
-                            network.bridge)]
+                            network.bridge, neighbours.attachment_mac(attachment),
+                            neighbours.port_mac(attachment))]
     for address, subnet in zip(attachment.addresses, network.subnets):
         steps.append(ops.Address(ns, attachment.ifname, f"{address}/{subnet.prefixlen}"))
     return steps
@@ -91,7 +93,8 @@ def _node(topology: Topology, node: Node) -> list:
 
 def _pod(node: Node, pod: topo.Pod) -> list:
     """CNI ptp, as kindnet configures it: veth, /32 on the pod, gateway /32 on the node."""
-    steps: list = [ops.Veth(pod.netns, "eth0", node.netns, pod.host_ifname)]
+    steps: list = [ops.Veth(pod.netns, "eth0", node.netns, pod.host_ifname,
+                            mac=neighbours.pod_mac(pod), peer_mac=neighbours.pod_peer_mac(pod))]
     for address, gateway in zip(pod.addresses, pod.gateways):
         bits = address.max_prefixlen
         steps += [

@@ -16,8 +16,8 @@ def command(op: ops.Op) -> str:
             return text + (f"\nip -n {ns} link property add dev lo altname {mark}" if mark else "")
         case ops.Sysctl(ns=ns, key=key, value=value):
             return f"ip netns exec {ns} sysctl -qw {key}={value}"
-        case ops.Bridge(ns=ns, name=name, alias=alias):
-            text = f"ip -n {ns} link add {name} up type bridge"
+        case ops.Bridge(ns=ns, name=name, alias=alias, mac=mac):
+            text = f"ip -n {ns} link add {name}{_address(mac)} up type bridge"
             return text + (f"\nip -n {ns} link property add dev {name} altname {alias}" if alias else "")
         case ops.Veth():
             return _veth(op)
@@ -27,6 +27,8 @@ def command(op: ops.Op) -> str:
             return f"ip -n {ns} addr add {address} dev {dev}"
         case ops.Route():
             return _route(op)
+        case ops.Neighbour(ns=ns, dev=dev, address=address, mac=mac):
+            return f"ip -n {ns} neigh replace {address} lladdr {mac} dev {dev} nud permanent"
         case ops.Ruleset(ns=ns, text=text):
             return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
         case ops.WriteFile(path=path, content=content):
@@ -38,8 +40,13 @@ def command(op: ops.Op) -> str:
     raise TypeError(f"no rendering for {op!r}")
 
 
+def _address(mac: str) -> str:
+    return f" address {mac}" if mac else ""
+
+
 def _veth(op: ops.Veth) -> str:
-    text = f"ip -n {op.ns} link add {op.name} up type veth peer name {op.peer_name} netns {op.peer_ns}"
+    text = (f"ip -n {op.ns} link add {op.name}{_address(op.mac)} up type veth "
+            f"peer name {op.peer_name}{_address(op.peer_mac)} netns {op.peer_ns}")
     if op.peer_master:
         text += f"\nip -n {op.peer_ns} link set {op.peer_name} master {op.peer_master} up"
     else:

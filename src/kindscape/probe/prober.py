@@ -89,7 +89,7 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
         for result in batch:
             task = result.task
             if task.source_ns != current:
-                _enter(task.source_ns)
+                nsfs.enter(task.source_ns)
                 current = task.source_ns
             family = socket.AF_INET6 if ":" in task.address else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
@@ -105,14 +105,6 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
     finally:
         if current is not None:
             nsfs.setns(home)
-
-
-def _enter(ns: str) -> None:
-    fd = os.open(nsfs.path_of(ns), os.O_RDONLY)
-    try:
-        nsfs.setns(fd)
-    finally:
-        os.close(fd)
 
 
 def _step(poller, flights: dict[int, _Flight]) -> None:

@@ -9,7 +9,9 @@ The listening sockets are made inside each namespace (setns on this one thread) 
 then served by a single epoll loop: a thousand pods cost a thousand sockets, not a
 thousand processes. Only the standard library is imported: this starts in milliseconds.
 
-Run as: python -m kindscape.probe.server SPEC.json READY_FD
+Run as: python -m kindscape.probe.server SPEC.json READY_FD [--wait-for-go]
+(with --wait-for-go it opens its listeners after reading a line from stdin, and exits
+if stdin closes first: it can start while the namespaces are still being made).
 """
 
 from __future__ import annotations
@@ -170,6 +172,8 @@ def main(argv: list[str]) -> int:
     raise_fd_limit()
     with open(spec_path) as handle:
         spec = json.load(handle)
+    if "--wait-for-go" in argv[2:] and not sys.stdin.buffer.readline():
+        return 0  # whoever started us is gone
     try:
         listeners = open_listeners(spec["listeners"])
     except OSError as exc:

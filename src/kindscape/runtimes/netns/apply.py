@@ -3,6 +3,13 @@ ruleset, one workload server for all listeners.
 
 The applier only executes the plan's operations; the order within each namespace is the
 plan's. Across namespaces, operations of a phase are independent and are batched.
+
+Where the time goes (1,000 namespaces, 12,700 routes, 2 cores): the kernel's own work
+dominates - creating namespaces (~0.3 ms each) and veth pairs (~0.4 ms each, under
+the global rtnl lock) - so the applier keeps its own share small: namespaces are made
+by two long-lived threads, messages are packed by hand and sent a thousand per
+send(2), interface indexes are chosen here (no dumps), and failures are described
+only when they happen.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from ...errors import RuntimeFailure
 from ...plan import ops
@@ -23,8 +31,10 @@ Progress = Callable[[str, int, int], None]
 BRIDGE_INDEX_BASE = 1000  # bridges get fixed ifindexes so ports can be enslaved without a lookup
 # A veth whose two ends have the same ifindex (e.g. 2 and 2, in two fresh namespaces) is
 # not an "urgent" link event for the kernel: its carrier comes up only after linkwatch's
-# delay (up to 1 s), and early packets are lost. Ends made here get unique high indexes.
+# delay (up to 1 s), and early packets are lost. Both ends made here get unique indexes.
 VETH_INDEX_BASE = 100_000
+NAMESPACE_WORKERS = 2  # the kernel's namespace setup scales to about two threads here
+RULESET_WORKERS = 4
 
 
 class Applier:
@@ -34,8 +44,8 @@ class Applier:
         self.record = record  # persists state after each step that creates something
         self.sockets: dict[str, NetlinkSocket] = {}
         self.fds: dict[str, int] = {}
-        self.indexes: dict[str, dict[str, int]] = {}
-        self.bridges: dict[tuple[str, str], int] = {}
+        self.indexes: dict[tuple[str, str], int] = {}  # (ns, dev) -> ifindex, chosen here
+        self.dumped: set[str] = set()
 
     def close(self) -> None:
         for sock in self.sockets.values():
@@ -47,69 +57,63 @@ class Applier:
 
     # Phases -------------------------------------------------------------------
     def namespaces(self) -> None:
-        creates = self.plan.of(ops.CreateNamespace)
+        creates = {op.ns: op for op in self.plan.of(ops.CreateNamespace)}
         sysctls: dict[str, list[ops.Sysctl]] = defaultdict(list)
         for op in self.plan.of(ops.Sysctl):
             sysctls[op.ns].append(op)
         nsfs.prepare_netns_dir()
-        for done, op in enumerate(creates, start=1):
-            self.sockets[op.ns] = nsfs.run_in_new_namespace(
-                op.ns, lambda op=op: self._inside_new(op, sysctls.get(op.ns, [])))
-            self.fds[op.ns] = os.open(nsfs.path_of(op.ns), os.O_RDONLY)
+        made = nsfs.create_many(list(creates), lambda ns: _inside_new(creates[ns], sysctls.get(ns, [])),
+                                workers=NAMESPACE_WORKERS)
+        for done, (ns, sock) in enumerate(made, start=1):
+            self.sockets[ns] = sock
             if done % 64 == 0 or done == len(creates):
                 self.progress("namespaces", done, len(creates))
 
-    def _inside_new(self, op: ops.CreateNamespace, sysctls: list[ops.Sysctl]) -> NetlinkSocket:
-        for item in sysctls:
-            try:
-                nsfs.write_sysctl(item.key, item.value)
-            except OSError as exc:
-                raise RuntimeFailure(f"{command(item)}: {exc.strerror}") from None
-        sock = NetlinkSocket.open()
-        if op.mark:
-            sock.altname("lo", op.mark, command(op))
-        sock.link_up("lo", what=f"ip -n {op.ns} link set lo up")
-        _raise(sock.flush())
-        return sock
-
     def links(self) -> None:
-        bridges = self.plan.of(ops.Bridge)
         veths = self.plan.of(ops.Veth)
-        for number, op in enumerate(bridges):
-            index = BRIDGE_INDEX_BASE + number
-            self.bridges[(op.ns, op.name)] = index
-            self.sockets[op.ns].bridge(op.name, index, command(op))
+        for number, op in enumerate(self.plan.of(ops.Bridge)):
+            index = self.indexes[(op.ns, op.name)] = BRIDGE_INDEX_BASE + number
+            self.sockets[op.ns].bridge(op.name, index, partial(command, op), mac=op.mac)
             if op.alias and op.alias != op.name:
-                self.sockets[op.ns].altname(op.name, op.alias, command(op))
+                self.sockets[op.ns].altname(op.name, op.alias, partial(command, op))
         self._flush_all("bridges")
         for number, op in enumerate(veths):
-            self.sockets[op.ns].veth(op.name, op.peer_name, self.fds[op.peer_ns],
-                                     VETH_INDEX_BASE + number, command(op))
+            index = self.indexes[(op.ns, op.name)] = VETH_INDEX_BASE + 2 * number
+            peer_index = self.indexes[(op.peer_ns, op.peer_name)] = index + 1
+            self.sockets[op.ns].veth(op.name, op.peer_name, self._fd(op.peer_ns), index, partial(command, op),
+                                     peer_index=peer_index, mac=op.mac, peer_mac=op.peer_mac)
         self._flush_all("links")
         for op in veths:
-            master = self.bridges.get((op.peer_ns, op.peer_master), 0) if op.peer_master else 0
-            self.sockets[op.peer_ns].link_up(op.peer_name, master, command(op))
+            master = self.indexes[(op.peer_ns, op.peer_master)] if op.peer_master else 0
+            self.sockets[op.peer_ns].link_up(op.peer_name, master, partial(command, op))
         for op in self.plan.of(ops.LinkUp):
             if op.name != "lo":
-                self.sockets[op.ns].link_up(op.name, what=command(op))
+                self.sockets[op.ns].link_up(op.name, what=partial(command, op))
         self._flush_all("links")
 
     def addresses(self) -> None:
         for op in self.plan.of(ops.Address):
-            self.sockets[op.ns].address(self._index(op.ns, op.dev), op.address, command(op))
+            self.sockets[op.ns].address(self._index(op.ns, op.dev), op.address, partial(command, op))
         self._flush_all("addresses")
 
     def routes(self) -> None:
-        for op in self.plan.of(ops.Route):
-            oif = self._index(op.ns, op.dev) if op.dev else 0
-            self.sockets[op.ns].route(op.to, op.via, oif, op.scope, op.family, command(op))
+        """Routes and permanent neighbours, one batch per namespace."""
+        for op in self.plan.ops:
+            if isinstance(op, ops.Route):
+                oif = self._index(op.ns, op.dev) if op.dev else 0
+                self.sockets[op.ns].route(op.to, op.via, oif, op.scope, op.family, partial(command, op))
+            elif isinstance(op, ops.Neighbour):
+                self.sockets[op.ns].neighbour(self._index(op.ns, op.dev), op.address, op.mac,
+                                              partial(command, op))
         self._flush_all("routes")
 
-    def rulesets(self, workers: int = 8) -> None:
+    def rulesets(self, workers: int = RULESET_WORKERS) -> None:
         rulesets = self.plan.of(ops.Ruleset)
 
         def apply(op: ops.Ruleset) -> None:
-            run(["nsenter", f"--net={nsfs.path_of(op.ns)}", "nft", "-f", "-"], input=op.text)
+            # `nft` started from a thread inside the namespace runs there: no nsenter.
+            with nsfs.entered(op.ns):
+                run(["nft", "-f", "-"], input=op.text)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for done, _ in enumerate(pool.map(apply, rulesets), start=1):
@@ -123,15 +127,24 @@ class Applier:
                 handle.write(op.content)
 
     # Helpers ------------------------------------------------------------------
+    def _fd(self, ns: str) -> int:
+        """An open handle on a namespace, for creating a veth's peer directly inside it."""
+        if ns not in self.fds:
+            self.fds[ns] = os.open(nsfs.path_of(ns), os.O_RDONLY)
+        return self.fds[ns]
+
     def _index(self, ns: str, dev: str) -> int:
         if dev == "lo":
             return 1
-        known = self.indexes.get(ns)
-        if known is None or dev not in known:
-            known = self.indexes[ns] = self.sockets[ns].link_indexes()
-        if dev not in known:
+        index = self.indexes.get((ns, dev))
+        if index is None and ns not in self.dumped:  # a link this applier did not make
+            self.dumped.add(ns)
+            for name, found in self.sockets[ns].link_indexes().items():
+                self.indexes.setdefault((ns, name), found)
+            index = self.indexes.get((ns, dev))
+        if index is None:
             raise RuntimeFailure(f"no interface {dev} in namespace {ns}")
-        return known[dev]
+        return index
 
     def _flush_all(self, step: str) -> None:
         busy = [ns for ns, sock in self.sockets.items() if sock.pending]
@@ -139,6 +152,21 @@ class Applier:
             _raise(self.sockets[ns].flush(), ns)
             if done % 64 == 0 or done == len(busy):
                 self.progress(step, done, len(busy))
+
+
+def _inside_new(op: ops.CreateNamespace, sysctls: list[ops.Sysctl]) -> NetlinkSocket:
+    """In a namespace just made: its sysctls, its netlink socket, `lo` up with the mark."""
+    for item in sysctls:
+        try:
+            nsfs.write_sysctl(item.key, item.value)
+        except OSError as exc:
+            raise RuntimeFailure(f"{command(item)}: {exc.strerror}") from None
+    sock = NetlinkSocket.open()
+    if op.mark:
+        sock.altname("lo", op.mark, partial(command, op))
+    sock.link_up("lo", what=partial(command, op))
+    _raise(sock.flush(), op.ns)
+    return sock
 
 
 def _raise(failures: list[Failure], ns: str = "") -> None:

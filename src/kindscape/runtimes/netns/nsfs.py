@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -57,57 +58,127 @@ def setns(fd: int) -> None:
     _check(_libc.setns(fd, CLONE_NEWNET), "setns")
 
 
-def run_in_new_namespace(name: str, work: Callable[[], T]) -> T:
-    """Create namespace `name` and run `work` inside it, on a thread of its own.
+def enter(name: str) -> None:
+    """Move the calling thread into the namespace `name` (for good: see `entered`)."""
+    fd = os.open(path_of(name), os.O_RDONLY)
+    try:
+        setns(fd)
+    finally:
+        os.close(fd)
 
-    The mount file is created before unshare, so a crash leaves at worst an empty file
-    that `remove` handles; `work` runs before the thread ends, in the new namespace.
-    """
+
+def make_mount_points(names: list[str]) -> None:
+    """The empty files namespaces are mounted on, made before any unshare so that a crash
+    leaves at worst empty files, which `remove` handles. All are hard links of the first:
+    allocating an inode can cost a millisecond on a disk-backed /run (ext4 skips inodes
+    freed in the last 30-60 s, and `down` frees a thousand), a link costs microseconds."""
+    first = None
+    for name in names:
+        path = path_of(name)
+        if first is not None:
+            try:
+                os.link(first, path)
+                continue
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
+        first = path
+
+
+def _create_here(name: str) -> None:
+    """Move the calling thread into a new namespace, mounted on `name`'s mount point."""
     path = path_of(name)
-    result: list = []
-    failure: list[BaseException] = []
+    _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)", name)
+    source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
+    _check(_libc.mount(source, path.encode(), b"none", MS_BIND, None), "mount --bind", path)
 
-    def body() -> None:
+
+def run_in_new_namespace(name: str, work: Callable[[], T]) -> T:
+    """Create namespace `name` and run `work` inside it, on a thread of its own."""
+    return list(create_many([name], lambda _name: work(), workers=1))[0][1]
+
+
+_DONE = object()
+
+
+def create_many(names: list[str], work: Callable[[str], T], workers: int = 2) -> Iterator[tuple[str, T]]:
+    """Create namespaces on `workers` threads, each calling unshare again and again (a
+    thread per namespace costs more than the kernel's work); `work(name)` runs inside each
+    new namespace, on its thread. Yields (name, result) as they finish; the first failure
+    is raised once the workers have stopped."""
+    make_mount_points(names)
+    results: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def body(chunk: list[str]) -> None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            os.close(fd)
-            _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)", name)
-            source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
-            _check(_libc.mount(source, path.encode(), b"none", MS_BIND, None), "mount --bind", path)
-            result.append(work())
+            for name in chunk:
+                if stop.is_set():
+                    break
+                _create_here(name)
+                results.put((name, work(name), None))
         except BaseException as exc:  # handed to the caller's thread
-            failure.append(exc)
+            stop.set()
+            results.put((None, None, exc))
+        finally:
+            results.put(_DONE)  # the thread ends inside its last namespace: nothing else runs on it
 
-    thread = threading.Thread(target=body, name=f"netns:{name}")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]
+    threads = [threading.Thread(target=body, args=(names[i::workers],), name=f"netns-maker-{i}")
+               for i in range(min(workers, len(names)))]
+    for thread in threads:
+        thread.start()
+    running, failure = len(threads), None
+    try:
+        while running:
+            item = results.get()
+            if item is _DONE:
+                running -= 1
+            elif item[2] is not None:
+                failure = failure or item[2]
+            else:
+                yield item[0], item[1]
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    if failure is not None:
+        raise failure
 
 
 def run_in_namespace(name: str, work: Callable[[], T]) -> T:
     """Run `work` inside an existing namespace, on a thread of its own."""
-    result: list = []
+    result = run_in_each([name], lambda _name: work())[0]
+    if isinstance(result, OSError):
+        raise result
+    return result
+
+
+def run_in_each(names: list[str], work: Callable[[str], T]) -> list[T | OSError]:
+    """Run `work(name)` inside each namespace in turn, all on one thread of their own (a
+    thread per namespace costs more than the work); an OSError is that name's result."""
+    if not names:
+        return []
+    results: list = []
     failure: list[BaseException] = []
 
     def body() -> None:
         try:
-            fd = os.open(path_of(name), os.O_RDONLY)
-            try:
-                setns(fd)
-            finally:
-                os.close(fd)
-            result.append(work())
+            for name in names:
+                try:
+                    enter(name)
+                    results.append(work(name))
+                except OSError as exc:
+                    results.append(exc)
         except BaseException as exc:
             failure.append(exc)
 
-    thread = threading.Thread(target=body, name=f"netns:{name}")
+    thread = threading.Thread(target=body, name="netns:each")
     thread.start()
     thread.join()
     if failure:
         raise failure[0]
-    return result[0]
+    return results
 
 
 @contextlib.contextmanager
@@ -118,11 +189,7 @@ def entered(name: str) -> Iterator[None]:
     time (e.g. the prober's), never around code that may switch threads."""
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:
-        fd = os.open(path_of(name), os.O_RDONLY)
-        try:
-            setns(fd)
-        finally:
-            os.close(fd)
+        enter(name)
         try:
             yield
         finally:

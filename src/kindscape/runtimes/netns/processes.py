@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import RuntimeFailure
@@ -37,8 +38,38 @@ def alive(record: dict[str, Any]) -> bool:
     return start_time(record["pid"]) == record["start"]
 
 
-def start_server(spec: dict[str, Any], directory: str, role: str) -> dict[str, Any]:
-    """Start the workload server for `spec`, wait until it listens; returns its record."""
+@dataclass
+class Server:
+    """A workload server started early (its interpreter starts while namespaces are made)
+    that opens its listeners when told to (`go`), once the namespaces exist."""
+
+    proc: subprocess.Popen
+    record: dict[str, Any]
+    ready_fd: int
+    log_path: str
+    role: str
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.close()
+
+    def wait_ready(self) -> None:
+        try:
+            answer = _read_ready(self.ready_fd, self.proc)
+        finally:
+            os.close(self.ready_fd)
+        if answer != "ready":
+            stop(self.record)
+            with open(self.log_path) as log:
+                detail = log.read().strip().splitlines()[-3:]
+            raise RuntimeFailure(f"the {self.role} server did not start: {answer or 'no answer'} "
+                                 f"{' '.join(detail)}".strip())
+
+
+def spawn_server(spec: dict[str, Any], directory: str, role: str) -> Server:
+    """Start the workload server for `spec`; it waits for `go` before it opens listeners
+    (and exits if we die first: its stdin closes)."""
     spec_path = os.path.join(directory, f"{role}.json")
     fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -47,22 +78,20 @@ def start_server(spec: dict[str, Any], directory: str, role: str) -> dict[str, A
     read_end, write_end = os.pipe()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", SERVER_MODULE, spec_path, str(write_end)],
-            pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [sys.executable, "-m", SERVER_MODULE, spec_path, str(write_end), "--wait-for-go"],
+            pass_fds=(write_end,), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
             stderr=log, start_new_session=True, cwd="/", close_fds=True)
     os.close(write_end)
     record = {"pid": proc.pid, "start": start_time(proc.pid), "role": role, "spec": spec_path}
-    try:
-        answer = _read_ready(read_end, proc)
-    finally:
-        os.close(read_end)
-    if answer != "ready":
-        stop(record)
-        with open(log_path) as log:
-            detail = log.read().strip().splitlines()[-3:]
-        raise RuntimeFailure(f"the {role} server did not start: {answer or 'no answer'} "
-                             f"{' '.join(detail)}".strip())
-    return record
+    return Server(proc, record, read_end, log_path, role)
+
+
+def start_server(spec: dict[str, Any], directory: str, role: str) -> dict[str, Any]:
+    """Start the workload server for `spec`, wait until it listens; returns its record."""
+    server = spawn_server(spec, directory, role)
+    server.go()
+    server.wait_ready()
+    return server.record
 
 
 def _read_ready(fd: int, proc: subprocess.Popen) -> str:

@@ -26,7 +26,6 @@ class NetnsRuntime:
     def preflight(self, topology: Topology) -> None:
         check_privileges()
         require("nft")
-        require("nsenter")
         prefix = netns_prefix(topology.scenario)
         clashes = [n for n in nsfs.listed() if n.startswith(prefix)]
         if clashes:
@@ -42,10 +41,19 @@ class NetnsRuntime:
         state.namespaces = plan.namespaces()
         state.files = plan.files()
         save()
-        from .apply import Applier  # pyroute2 is imported only where messages are built
+        directory = statefile.scenario_dir(plan.scenario)
+        # The workload server starts first, so that its interpreter starts on the other
+        # core while the namespaces are made; it opens its listeners once they exist.
+        servers = [processes.spawn_server(_server_spec(plan.scenario, op), directory, WORKLOADS)
+                   for op in plan.of(ops.StartWorkloads)]
+        state.processes += [server.record for server in servers]
+        save()
+        from .apply import Applier  # the netlink adapter is imported only where messages are built
         applier = Applier(plan, progress, save)
         try:
             applier.namespaces()
+            for server in servers:
+                server.go()
             applier.links()
             applier.addresses()
             applier.routes()
@@ -53,14 +61,9 @@ class NetnsRuntime:
             applier.files()
         finally:
             applier.close()
-        for op in plan.of(ops.StartWorkloads):
+        for server in servers:
             progress("workloads", 0, 1)
-            spec = {"scenario": plan.scenario,
-                    "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)}
-                                  for l in op.listeners]}
-            record = processes.start_server(spec, statefile.scenario_dir(plan.scenario), WORKLOADS)
-            state.processes.append(record)
-            save()
+            server.wait_ready()
             progress("workloads", 1, 1)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
@@ -70,7 +73,7 @@ class NetnsRuntime:
         for record in records:
             if processes.stop(record):
                 removed.append(f"process {record['pid']} ({record['role']})")
-        names = list(dict.fromkeys(state.namespaces + self._marked_namespaces(state.name)))
+        names = list(dict.fromkeys(state.namespaces + self._marked_namespaces(state.name, set(state.namespaces))))
         for done, name in enumerate(names, start=1):
             if nsfs.remove(name):
                 removed.append(f"namespace {name}")
@@ -85,15 +88,12 @@ class NetnsRuntime:
             _remove_empty_dirs(os.path.dirname(path))
         return removed
 
-    def _marked_namespaces(self, scenario: str) -> list[str]:
-        """Namespaces named for the scenario *and* carrying its mark on lo (never by name alone)."""
+    def _marked_namespaces(self, scenario: str, recorded: set[str] = frozenset()) -> list[str]:
+        """Namespaces named for the scenario *and* carrying its mark on lo (never by name
+        alone), besides those the state records."""
         prefix = netns_prefix(scenario)
-        mark = ownership_mark(scenario)
-        found = []
-        for name in nsfs.listed():
-            if name.startswith(prefix) and (_has_mark(name, mark) or _is_unmounted(name)):
-                found.append(name)
-        return found
+        named = [n for n in nsfs.listed() if n.startswith(prefix) and n not in recorded]
+        return [n for n in named if _is_unmounted(n)] + _with_mark(named, ownership_mark(scenario))
 
     def orphans(self, scenario: str) -> ScenarioState | None:
         names = self._marked_namespaces(scenario)
@@ -123,25 +123,28 @@ class NetnsRuntime:
         return problems
 
 
+def _server_spec(scenario: str, op: ops.StartWorkloads) -> dict:
+    return {"scenario": scenario,
+            "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)} for l in op.listeners]}
+
+
 def check_privileges() -> None:
     if os.geteuid() != 0:
         raise PrivilegeError("the netns runtime needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN "
                              "to create network namespaces): run with sudo")
 
 
-def _has_mark(name: str, mark: str) -> bool:
+def _with_mark(names: list[str], mark: str) -> list[str]:
+    """The namespaces among `names` whose lo carries `mark`."""
     from .netlink import NetlinkSocket
 
-    def look() -> bool:
+    def look(_name: str) -> bool:
         sock = NetlinkSocket.open()
         try:
             return mark in sock.altnames("lo")
         finally:
             sock.close()
-    try:
-        return nsfs.run_in_namespace(name, look)
-    except OSError:
-        return False
+    return [name for name, marked in zip(names, nsfs.run_in_each(names, look)) if marked is True]
 
 
 def _is_unmounted(name: str) -> bool:

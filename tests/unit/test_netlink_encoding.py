@@ -9,6 +9,7 @@ import pytest
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.ndmsg import ndmsg
+from pyroute2.netlink.rtnl.ndtmsg import ndtmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from kindscape.runtimes.netns import netlink
@@ -100,6 +101,21 @@ def test_permanent_neighbour(address: str, family: int) -> None:
     ours = _ours(lambda s: s.neighbour(100000, address, "02:42:ac:12:00:03"))
     assert ours == _reference(ndmsg(), family=family, ifindex=100000, state=netlink.NUD_PERMANENT,
                               attrs=[("NDA_DST", address), ("NDA_LLADDR", "02:42:ac:12:00:03")])
+
+
+def test_ipv6_proxy_neighbour_without_delay() -> None:
+    sock = NetlinkSocket(sock=None)  # type: ignore[arg-type]
+    sock.neigh_proxy(100000, "fd00:1::1")
+    proxy = _reference(ndmsg(), family=socket.AF_INET6, ifindex=100000, state=netlink.NUD_PERMANENT,
+                       flags=netlink.NTF_PROXY, attrs=[("NDA_DST", "fd00:1::1")])
+    table = _reference(ndtmsg(), family=socket.AF_INET6, attrs=[
+        ("NDTA_NAME", "ndisc_cache"),
+        ("NDTA_PARMS", {"attrs": [("NDTPA_IFINDEX", 100000), ("NDTPA_PROXY_DELAY", 0)]})])
+    assert [part[3] for part in sock.parts] == [proxy, table]
+
+
+def test_link_query() -> None:
+    assert _ours(lambda s: s.sync_link(100002)) == _reference(ifinfmsg(), index=100002)
 
 
 def test_failures_are_described_only_when_they_happen() -> None:

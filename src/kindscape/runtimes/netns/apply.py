@@ -35,6 +35,7 @@ BRIDGE_INDEX_BASE = 1000  # bridges get fixed ifindexes so ports can be enslaved
 VETH_INDEX_BASE = 100_000
 NAMESPACE_WORKERS = 2  # the kernel's namespace setup scales to about two threads here
 RULESET_WORKERS = 4
+SYNC_CHUNK = 128  # link answers (~1-4 KiB of buffer each) per send(2)
 
 
 class Applier:
@@ -90,6 +91,17 @@ class Applier:
             if op.name != "lo":
                 self.sockets[op.ns].link_up(op.name, what=partial(command, op))
         self._flush_all("links")
+        self._settle_links()
+
+    def _settle_links(self) -> None:
+        """Make the kernel apply every link's carrier change now: after a burst of
+        thousands, its linkwatch queue can leave links dropping all traffic for a second
+        after `up` returns (probes then time out)."""
+        for (ns, _dev), index in self.indexes.items():
+            self.sockets[ns].sync_link(index)
+        for ns, sock in self.sockets.items():
+            if sock.pending:
+                _raise(sock.flush(chunk_size=SYNC_CHUNK), ns)
 
     def addresses(self) -> None:
         for op in self.plan.of(ops.Address):

@@ -40,9 +40,12 @@ RTM_NEWLINK, RTM_GETLINK = 16, 18
 RTM_NEWADDR = 20
 RTM_NEWROUTE = 24
 RTM_NEWNEIGH = 28
+RTM_SETNEIGHTBL = 67
 RTM_NEWLINKPROP = 108
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO = 1, 3, 10, 18
+IFLA_OPERSTATE = 16
 IFLA_NET_NS_FD = 28
+IF_OPER_UP = 6
 IFLA_PROP_LIST, IFLA_ALT_IFNAME = 52, 53
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
@@ -50,6 +53,9 @@ IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
 NDA_DST, NDA_LLADDR = 1, 2
 NUD_PERMANENT = 0x80
+NTF_PROXY = 0x08
+NDTA_NAME, NDTA_PARMS = 1, 6
+NDTPA_IFINDEX, NDTPA_PROXY_DELAY = 1, 13
 IFF_UP = 1
 IFA_F_NODAD = 0x02
 RT_TABLE_MAIN = 254
@@ -67,6 +73,7 @@ _IFINFO = struct.Struct("=BxHiII")  # ifinfomsg: family, type, index, flags, cha
 _IFADDR = struct.Struct("=BBBBI")  # ifaddrmsg: family, prefixlen, flags, scope, index
 _RTMSG = struct.Struct("=BBBBBBBBI")  # rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
 _NDMSG = struct.Struct("=BxxxiHBB")  # ndmsg: family, ifindex, state, flags, type
+_NDTMSG = struct.Struct("=Bxxx")  # ndtmsg: family
 _ATTR = struct.Struct("=HH")
 _U32 = struct.Struct("=I")
 _TABLE_MAIN = _ATTR.pack(8, RTA_TABLE) + _U32.pack(RT_TABLE_MAIN)
@@ -230,14 +237,33 @@ class NetlinkSocket:
         body = _NDMSG.pack(family, index, NUD_PERMANENT, 0, 0) + attrs
         self._queue(RTM_NEWNEIGH, REPLACE, body, what or f"neigh replace {address} lladdr {mac}")
 
+    def neigh_proxy(self, index: int, address: str, what: What = "") -> None:
+        """Answer IPv6 neighbour solicitations for `address` on this link, without delay."""
+        body = _NDMSG.pack(socket.AF_INET6, index, NUD_PERMANENT, NTF_PROXY, 0)
+        body += attr(NDA_DST, ipaddress.ip_address(address).packed)
+        self._queue(RTM_NEWNEIGH, CREATE, body, what or f"neigh add proxy {address}")
+        # Proxied answers to multicast solicitations wait up to proxy_delay (0.8 s) by default.
+        parms = attr(NDTA_PARMS, _u32(NDTPA_IFINDEX, index) + attr(NDTPA_PROXY_DELAY, struct.pack("=Q", 0)))
+        self._queue(RTM_SETNEIGHTBL, MODIFY, _NDTMSG.pack(socket.AF_INET6) + _string(NDTA_NAME, "ndisc_cache") + parms,
+                    what or "neighbour table: proxy_delay 0")
+
+    def sync_link(self, index: int, what: What = "") -> None:
+        """Ask for one link (RTM_GETLINK): the kernel first applies its pending carrier
+        change (linkwatch), which otherwise waits in a queue served 100-200 links at a
+        time, and up to a second apart: until then the link's qdisc drops everything."""
+        self._queue(RTM_GETLINK, NLM_F_REQUEST, _IFINFO.pack(0, 0, index, 0, 0),
+                    what or f"ip link show index {index}")
+
     # Transport ------------------------------------------------------------------
-    def flush(self) -> list[Failure]:
-        """Send everything queued; returns the failures (empty when all succeeded)."""
+    def flush(self, chunk_size: int = CHUNK) -> list[Failure]:
+        """Send everything queued; returns the failures (empty when all succeeded).
+        Answers other than errors (e.g. the links `sync_link` asks for) are read and
+        dropped: `chunk_size` must keep them within the receive buffer."""
         failures: list[Failure] = []
         parts, whats = self.parts, self.whats
         self.parts, self.whats = [], []
-        for start in range(0, len(parts), CHUNK):
-            chunk = parts[start:start + CHUNK]
+        for start in range(0, len(parts), chunk_size):
+            chunk = parts[start:start + chunk_size]
             last = len(chunk) - 1
             data = b"".join(_HEADER.pack(16 + len(body), kind, flags | (NLM_F_ACK if n == last else 0), seq, 0)
                             + body for n, (kind, flags, seq, body) in enumerate(chunk))
@@ -287,8 +313,12 @@ class NetlinkSocket:
 
     def link_indexes(self) -> dict[str, int]:
         """Dump the namespace's links: name -> ifindex."""
+        return {name: link.index for name, link in self.links().items()}
+
+    def links(self) -> dict[str, "Link"]:
+        """Dump the namespace's links (as they are: a dump does not wait for linkwatch)."""
         self._request(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, _IFINFO.pack(0, 0, 0, 0, 0))
-        found: dict[str, int] = {}
+        found: dict[str, Link] = {}
         while True:
             data = self.sock.recv(1 << 20)
             for kind, _seq, payload in _messages(data):
@@ -297,10 +327,21 @@ class NetlinkSocket:
                 if kind == NLMSG_ERROR:
                     code = struct.unpack_from("=i", payload, 0)[0]
                     raise OSError(-code, "link dump failed")
-                index = struct.unpack_from("=i", payload, 4)[0]
-                name = _attr_string(payload[16:], IFLA_IFNAME)
-                if name:
-                    found[name] = index
+                attrs = dict(_attrs(payload[16:]))
+                if IFLA_IFNAME in attrs:
+                    name = attrs[IFLA_IFNAME].rstrip(b"\0").decode(errors="replace")
+                    operstate = attrs[IFLA_OPERSTATE][0] if IFLA_OPERSTATE in attrs else 0
+                    found[name] = Link(struct.unpack_from("=i", payload, 4)[0], operstate)
+
+
+@dataclass(frozen=True)
+class Link:
+    index: int
+    operstate: int  # IF_OPER_UP (6) once the kernel has applied its carrier
+
+    @property
+    def up(self) -> bool:
+        return self.operstate == IF_OPER_UP
 
 
 def _messages(data: bytes):

@@ -1,0 +1,84 @@
+"""Static neighbours: every interface of an L2 segment (a network's bridge, a pod's ptp
+link) knows the MAC of every other one's addresses, and that MAC is the one the plan
+gives the interface holding the address; MACs are unique within each segment."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+
+import pytest
+
+from benchmarks import scenarios
+from kindscape import api
+from kindscape.plan import ops
+from kindscape.scenario.load import loads
+from tests.conftest import EXAMPLES
+
+Iface = tuple[str, str]  # (namespace, device)
+
+
+def _segments(plan: ops.Plan) -> tuple[dict[Iface, str], dict[Iface, str]]:
+    """(segment of each interface, MAC of each interface) from the plan's link ops."""
+    segment: dict[Iface, str] = {}
+    mac: dict[Iface, str] = {}
+    for op in plan.of(ops.Bridge):
+        segment[(op.ns, op.name)] = f"bridge {op.ns}/{op.name}"
+        mac[(op.ns, op.name)] = op.mac
+    for op in plan.of(ops.Veth):
+        here, there = (op.ns, op.name), (op.peer_ns, op.peer_name)
+        mac[here], mac[there] = op.mac, op.peer_mac
+        if op.peer_master:
+            segment[here] = segment[(op.peer_ns, op.peer_master)]
+        else:
+            segment[here] = segment[there] = f"ptp {op.ns}/{op.name}"
+    return segment, mac
+
+
+def _addresses(plan: ops.Plan) -> dict[Iface, list[str]]:
+    found: dict[Iface, list[str]] = defaultdict(list)
+    for op in plan.of(ops.Address):
+        found[(op.ns, op.dev)].append(str(ipaddress.ip_interface(op.address).ip))
+    return found
+
+
+def _check(plan: ops.Plan) -> int:
+    segment, mac = _segments(plan)
+    addresses = _addresses(plan)
+    members: dict[str, list[Iface]] = defaultdict(list)
+    for iface, seg in segment.items():
+        members[seg].append(iface)
+    for seg, ifaces in members.items():
+        macs = [mac[i] for i in ifaces]
+        assert all(macs) and len(set(macs)) == len(macs), f"MACs not unique on {seg}: {macs}"
+    expected = {(i, address, mac[j]) for ifaces in members.values() for i in ifaces for j in ifaces
+                if i != j and addresses.get(i) for address in addresses.get(j, [])}
+    listed = {((op.ns, op.dev), op.address, op.mac) for op in plan.of(ops.Neighbour)}
+    assert listed == expected
+    return len(listed)
+
+
+@pytest.mark.parametrize("name", ["multi-cluster.yaml", "multi-cluster-isolated.yaml"])
+def test_every_segment_member_knows_every_other(name: str) -> None:
+    plan = api.plan(EXAMPLES / name)
+    # 5 interfaces on kind (4 nodes, the bridge): 20 entries; 4 pods: 2 each.
+    assert _check(plan) == 20 + 8
+
+
+def test_macs_follow_docker_and_cni_conventions() -> None:
+    plan = api.plan(EXAMPLES / "multi-cluster.yaml")
+    bridge = plan.of(ops.Bridge)[0]
+    node = next(op for op in plan.of(ops.Veth) if op.peer_master)
+    pod = next(op for op in plan.of(ops.Veth) if not op.peer_master)
+    assert bridge.mac == "02:42:ac:12:00:01"  # Docker: 02:42 + the gateway's IPv4 address
+    assert (node.mac, node.peer_mac) == ("02:42:ac:12:00:02", "0e:42:ac:12:00:02")
+    assert (pod.mac, pod.peer_mac) == ("0a:58:0a:6e:00:02", "0e:58:0a:6e:00:02")  # CNI: 0a:58 + pod IP
+
+
+def test_a_thousand_namespaces_need_no_dynamic_neighbours() -> None:
+    import yaml
+    shape = scenarios.shape(1000)
+    plan = api.plan(loads(yaml.safe_dump(scenarios.scenario("big", shape))))
+    nodes = shape.clusters * shape.nodes
+    # kind: nodes + the bridge, all pairs; each pod and its node: one entry each way.
+    assert _check(plan) == (nodes + 1) * nodes + 2 * shape.pod_count

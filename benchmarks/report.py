@@ -1,4 +1,9 @@
-"""The benchmark's table and its verdict on each target of the issue."""
+"""The benchmark's tables and its verdict on each target of the issue.
+
+Two bases, both printed: the commands a user runs (`kindscape up`, start-up of Python,
+typer and pydantic included) and the library measured as Mininet is measured (inside
+one process whose modules are imported: Mininet(topo) + start() against
+kindscape.up(file), stop() against down())."""
 
 from __future__ import annotations
 
@@ -8,33 +13,51 @@ PROBE_TARGET = 5000.0  # probes/s at 1,000 namespaces
 RATIO_TARGET = 10.0  # x Mininet
 
 
-def _ratio(theirs: float | None, ours: float) -> str:
+def _lib(result, key: str) -> float | None:
+    lib = result.library
+    return lib.get(key) if isinstance(lib, dict) else None
+
+
+def _mn(result, key: str) -> float | None:
+    mn = result.mininet
+    return mn.get(key) if isinstance(mn, dict) else None
+
+
+def _s(value: float | None) -> str:
+    return f"{value:.2f}" if value else "-"
+
+
+def _x(theirs: float | None, ours: float | None) -> str:
     return f"{theirs / ours:.0f}x" if theirs and ours else "-"
 
 
-def _mininet_cells(result) -> list[str]:
-    mn = result.mininet
-    if not isinstance(mn, dict) or "up" not in mn:
-        return ["-", "-", "-", "-"]
-    return [f"{mn['up']:.2f}", f"{mn['down']:.2f}", _ratio(mn["up"], result.up), _ratio(mn["down"], result.down)]
+def _rate(probes: int | None, seconds: float | None) -> str:
+    return f"{probes / seconds:,.0f}" if probes and seconds else "-"
 
 
-HEADER = ["namespaces", "routes", "up s", "ms/ns", "check s", "probes", "probes/s", "down s",
-          "tool MB", "server MB", "machine MB", "Mininet up s", "Mininet down s", "up vs Mininet",
-          "down vs Mininet"]
+OURS = ["namespaces", "routes", "up s", "check s", "probes reached", "probes/s", "down s", "lib up s",
+        "lib check s", "lib probes/s", "lib down s", "tool MB", "server MB", "machine MB"]
+VERSUS = ["namespaces", "Mininet up s", "Mininet down s", "up: cmd", "up: lib", "down: cmd", "down: lib"]
 
 
-def _rows(results) -> list[list[str]]:
+def _ours(results) -> list[list[str]]:
     rows = []
     for r in results:
         if r.error and not r.up:
-            rows.append([str(r.namespaces), str(r.routes), r.error] + [""] * (len(HEADER) - 3))
+            rows.append([str(r.namespaces), str(r.routes), r.error] + [""] * (len(OURS) - 3))
             continue
-        probes = f"{r.reachable}/{r.probes}" + ("" if r.checked_ok else " !")
-        rows.append([str(r.namespaces), str(r.routes), f"{r.up:.2f}", f"{1000 * r.up / r.namespaces:.2f}",
-                     f"{r.check:.2f}", probes, f"{r.probes_per_s:,.0f}", f"{r.down:.2f}",
-                     f"{r.tool_mb:.0f}", f"{r.server_mb:.0f}", f"{r.machine_mb:.0f}"] + _mininet_cells(r))
+        reached = f"{r.reachable}/{r.probes}" + ("" if r.checked_ok else " !")
+        rows.append([str(r.namespaces), str(r.routes), _s(r.up), _s(r.check), reached, _rate(r.probes, r.check),
+                     _s(r.down), _s(_lib(r, "up")), _s(_lib(r, "check")),
+                     _rate(_lib(r, "probes"), _lib(r, "check")), _s(_lib(r, "down")),
+                     f"{r.tool_mb:.0f}", f"{r.server_mb:.0f}", f"{r.machine_mb:.0f}"])
     return rows
+
+
+def _versus(results) -> list[list[str]]:
+    return [[str(r.namespaces), _s(_mn(r, "up")), _s(_mn(r, "down")), _x(_mn(r, "up"), r.up),
+             _x(_mn(r, "up"), _lib(r, "up")), _x(_mn(r, "down"), r.down), _x(_mn(r, "down"), _lib(r, "down"))]
+            for r in results]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -43,53 +66,63 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(row) for row in rows])
 
 
-def _targets(seed: dict, results, pingall) -> list[tuple[str, str, bool | None]]:
+def _pingalls(pingall) -> list[dict]:
+    return [p for p in pingall if isinstance(p, dict) and p.get("pingall")] if isinstance(pingall, list) else []
+
+
+def _targets(seed: dict, results, pingall) -> list[tuple[str, str, bool]]:
     found = [("seed example up+check+down < 1 s", f"{seed['median']['total']:.2f} s (median)",
               seed["median"]["total"] < SEED_TARGET and not seed["failures"])]
     big = next((r for r in results if r.size == 1000 and r.up), None)
     if big is not None:
         found += [("1,000 namespaces up <= 5 s", f"{big.up:.2f} s", big.up <= UP_TARGET),
                   ("1,000 namespaces down <= 3 s", f"{big.down:.2f} s", big.down <= DOWN_TARGET),
-                  ("check >= 5,000 probes/s at 1,000", f"{big.probes_per_s:,.0f}/s "
-                   f"({big.reachable}/{big.probes} reached)", big.probes_per_s >= PROBE_TARGET and big.checked_ok)]
+                  ("check >= 5,000 probes/s at 1,000 (command)", f"{big.probes_per_s:,.0f}/s, "
+                   f"{big.reachable}/{big.probes} reached", big.probes_per_s >= PROBE_TARGET and big.checked_ok)]
     for r in results:
-        mn = r.mininet
-        if isinstance(mn, dict) and "up" in mn:
-            worst = min(mn["up"] / r.up, mn["down"] / r.down)
-            found.append((f"{r.namespaces} namespaces >= 10x Mininet (up and down)", f"{worst:.0f}x", worst >= RATIO_TARGET))
-    if isinstance(pingall, dict) and big is not None and big.check:
-        theirs = pingall["pings"] / pingall["pingall"]
-        found.append(("probes/s >= 10x Mininet pingAll", f"{big.probes_per_s / theirs:.0f}x",
-                      big.probes_per_s / theirs >= RATIO_TARGET))
+        if _mn(r, "up"):
+            cmd = min(_mn(r, "up") / r.up, _mn(r, "down") / r.down)
+            lib = min(_mn(r, "up") / _lib(r, "up"), _mn(r, "down") / _lib(r, "down")) if _lib(r, "up") else 0
+            found.append((f"{r.namespaces} namespaces >= 10x Mininet, up and down", f"command {cmd:.0f}x, "
+                          f"library {lib:.0f}x", cmd >= RATIO_TARGET))
+    best = max(_pingalls(pingall), key=lambda p: p["pings"] / p["pingall"], default=None)
+    if best is not None and big is not None and big.check:
+        theirs = best["pings"] / best["pingall"]
+        found.append((f"probes/s >= 10x Mininet pingAll (its best rate, {best['hosts']} hosts)",
+                      f"{big.probes_per_s / theirs:.0f}x", big.probes_per_s / theirs >= RATIO_TARGET))
     return found
+
+
+def _notes(results, pingall) -> list[str]:
+    out = ["load average per size: " + "; ".join(f"{r.namespaces}: {r.load}" for r in results),
+           "kernel busy after down (background namespace teardown, or other users): "
+           + "; ".join(f"{r.namespaces}: {r.cleanup:.1f} s" for r in results)]
+    note = next((r.mininet for r in results if isinstance(r.mininet, str)), None)
+    out.append(f"Mininet: {note}" if note else
+               "Mininet 2.3 (Debian package), LinuxBridge switch, no controller, run in a scratch network+PID "
+               "namespace (unshare): dockerd's FORWARD DROP and br_netfilter in the root namespace would block "
+               "its bridge")
+    for p in pingall if isinstance(pingall, list) else []:
+        if isinstance(p, dict) and p.get("pingall"):
+            out.append(f"Mininet pingAll, {p['hosts']} hosts: {p['pings']} pings in {p['pingall']:.2f} s = "
+                       f"{p['pings'] / p['pingall']:,.0f}/s (loss {100 * p['loss'] if p['loss'] < 1 else p['loss']:.0f}%)")
+        else:
+            out.append(f"Mininet pingAll: {p}")
+    return out
 
 
 def render(machine: dict, seed: dict, results, pingall) -> str:
     out = [f"kindscape benchmark - {machine['cores']} cores, kernel {machine['kernel']}, Python {machine['python']}; "
            f"load average before {machine['load_before']}, after {machine['load_after']}",
-           f"command timed: {seed['command']}", ""]
+           f"command timed: {seed['command']} (byte-compiled, as pip installs it)", ""]
     med = seed["median"]
     out.append(f"seed example (2 clusters, 9 namespaces), median of {seed['repeats']}: up {med['up']:.3f} s + "
                f"check {med['check']:.3f} s + down {med['down']:.3f} s = {med['total']:.3f} s "
                f"(best {seed['best_total']:.3f} s){'; FAILED: ' + ', '.join(seed['failures']) if seed['failures'] else ''}")
-    out += ["", _table(HEADER, _rows(results)), ""]
-    out.append("load average per size: " + "; ".join(f"{r.namespaces}: {r.load}" for r in results))
-    out.append("kernel busy after down (background namespace teardown): "
-               + "; ".join(f"{r.namespaces}: {r.cleanup:.1f} s" for r in results))
-    mininet_note = next((r.mininet for r in results if isinstance(r.mininet, str)), None)
-    if mininet_note:
-        out.append(f"Mininet: {mininet_note}")
-    else:
-        out.append("Mininet 2.3 (Debian package), LinuxBridge switch, no controller, run in a scratch "
-                   "network+PID namespace (unshare): dockerd's FORWARD DROP and br_netfilter in the root "
-                   "namespace would block its bridge")
-    if isinstance(pingall, dict):
-        rate = pingall["pings"] / pingall["pingall"]
-        out.append(f"Mininet pingAll, {pingall['hosts']} hosts: {pingall['pings']} pings in "
-                   f"{pingall['pingall']:.2f} s = {rate:,.0f}/s (loss {pingall['loss']}%)")
-    elif pingall:
-        out.append(f"Mininet pingAll: {pingall}")
+    out += ["", "kindscape (commands; lib = the Python API in a warm process, as Mininet is measured):",
+            _table(OURS, _ours(results)), "", "against Mininet (how many times faster):",
+            _table(VERSUS, _versus(results)), ""]
+    out += _notes(results, pingall)
     out += ["", "targets:"]
-    for what, value, met in _targets(seed, results, pingall):
-        out.append(f"  {'MET ' if met else 'MISS'}  {what}: {value}")
+    out += [f"  {'MET ' if met else 'MISS'}  {what}: {value}" for what, value, met in _targets(seed, results, pingall)]
     return "\n".join(out)

@@ -200,7 +200,12 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 
 def main() -> None:
-    app()
+    from .quickcli import run
+    code = run(sys.argv[1:])  # up/check/down/status without typer's per-call cost
+    if code is None:
+        app()
+    else:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

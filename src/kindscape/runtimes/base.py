@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..plan.ops import Plan
-from ..probe.prober import ProbeResult, ProbeTask
-from ..state import ScenarioState
-from ..topology import Topology
+if TYPE_CHECKING:  # annotations only: `check` and `down` need not import the plan's ops
+    import subprocess
+
+    from ..plan.ops import Plan
+    from ..probe.prober import ProbeResult, ProbeTask
+    from ..state import ScenarioState
+    from ..topology import Topology
 
 Progress = Callable[[str, int, int], None]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 from ...errors import RuntimeFailure
@@ -47,8 +47,12 @@ class Applier:
         self.fds: dict[str, int] = {}
         self.indexes: dict[tuple[str, str], int] = {}  # (ns, dev) -> ifindex, chosen here
         self.dumped: set[str] = set()
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending_rulesets: list[Future] = []
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
         for sock in self.sockets.values():
             sock.close()
         for fd in self.fds.values():
@@ -119,18 +123,26 @@ class Applier:
                                               partial(command, op))
         self._flush_all("routes")
 
-    def rulesets(self, workers: int = RULESET_WORKERS) -> None:
-        rulesets = self.plan.of(ops.Ruleset)
-
+    def start_rulesets(self, workers: int = RULESET_WORKERS) -> None:
+        """Apply the rulesets in the background (they need only the namespaces): the `nft`
+        processes run on the other core while links, addresses and routes are made."""
         def apply(op: ops.Ruleset) -> None:
             # `nft` started from a thread inside the namespace runs there: no nsenter.
             with nsfs.entered(op.ns):
                 run(["nft", "-f", "-"], input=op.text)
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for done, _ in enumerate(pool.map(apply, rulesets), start=1):
-                if done % 16 == 0 or done == len(rulesets):
-                    self.progress("rulesets", done, len(rulesets))
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.pending_rulesets = [self.pool.submit(apply, op) for op in self.plan.of(ops.Ruleset)]
+
+    def rulesets(self) -> None:
+        """Wait for the rulesets `start_rulesets` began (the first failure is raised)."""
+        if self.pool is None:
+            self.start_rulesets()
+        total = len(self.pending_rulesets)
+        for done, future in enumerate(self.pending_rulesets, start=1):
+            future.result()
+            if done % 16 == 0 or done == total:
+                self.progress("rulesets", done, total)
 
     def files(self) -> None:
         for op in self.plan.of(ops.WriteFile):

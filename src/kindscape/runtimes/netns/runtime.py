@@ -54,6 +54,7 @@ class NetnsRuntime:
             applier.namespaces()
             for server in servers:
                 server.go()
+            applier.start_rulesets()
             applier.links()
             applier.addresses()
             applier.routes()

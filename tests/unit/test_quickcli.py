@@ -1,0 +1,63 @@
+"""The fast path for up/check/down/status gives the command functions exactly what the
+typer app would, and leaves everything else to typer."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from kindscape import cli, quickcli
+
+SAME = [
+    ["up", "s.yaml"], ["up", "s.yaml", "-o", "json"], ["up", "--output=json", "s.yaml"],
+    ["up", "s.yaml", "-r", "kind", "--output", "table"], ["up", "--runtime=netns", "s.yaml"],
+    ["check", "lab"], ["check", "lab", "--all"], ["check", "--timeout", "2.5", "lab", "-o", "json"],
+    ["check", "lab", "--timeout=0.3", "--all", "--output", "table"],
+    ["down", "lab"], ["down", "lab", "-o", "json"],
+    ["status"], ["status", "lab"], ["status", "-o", "json"], ["status", "lab", "--output=json"],
+]
+TYPER_ONLY = [
+    [], ["--help"], ["up", "--help"], ["up"], ["up", "a.yaml", "b.yaml"], ["up", "s.yaml", "--bogus"],
+    ["up", "s.yaml", "-o"], ["check", "lab", "-o", "yaml"], ["check", "lab", "--timeout", "soon"],
+    ["check", "lab", "-o", "json", "-o", "table"], ["check", "lab", "--all=1"], ["validate", "s.yaml"],
+    ["exec", "lab", "pod", "--", "ip", "route"], ["down"], ["status", "a", "b"],
+]
+
+
+def _typer_values(argv: list[str]) -> dict:
+    """What typer passes to the command function for argv (the function itself not run)."""
+    captured: dict = {}
+    info = next(i for i in cli.app.registered_commands if i.callback.__name__ == argv[0])
+    original = info.callback
+
+    @functools.wraps(original)
+    def capture(**values):
+        captured.update(values)
+    info.callback = capture
+    try:
+        cli.app(argv, standalone_mode=False)
+    finally:
+        info.callback = original
+    return captured
+
+
+def _quick_values(argv: list[str]) -> dict:
+    parsed = quickcli.parse(argv)
+    assert parsed is not None and parsed[0] == argv[0]
+    function = getattr(cli, argv[0])
+    values = quickcli._converted(function, parsed[1])
+    assert values is not None
+    defaults = {name: p.default for name, p in __import__("inspect").signature(function).parameters.items()}
+    return {**defaults, **values}
+
+
+@pytest.mark.parametrize("argv", SAME, ids=" ".join)
+def test_fast_path_matches_typer(argv: list[str]) -> None:
+    assert _quick_values(argv) == _typer_values(argv)
+
+
+@pytest.mark.parametrize("argv", TYPER_ONLY, ids=lambda a: " ".join(a) or "(nothing)")
+def test_everything_else_goes_to_typer(argv: list[str]) -> None:
+    parsed = quickcli.parse(argv)
+    assert parsed is None or quickcli._converted(getattr(cli, argv[0]), parsed[1]) is None

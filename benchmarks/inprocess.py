@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-import time
+
+from timing import timed
 
 
 def main(argv: list[str]) -> int:
@@ -19,19 +20,17 @@ def main(argv: list[str]) -> int:
     from kindscape.probe import checks  # noqa: F401
     from kindscape.runtimes.netns import apply, runtime  # noqa: F401
 
-    started = time.perf_counter()
-    lab = kindscape.up(argv[0])  # load, validate, plan, apply: Mininet(topo) + start()
-    result = {"up": time.perf_counter() - started}
+    result: dict = {}
+    with timed(result, "up"):
+        lab = kindscape.up(argv[0])  # load, validate, plan, apply: Mininet(topo) + start()
     try:
-        started = time.perf_counter()
-        report = lab.check()
-        result["check"] = time.perf_counter() - started
+        with timed(result, "check"):
+            report = lab.check()
         result["probes"] = len(report.results)
         result["reachable"] = sum(1 for r in report.results if r.reachable)
     finally:
-        started = time.perf_counter()
-        lab.down()
-        result["down"] = time.perf_counter() - started
+        with timed(result, "down"):
+            lab.down()
     print(json.dumps(result))
     return 0
 

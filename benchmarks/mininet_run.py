@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import resource
 import sys
-import time
+
+from timing import timed
 
 
 def main(argv: list[str]) -> int:
@@ -30,21 +31,17 @@ def main(argv: list[str]) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a pty and pipes per host
     result: dict = {"hosts": hosts}
-    started = time.perf_counter()
-    net = Mininet(topo=SingleSwitchTopo(k=hosts), switch=LinuxBridge, controller=None)
-    net.start()
-    result["up"] = time.perf_counter() - started
+    with timed(result, "up"):
+        net = Mininet(topo=SingleSwitchTopo(k=hosts), switch=LinuxBridge, controller=None)
+        net.start()
     try:
         if pingall:
-            started = time.perf_counter()
-            loss = net.pingAll()
-            result["pingall"] = time.perf_counter() - started
+            with timed(result, "pingall"):
+                result["loss"] = net.pingAll()
             result["pings"] = hosts * (hosts - 1)
-            result["loss"] = loss
     finally:
-        started = time.perf_counter()
-        net.stop()
-        result["down"] = time.perf_counter() - started
+        with timed(result, "down"):
+            net.stop()
     print(json.dumps(result))
     return 0
 

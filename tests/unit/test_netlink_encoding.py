@@ -54,6 +54,15 @@ def test_veth_with_peer_in_another_namespace() -> None:
         ("IFLA_IFNAME", "eth0"), ("IFLA_ADDRESS", "02:42:ac:12:00:02"), ("IFLA_LINKINFO", info)])
 
 
+def test_veth_with_one_queue_per_end() -> None:
+    ours = _ours(lambda s: s.veth("eth0", "vpod1", 7, 100000, peer_index=100001, queues=1))
+    peer = {"index": 100001, "attrs": [("IFLA_IFNAME", "vpod1"), ("IFLA_NUM_TX_QUEUES", 1),
+                                       ("IFLA_NUM_RX_QUEUES", 1), ("IFLA_NET_NS_FD", 7)]}
+    info = {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", peer)]})]}
+    assert ours == _reference(ifinfmsg(), index=100000, flags=1, change=1, attrs=[
+        ("IFLA_IFNAME", "eth0"), ("IFLA_NUM_TX_QUEUES", 1), ("IFLA_NUM_RX_QUEUES", 1), ("IFLA_LINKINFO", info)])
+
+
 def test_altname() -> None:
     ours = _ours(lambda s: s.altname("lo", "kindscape.multi-cluster"))
     assert ours == _reference(ifinfmsg(), attrs=[

@@ -45,6 +45,7 @@ RTM_NEWLINKPROP = 108
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO = 1, 3, 10, 18
 IFLA_OPERSTATE = 16
 IFLA_NET_NS_FD = 28
+IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES = 31, 32
 IF_OPER_UP = 6
 IFLA_PROP_LIST, IFLA_ALT_IFNAME = 52, 53
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
@@ -195,16 +196,18 @@ class NetlinkSocket:
                     what or f"link add {name} type bridge")
 
     def veth(self, name: str, peer: str, peer_ns_fd: int, index: int, what: What = "",
-             peer_index: int = 0, mac: str = "", peer_mac: str = "") -> None:
+             peer_index: int = 0, mac: str = "", peer_mac: str = "", queues: int = 0) -> None:
         """A veth pair, this end up with the given ifindex; the peer is created directly in
         the other namespace (with `peer_index`, or one the kernel picks), and down: the
-        kernel cannot open it before the pair is joined (ENOTCONN), so it needs `link_up`."""
+        kernel cannot open it before the pair is joined (ENOTCONN), so it needs `link_up`.
+        `queues` (0: the kernel's default, one per CPU) sets each end's queue count."""
+        sizing = _u32(IFLA_NUM_TX_QUEUES, queues) + _u32(IFLA_NUM_RX_QUEUES, queues) if queues else b""
         peer_attrs = _string(IFLA_IFNAME, peer) + (attr(IFLA_ADDRESS, mac_bytes(peer_mac)) if peer_mac else b"")
-        peer_attrs += _u32(IFLA_NET_NS_FD, peer_ns_fd)
+        peer_attrs += sizing + _u32(IFLA_NET_NS_FD, peer_ns_fd)
         peer_info = _IFINFO.pack(0, 0, peer_index, 0, 0) + peer_attrs
         info = _nested(IFLA_LINKINFO, _string(IFLA_INFO_KIND, "veth"),
                        _nested(IFLA_INFO_DATA, attr(VETH_INFO_PEER, peer_info)))
-        attrs = _string(IFLA_IFNAME, name) + (attr(IFLA_ADDRESS, mac_bytes(mac)) if mac else b"") + info
+        attrs = _string(IFLA_IFNAME, name) + (attr(IFLA_ADDRESS, mac_bytes(mac)) if mac else b"") + sizing + info
         self._queue(RTM_NEWLINK, CREATE, _IFINFO.pack(0, 0, index, IFF_UP, IFF_UP) + attrs,
                     what or f"link add {name} type veth peer name {peer}")
 

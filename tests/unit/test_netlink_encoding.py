@@ -12,7 +12,7 @@ from pyroute2.netlink.rtnl.ndmsg import ndmsg
 from pyroute2.netlink.rtnl.ndtmsg import ndtmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-from kindscape.runtimes.netns import netlink
+from kindscape.runtimes.netns import netlink, rtnl
 from kindscape.runtimes.netns.netlink import NetlinkSocket
 
 
@@ -78,9 +78,9 @@ def test_ipv4_address() -> None:
 def test_ipv6_address_skips_duplicate_detection() -> None:
     ours = _ours(lambda s: s.address(3, "fc00:f853:ccd:e793::2/64"))
     assert ours == _reference(ifaddrmsg(), family=socket.AF_INET6, prefixlen=64, index=3,
-                              flags=netlink.IFA_F_NODAD,
+                              flags=rtnl.IFA_F_NODAD,
                               attrs=[("IFA_ADDRESS", "fc00:f853:ccd:e793::2"),
-                                     ("IFA_FLAGS", netlink.IFA_F_NODAD)])
+                                     ("IFA_FLAGS", rtnl.IFA_F_NODAD)])
 
 
 @pytest.mark.parametrize("dst,gateway,oif,scope,family", [
@@ -93,7 +93,7 @@ def test_routes(dst: str, gateway: str, oif: int, scope: str, family: int) -> No
     ours = _ours(lambda s: s.route(dst, gateway, oif, scope, family))
     attrs: list = [("RTA_TABLE", 254)]
     fields = {"family": socket.AF_INET if family == 4 else socket.AF_INET6, "table": 254,
-              "proto": 3, "type": 1, "scope": netlink.SCOPES[scope]}
+              "proto": 3, "type": 1, "scope": rtnl.SCOPES[scope]}
     if dst != "default":
         address, length = dst.split("/")
         fields["dst_len"] = int(length)
@@ -108,15 +108,15 @@ def test_routes(dst: str, gateway: str, oif: int, scope: str, family: int) -> No
 @pytest.mark.parametrize("address,family", [("172.18.0.3", socket.AF_INET), ("fc00::3", socket.AF_INET6)])
 def test_permanent_neighbour(address: str, family: int) -> None:
     ours = _ours(lambda s: s.neighbour(100000, address, "02:42:ac:12:00:03"))
-    assert ours == _reference(ndmsg(), family=family, ifindex=100000, state=netlink.NUD_PERMANENT,
+    assert ours == _reference(ndmsg(), family=family, ifindex=100000, state=rtnl.NUD_PERMANENT,
                               attrs=[("NDA_DST", address), ("NDA_LLADDR", "02:42:ac:12:00:03")])
 
 
 def test_ipv6_proxy_neighbour_without_delay() -> None:
     sock = NetlinkSocket(sock=None)  # type: ignore[arg-type]
     sock.neigh_proxy(100000, "fd00:1::1")
-    proxy = _reference(ndmsg(), family=socket.AF_INET6, ifindex=100000, state=netlink.NUD_PERMANENT,
-                       flags=netlink.NTF_PROXY, attrs=[("NDA_DST", "fd00:1::1")])
+    proxy = _reference(ndmsg(), family=socket.AF_INET6, ifindex=100000, state=rtnl.NUD_PERMANENT,
+                       flags=rtnl.NTF_PROXY, attrs=[("NDA_DST", "fd00:1::1")])
     table = _reference(ndtmsg(), family=socket.AF_INET6, attrs=[
         ("NDTA_NAME", "ndisc_cache"),
         ("NDTA_PARMS", {"attrs": [("NDTPA_IFINDEX", 100000), ("NDTPA_PROXY_DELAY", 0)]})])
@@ -125,6 +125,34 @@ def test_ipv6_proxy_neighbour_without_delay() -> None:
 
 def test_link_query() -> None:
     assert _ours(lambda s: s.sync_link(100002)) == _reference(ifinfmsg(), index=100002)
+
+
+@pytest.mark.parametrize("dst,src,iif,oif,mark,fib_match", [
+    ("10.220.1.2", "", 0, 0, 0, False),
+    ("10.220.1.2", "10.110.1.2", 100003, 0, 0, True),
+    ("fd00:10:244:1::2", "", 0, 100000, 7, False),
+])
+def test_route_query(dst, src, iif, oif, mark, fib_match) -> None:
+    """`trace` asks the kernel how it routes a packet (`ip route get`)."""
+    version = 6 if ":" in dst else 4
+    attrs = [("RTA_DST", dst)] + ([("RTA_SRC", src)] if src else [])
+    attrs += [(name, value) for name, value in (("RTA_IIF", iif), ("RTA_OIF", oif), ("RTA_MARK", mark)) if value]
+    expected = _reference(rtmsg(), family=socket.AF_INET if version == 4 else socket.AF_INET6,
+                          dst_len=32 if version == 4 else 128, src_len=(32 if version == 4 else 128) if src else 0,
+                          flags=rtnl.RTM_F_FIB_MATCH if fib_match else 0, attrs=attrs)
+    assert rtnl.route_query(dst, src, iif, oif, mark, fib_match) == expected
+
+
+def test_route_answer_decodes_as_pyroute2_does() -> None:
+    answer = rtmsg()
+    for key, value in dict(family=socket.AF_INET, dst_len=24, table=254, proto=3, scope=0, type=1).items():
+        answer[key] = value
+    answer["attrs"] = [("RTA_TABLE", 254), ("RTA_DST", "10.220.1.0"), ("RTA_GATEWAY", "172.18.0.5"),
+                       ("RTA_OIF", 100000), ("RTA_PREFSRC", "172.18.0.3")]
+    answer.encode()
+    decoded = rtnl.route_answer(bytes(answer.data)[16:])
+    assert decoded == rtnl.RouteAnswer(type=1, table=254, dst="10.220.1.0", dst_len=24,
+                                          gateway="172.18.0.5", oif=100000, prefsrc="172.18.0.3")
 
 
 def test_failures_are_described_only_when_they_happen() -> None:

@@ -93,8 +93,19 @@ def _targets(seed: dict, results, pingall) -> list[tuple[str, str, bool]]:
     return found
 
 
+def _slopes(results) -> str:
+    """Cost of each further namespace between consecutive sizes (is the curve linear?)."""
+    parts = []
+    for small, big in zip(results, results[1:]):
+        added = big.namespaces - small.namespaces
+        cmd = 1000 * (big.up - small.up) / added
+        lib = 1000 * (_lib(big, "up") - _lib(small, "up")) / added if _lib(big, "up") and _lib(small, "up") else 0
+        parts.append(f"{small.namespaces}->{big.namespaces}: {cmd:.2f} ms (lib {lib:.2f} ms)")
+    return "up, per further namespace: " + "; ".join(parts)
+
+
 def _notes(results, pingall) -> list[str]:
-    out = ["load average per size: " + "; ".join(f"{r.namespaces}: {r.load}" for r in results),
+    out = [_slopes(results),"load average per size: " + "; ".join(f"{r.namespaces}: {r.load}" for r in results),
            "kernel busy after down (background namespace teardown, or other users): "
            + "; ".join(f"{r.namespaces}: {r.cleanup:.1f} s" for r in results)]
     note = next((r.mininet for r in results if isinstance(r.mininet, str)), None)
@@ -105,7 +116,7 @@ def _notes(results, pingall) -> list[str]:
     for p in pingall if isinstance(pingall, list) else []:
         if isinstance(p, dict) and p.get("pingall"):
             out.append(f"Mininet pingAll, {p['hosts']} hosts: {p['pings']} pings in {p['pingall']:.2f} s = "
-                       f"{p['pings'] / p['pingall']:,.0f}/s (loss {100 * p['loss'] if p['loss'] < 1 else p['loss']:.0f}%)")
+                       f"{p['pings'] / p['pingall']:,.0f}/s (Mininet counts {p['loss']:.1f}% lost)")
         else:
             out.append(f"Mininet pingAll: {p}")
     return out

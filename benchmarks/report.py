@@ -83,13 +83,13 @@ def _targets(seed: dict, results, pingall) -> list[tuple[str, str, bool]]:
         if _mn(r, "up"):
             cmd = min(_mn(r, "up") / r.up, _mn(r, "down") / r.down)
             lib = min(_mn(r, "up") / _lib(r, "up"), _mn(r, "down") / _lib(r, "down")) if _lib(r, "up") else 0
-            found.append((f"{r.namespaces} namespaces >= 10x Mininet, up and down", f"command {cmd:.0f}x, "
-                          f"library {lib:.0f}x", cmd >= RATIO_TARGET))
+            found.append((f"{r.namespaces} namespaces >= 10x Mininet, up and down", f"command {cmd:.1f}x, "
+                          f"library {lib:.1f}x", cmd >= RATIO_TARGET))
     best = max(_pingalls(pingall), key=lambda p: p["pings"] / p["pingall"], default=None)
     if best is not None and big is not None and big.check:
         theirs = best["pings"] / best["pingall"]
         found.append((f"probes/s >= 10x Mininet pingAll (its best rate, {best['hosts']} hosts)",
-                      f"{big.probes_per_s / theirs:.0f}x", big.probes_per_s / theirs >= RATIO_TARGET))
+                      f"{big.probes_per_s / theirs:.1f}x", big.probes_per_s / theirs >= RATIO_TARGET))
     return found
 
 

@@ -194,7 +194,11 @@ def _inside_new(op: ops.CreateNamespace, sysctls: list[ops.Sysctl]) -> NetlinkSo
     if op.mark:
         sock.altname("lo", op.mark, partial(command, op))
     sock.link_up("lo", what=partial(command, op))
-    _raise(sock.flush(), op.ns)
+    try:
+        _raise(sock.flush(), op.ns)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 

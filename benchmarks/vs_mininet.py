@@ -31,8 +31,11 @@ def ensure_installed(say) -> str | None:
         return None
     say(f"installing Mininet: apt-get install --no-install-recommends {' '.join(PACKAGES)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    done = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES],
-                          capture_output=True, text=True, env=env, check=False)
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
+    done = subprocess.run(install, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:  # package lists missing or stale: update them once, try again
+        subprocess.run(["apt-get", "update"], capture_output=True, env=env, check=False)
+        done = subprocess.run(install, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["?"]
         return f"could not install Mininet (apt-get: {tail[0]})"

@@ -20,6 +20,7 @@ def check_unsupported(ctx: Context) -> None:
 
 
 def check_topology_refs(ctx: Context, topology: Topology) -> None:
+    _check_cluster_next_hops(ctx, topology)
     _check_interconnect_next_hops(ctx, topology)
     for index, host in enumerate(ctx.spec.hosts):
         path = ("hosts", index)
@@ -51,6 +52,18 @@ def _reaches(node: Node, other: Node) -> bool:
     if other.node_address == "loopback":
         return bool(mine & theirs)
     return any(a.network in mine and set(a.addresses) & set(other.internal_ips) for a in other.attachments)
+
+
+def _check_cluster_next_hops(ctx: Context, topology: Topology) -> None:
+    """kindnet routes each node's podCIDR via its InternalIP: every other node of the
+    cluster must be able to use that address as a next hop."""
+    for cluster in topology.clusters:
+        for node in cluster.nodes:
+            stranded = [o.name for o in cluster.nodes if o is not node and not _reaches(node, o)]
+            if stranded:
+                ctx.add(("nodes",), f"{node.name} cannot reach the InternalIP of {', '.join(stranded)}",
+                        None, "put every node of a cluster on the network its nodeAddress names")
+                return
 
 
 def _check_interconnect_next_hops(ctx: Context, topology: Topology) -> None:

@@ -13,7 +13,8 @@ from tests.machine import snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-KIND_CONFIGS = ROOT.parent / "shared" / "conformance" / "kind-configs"
+# KIND's own config test files, copied unchanged from shared/conformance (see its README).
+KIND_CONFIGS = ROOT / "tests" / "data" / "kind-configs"
 
 
 def pytest_collection_modifyitems(config, items):

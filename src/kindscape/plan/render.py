@@ -24,7 +24,8 @@ def command(op: ops.Op) -> str:
         case ops.LinkUp(ns=ns, name=name):
             return f"ip -n {ns} link set {name} up"
         case ops.Address(ns=ns, dev=dev, address=address):
-            return f"ip -n {ns} addr add {address} dev {dev}"
+            # IPv6 addresses skip duplicate address detection (netlink.py sets IFA_F_NODAD).
+            return f"ip -n {ns} addr add {address} dev {dev}" + (" nodad" if ":" in address else "")
         case ops.Route():
             return _route(op)
         case ops.Ruleset(ns=ns, text=text):

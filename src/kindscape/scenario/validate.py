@@ -17,6 +17,7 @@ from .yamlsource import Locator, Path
 
 KIND_NETWORK = naming.KIND_NETWORK
 KIND_DEFAULT_SUBNET = "172.18.0.0/16"
+CIDR_SET_MAX_DIFF = 16  # kube-controller-manager's cidrset: node mask - cluster mask <= 16
 MAX_PODS_PER_NODE = 250  # a /24 podCIDR: .1 is the node's gateway side, .255 broadcast
 
 
@@ -217,6 +218,13 @@ def check_pod_capacity(ctx: Context) -> None:
         nodes = len(info.roles)
         for subnet in info.pod_subnets:
             per_node = 24 if subnet.version == 4 else 64
+            if per_node - subnet.prefixlen > CIDR_SET_MAX_DIFF:
+                ctx.add(ctx.cluster_paths[index] + ("networking", "podSubnet"),
+                        f"podSubnet {subnet} is too large: the node CIDR size is too big", str(subnet),
+                        f"kube-controller-manager allows at most {CIDR_SET_MAX_DIFF} bits between the "
+                        f"podSubnet and the /{per_node} of each node: use a /{per_node - CIDR_SET_MAX_DIFF} "
+                        "or smaller")
+                continue
             capacity = 2 ** (per_node - subnet.prefixlen) if subnet.prefixlen <= per_node else 0
             if capacity < nodes:
                 ctx.add(ctx.cluster_paths[index] + ("networking", "podSubnet"),

@@ -157,3 +157,11 @@ def test_kind_defaults_for_ipv6_and_dual():
     assert [str(a) for a in v6.dns_ips] == ["fd00:10:96::a"]
     dual = loads(HEAD + "clusters:\n" + _cluster("a", "{ipFamily: dual}")).topology.clusters[0]
     assert [str(s) for s in dual.pod_subnets] == ["10.244.0.0/16", "fd00:10:244::/56"]
+
+
+def test_expectation_without_a_common_family_is_refused():
+    text = HEAD + "clusters:\n" + _cluster("a", "{ipFamily: ipv6}") + \
+        "hosts:\n  - {name: vm1, networks: [net4]}\nnetworks:\n  - {name: net4, subnet: 172.16.17.0/24}\n" + \
+        "expect:\n  - {from: a/pods, to: vm1}\n  - {from: a/nodes, to: a/pods}\n"
+    assert _problems(text) == [
+        "expect[0]: a/pods (IPv6) and vm1 (IPv4) share no IP family: there is nothing to probe"]

@@ -18,6 +18,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .. import endpoints
 from ..topology import IPAddr, Topology
 from .kindconfig import ClusterNetwork
 from .naming import KIND_NETWORK
@@ -128,3 +129,19 @@ def check_route_families(ctx: Context, topology: Topology) -> None:
                             f"host {host.name} shares no {family} network with cluster {name}'s nodes "
                             f"(the cluster is {_label(tuple(wanted))} only)", name,
                             f"give a network they share an {family} subnet")
+
+
+def check_expect_families(ctx: Context, topology: Topology) -> None:
+    """An expectation whose sources and targets share no family has nothing to probe."""
+    for index, item in enumerate(topology.expectations):
+        try:
+            sources = endpoints.resolve(topology, item.source)
+            targets = endpoints.resolve(topology, item.target)
+        except endpoints.EndpointError:
+            continue  # reported by name already (validate.check_expect_refs)
+        mine = {a.version for e in sources for a in e.addresses}
+        theirs = {a.version for e in targets for a in e.addresses}
+        if mine and theirs and not mine & theirs:
+            ctx.add(("expect", index), f"{item.source} ({_label(tuple(sorted(mine)))}) and {item.target} "
+                    f"({_label(tuple(sorted(theirs)))}) share no IP family: there is nothing to probe",
+                    None, "expect between endpoints of a common family (a dual-stack cluster has both)")

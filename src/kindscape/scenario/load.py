@@ -86,6 +86,7 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
     if topology is not None:
         checks.check_topology_refs(ctx, topology)
         families.check_route_families(ctx, topology)
+        families.check_expect_families(ctx, topology)
     if ctx.problems or topology is None:
         raise ScenarioError(ctx.problems, locator.file)
     return topology

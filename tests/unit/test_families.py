@@ -165,3 +165,10 @@ def test_expectation_without_a_common_family_is_refused():
         "expect:\n  - {from: a/pods, to: vm1}\n  - {from: a/nodes, to: a/pods}\n"
     assert _problems(text) == [
         "expect[0]: a/pods (IPv6) and vm1 (IPv4) share no IP family: there is nothing to probe"]
+
+
+def test_ipv6_only_kind_network_under_an_ipv4_cluster_is_refused():
+    text = HEAD + "networks: [{name: kind, subnet: 'fc00:f853:ccd:e793::/64'}]\nclusters:\n" + \
+        _cluster("a", "{podSubnet: 10.1.0.0/16}", "[{role: control-plane}]")
+    assert _problems(text) == ["clusters[0].config.nodes: node a-control-plane has no IPv4 address "
+                               "on its network kind, and its cluster needs one"]

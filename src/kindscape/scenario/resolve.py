@@ -228,7 +228,7 @@ def _build_node(ctx, alloc, spec, info, name, role, position, extra: NodeExtras)
         topo.Pod(naming.pod_name(name, k), name, k, topo.netns_name(scenario, naming.pod_name(name, k)),
                  f"vpod{k}", tuple(cidr[1 + k] for cidr in cidrs), tuple(cidr[1] for cidr in cidrs))
         for k in range(1, spec.podsPerNode + 1))
-    internal = _internal_ips(ctx, name, attachments, extra, families.families_of(info))
+    internal = _internal_ips(ctx, name, attachments, extra, families.families_of(info), path)
     _check_static_routes(ctx, alloc, name, attachments, extra)
     return topo.Node(name, spec.name, role, topo.netns_name(scenario, name), tuple(attachments),
                      internal, cidrs, pods, extra.loopback, tuple(r for r, _ in extra.routes),
@@ -240,12 +240,12 @@ def spec_index(ctx: Context, cluster: str) -> int:
 
 
 def _internal_ips(ctx: Context, node: str, attachments: list[Attachment], extra: NodeExtras,
-                  wanted: tuple[int, ...]) -> tuple[IPAddr, ...]:
+                  wanted: tuple[int, ...], path: Path) -> tuple[IPAddr, ...]:
     """The node's InternalIPs (kubelet --node-ip): one per family of its cluster, primary first."""
     primary = families.in_families(attachments[0].addresses, wanted)
     choice = extra.node_address
     if choice == "primary":
-        return primary
+        return _all_families(ctx, node, primary, wanted, f"network {KIND_NETWORK}", path)
     if choice == "loopback":
         if not extra.loopback:
             ctx.add(extra.path, f"node {node} has no loopback address", choice,

@@ -41,7 +41,7 @@ def _kindscape_processes() -> tuple[str, ...]:
                 argv = handle.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "kindscape.probe." in argv and state_root() in argv:
+        if "kindscape.probe." in argv and state_root().rstrip("/") + "/" in argv:
             found.append(argv.strip())
     return tuple(sorted(found))
 

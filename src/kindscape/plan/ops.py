@@ -76,6 +76,18 @@ class Address:
 
 
 @dataclass(frozen=True)
+class NeighProxy:
+    """IPv6 proxy NDP: `ns` answers neighbour solicitations for `address` on `dev`, at once
+    (the device's proxy_delay set to 0). How a node's IPv6 loopback is reached on-link from
+    its neighbours; IPv4 needs nothing (arp_ignore=0 answers ARP for any local address)."""
+
+    ns: str
+    dev: str
+    address: str
+    phase = Phase.ADDRESSES
+
+
+@dataclass(frozen=True)
 class Route:
     ns: str
     to: str  # CIDR or "default"
@@ -122,7 +134,8 @@ class StartWorkloads:
     phase = Phase.WORKLOADS
 
 
-Op = CreateNamespace | Sysctl | Bridge | Veth | LinkUp | Address | Route | Ruleset | WriteFile | StartWorkloads
+Op = (CreateNamespace | Sysctl | Bridge | Veth | LinkUp | Address | NeighProxy | Route | Ruleset | WriteFile
+      | StartWorkloads)
 
 
 @dataclass(frozen=True)

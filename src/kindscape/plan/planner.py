@@ -20,6 +20,14 @@ NODE_SYSCTLS = (
     ("net.ipv4.conf.all.route_localnet", "1"),
     ("net.ipv6.conf.all.forwarding", "1"),
 )
+# Namespaces that forward IPv6 skip duplicate address detection on every link: while a
+# link-local address is tentative (about 2 s after the link comes up) the kernel sends no
+# neighbour solicitation for forwarded packets, so a fresh scenario would drop them.
+# (Our own addresses are added with nodad, as Docker adds its containers'.)
+IPV6_FORWARDER_SYSCTLS = (
+    ("net.ipv6.conf.all.accept_dad", "0"),
+    ("net.ipv6.conf.default.accept_dad", "0"),
+)
 
 
 def plan(topology: Topology) -> ops.Plan:
@@ -56,6 +64,8 @@ def _docker_host(topology: Topology) -> list:
     ns = topology.docker_host.netns
     steps: list = [ops.Sysctl(ns, "net.ipv4.ip_forward", "1"),
                    ops.Sysctl(ns, "net.ipv6.conf.all.forwarding", "1")]
+    if any(subnet.version == 6 for network in topology.networks for subnet in network.subnets):
+        steps += [ops.Sysctl(ns, key, value) for key, value in IPV6_FORWARDER_SYSCTLS]
     for network in topology.networks:
         steps.append(ops.Bridge(ns, network.bridge, network.name))
         for subnet, gateway in zip(network.subnets, network.gateways):
@@ -75,10 +85,13 @@ def _attach(topology: Topology, ns: str, attachment: topo.Attachment) -> list:
 
 def _node(topology: Topology, node: Node) -> list:
     steps: list = [ops.Sysctl(node.netns, key, value) for key, value in NODE_SYSCTLS]
+    if _has_ipv6(node):
+        steps += [ops.Sysctl(node.netns, key, value) for key, value in IPV6_FORWARDER_SYSCTLS]
     for attachment in node.attachments:
         steps += _attach(topology, node.netns, attachment)
     for loopback in node.loopbacks:
         steps.append(ops.Address(node.netns, "lo", f"{loopback}/{loopback.max_prefixlen}"))
+    steps += _ipv6_loopback_proxies(node)
     kind = topology.networks[0]
     for gateway in kind.gateways:
         steps.append(ops.Route(node.netns, "default", str(gateway), "eth0", family=gateway.version,
@@ -125,3 +138,22 @@ def _workloads(topology: Topology) -> ops.StartWorkloads:
     listeners.append(ops.Listener(topology.docker_host.netns, topo.DOCKER_HOST, (PROBE_PORT,)))
     return ops.StartWorkloads(tuple(listeners))
 
+
+
+def _ipv6_loopback_proxies(node: Node) -> list:
+    """Neighbours reach a node's loopbacks on-link (see routing.py). IPv4 answers ARP for
+    any local address (arp_ignore=0); IPv6 answers only for addresses on the link, so the
+    node proxies NDP for its IPv6 loopbacks on each of its interfaces."""
+    loopbacks = [str(a) for a in node.loopbacks if a.version == 6]
+    if not loopbacks:
+        return []
+    steps: list = [ops.Sysctl(node.netns, "net.ipv6.conf.all.proxy_ndp", "1")]
+    for attachment in node.attachments:
+        steps += [ops.NeighProxy(node.netns, attachment.ifname, address) for address in loopbacks]
+    return steps
+
+
+def _has_ipv6(node: Node) -> bool:
+    addresses = [a for attachment in node.attachments for a in attachment.addresses]
+    addresses += list(node.loopbacks) + [a for pod in node.pods for a in pod.addresses]
+    return any(a.version == 6 for a in addresses)

@@ -24,7 +24,11 @@ def command(op: ops.Op) -> str:
         case ops.LinkUp(ns=ns, name=name):
             return f"ip -n {ns} link set {name} up"
         case ops.Address(ns=ns, dev=dev, address=address):
-            return f"ip -n {ns} addr add {address} dev {dev}"
+            # IPv6 addresses skip duplicate address detection (netlink.py sets IFA_F_NODAD).
+            return f"ip -n {ns} addr add {address} dev {dev}" + (" nodad" if ":" in address else "")
+        case ops.NeighProxy(ns=ns, dev=dev, address=address):
+            return (f"ip -6 -n {ns} neigh add proxy {address} dev {dev}\n"
+                    f"ip netns exec {ns} sysctl -qw net.ipv6.neigh.{dev}.proxy_delay=0")
         case ops.Route():
             return _route(op)
         case ops.Ruleset(ns=ns, text=text):

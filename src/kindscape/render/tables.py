@@ -70,7 +70,8 @@ def failure_lines(report: CheckReport, limit: int = 20) -> list[str]:
             got = f"reached, seen as {result.seen_source} (sender {result.local_address})"
         else:
             got = f"unreachable: {result.error or 'no answer'}"
-        lines.append(f"{task.source} -> {task.target} ({task.address}:{task.port}): {got}; "
+        where = f"[{task.address}]" if ":" in task.address else task.address
+        lines.append(f"{task.source} -> {task.target} ({where}:{task.port}, IPv{result.family}): {got}; "
                      f"explain: kindscape trace {report.scenario} {task.source} {task.target}")
     if len(failures) > limit:
         lines.append(f"… and {len(failures) - limit} more (see -o json)")
@@ -85,7 +86,10 @@ def check_view(report: CheckReport) -> Group:
     if lines:
         parts.append(Text("\n".join(lines), style="red"))
     verdict = "all expectations met" if report.ok else "some expectations failed"
-    parts.append(Text(f"{len(report.results)} probes; {verdict}", style="bold green" if report.ok else "bold red"))
+    counts = {v: sum(1 for r in report.results if r.family == v) for v in (4, 6)}
+    split = f" (IPv4 {counts[4]}, IPv6 {counts[6]})" if all(counts.values()) else ""
+    parts.append(Text(f"{len(report.results)} probes{split}; {verdict}",
+                      style="bold green" if report.ok else "bold red"))
     return Group(*parts)
 
 
@@ -98,10 +102,12 @@ def status_view(doc: dict[str, Any]) -> Group:
         table.add_column(column)
     for cluster in doc["clusters"]:
         for node in cluster["nodes"]:
-            pods = ", ".join(p["address"] or "-" for p in node["pods"])
-            others = ", ".join(f"{k}={v}" for k, v in node["addresses"].items() if k != "kind")
-            table.add_row(cluster["name"], node["name"], node["role"], node["address"] or "-",
-                          node["podCIDR"] or "-", pods, others)
+            # Every family (dual-stack shows both, primary first).
+            pods = ", ".join(" ".join(p["addresses"]) or "-" for p in node["pods"])
+            others = ", ".join(f"{k}={' '.join(v)}" for k, v in node["networkAddresses"].items()
+                               if k != "kind")
+            table.add_row(cluster["name"], node["name"], node["role"], " ".join(node["internalIPs"]) or "-",
+                          " ".join(node["podCIDRs"]) or "-", pods, others)
     parts: list[Any] = [head, table]
     if doc["hosts"]:
         hosts = Table(show_header=True)
@@ -109,7 +115,7 @@ def status_view(doc: dict[str, Any]) -> Group:
         hosts.add_column("addresses")
         hosts.add_column("routes to")
         for host in doc["hosts"]:
-            hosts.add_row(host["name"], ", ".join(f"{k}={v}" for k, v in host["addresses"].items()),
+            hosts.add_row(host["name"], ", ".join(f"{k}={' '.join(v)}" for k, v in host["networkAddresses"].items()),
                           ", ".join(host["routesTo"] + [f"svc:{c}" for c in host["serviceRoutesTo"]]))
         parts.append(hosts)
     services = [(c["name"], s) for c in doc["clusters"] for s in c["services"]]

@@ -13,6 +13,7 @@ HOST_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 HOST_NAME_MAX = 63
 # The longest KIND suffix is "-control-plane" plus a number; node names are hostnames.
 CLUSTER_NAME_MAX = 45
+KIND_NETWORK = "kind"  # KIND's shared Docker network
 RESERVED_NETWORK_NAMES = ("loopback", "primary", "host", "none", "bridge")
 RESERVED_ENDPOINTS = ("docker-host",)
 

@@ -97,6 +97,8 @@ class Applier:
     def addresses(self) -> None:
         for op in self.plan.of(ops.Address):
             self.sockets[op.ns].address(self._index(op.ns, op.dev), op.address, command(op))
+        for op in self.plan.of(ops.NeighProxy):
+            self.sockets[op.ns].neigh_proxy(self._index(op.ns, op.dev), op.address, command(op))
         self._flush_all("addresses")
 
     def routes(self) -> None:

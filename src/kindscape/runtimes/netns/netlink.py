@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST
 from pyroute2.netlink.rtnl import (RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWLINKPROP,
-                                   RTM_NEWROUTE)
+                                   RTM_NEWNEIGH, RTM_NEWROUTE, RTM_SETNEIGHTBL)
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.netlink.rtnl.ndmsg import NTF_PROXY, NUD_PERMANENT, ndmsg
+from pyroute2.netlink.rtnl.ndtmsg import ndtmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 SOL_NETLINK = 270
@@ -135,6 +137,22 @@ class NetlinkSocket:
             attrs = [("IFA_ADDRESS", str(iface.ip)), ("IFA_FLAGS", IFA_F_NODAD)]
         msg["attrs"] = attrs
         self._queue(msg, RTM_NEWADDR, CREATE, what or f"addr add {cidr}")
+
+    def neigh_proxy(self, index: int, address: str, what: str = "") -> None:
+        """Answer IPv6 neighbour solicitations for `address` on this link, without delay."""
+        msg = ndmsg()
+        msg["family"] = socket.AF_INET6
+        msg["ifindex"] = index
+        msg["state"] = NUD_PERMANENT
+        msg["flags"] = NTF_PROXY
+        msg["attrs"] = [("NDA_DST", address)]
+        self._queue(msg, RTM_NEWNEIGH, CREATE, what or f"neigh add proxy {address}")
+        # Proxied answers to multicast solicitations wait up to proxy_delay (0.8 s) by default.
+        table = ndtmsg()
+        table["family"] = socket.AF_INET6
+        table["attrs"] = [("NDTA_NAME", "ndisc_cache"),
+                          ("NDTA_PARMS", {"attrs": [("NDTPA_IFINDEX", index), ("NDTPA_PROXY_DELAY", 0)]})]
+        self._queue(table, RTM_SETNEIGHTBL, MODIFY, what or "neighbour table: proxy_delay 0")
 
     def route(self, dst: str, gateway: str = "", oif: int = 0, scope: str = "", family: int = 4,
               what: str = "") -> None:

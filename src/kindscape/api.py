@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import codec, endpoints
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 RUNTIMES = ("netns", "kind")
 
-__all__ = ["Lab", "load", "up", "attach", "down", "status", "plan", "get_runtime", "list_up"]
+__all__ = ["Lab", "load", "up", "attach", "down", "status", "plan", "graph", "get_runtime", "list_up"]
 
 
 def get_runtime(name: str) -> Runtime:
@@ -233,3 +234,29 @@ def status(name: str | None = None) -> dict[str, Any]:
         if state is not None and state.phase == "up":
             found.append(Lab(state).status())
     return {"scenarios": found}
+
+
+def graph(source: "Scenario | str | os.PathLike", output: str | os.PathLike) -> Path:
+    """Draw a scenario to `output` (.svg, .png or .dot, by its suffix) and return its path.
+
+    `source` is a loaded Scenario or a scenario file (drawn with its planned addresses),
+    or the name of a scenario that is up (drawn as its state recorded it).
+    """
+    from .render import graph as drawing
+    drawing.output_format(output)  # refuse a bad file name before any work
+    if isinstance(source, str) and _is_scenario_name(source):
+        lab = attach(source)
+        title = f"{lab.name}: up ({lab.state.runtime} runtime)"
+        topology, effects = lab.topology, drawing.link_effects(getattr(lab.topology, "impairments", ()))
+    else:
+        loaded = _as_scenario(source)
+        title = f"{loaded.name}: planned" + (f" from {loaded.source}" if loaded.source else "")
+        topology, effects = loaded.topology, drawing.link_effects(loaded.spec.impairments)
+    return drawing.write(drawing.build(topology, title, effects), output)
+
+
+def _is_scenario_name(text: str) -> bool:
+    """A scenario name has no '/' or '.', so `multi-cluster` is a name and
+    `multi-cluster.yaml` a file; an existing file of that name wins."""
+    from .scenario.naming import SCENARIO_NAME_RE
+    return bool(SCENARIO_NAME_RE.match(text)) and not os.path.isfile(text)

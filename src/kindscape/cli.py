@@ -186,6 +186,17 @@ def down(name: str, output: OutputOpt = Output.table) -> None:
             print(f"down: {name} removed ({len(removed)} objects)")
 
 
+@app.command()
+def graph(source: Annotated[str, typer.Argument(metavar="NAME|FILE", help="a scenario that is up, or a scenario file")],
+          output: Annotated[str, typer.Option("--output", "-o", metavar="FILE.svg|.png|.dot",
+                                              help="the picture to write; its suffix picks the format")]) -> None:
+    """Draw the scenario: networks, clusters, nodes, pods, hosts, interconnects, Services."""
+    with _guard():
+        from . import api
+        written = api.graph(source, output)
+        sys.stderr.write(f"graph: wrote {written}\n")
+
+
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import version

@@ -137,10 +137,34 @@ def _document(model_name: str, model: dict[str, Any]) -> None:
     """Replace pydantic's generated titles with descriptions, and add the name rules."""
     for field, prop in model.get("properties", {}).items():
         prop.pop("title", None)
+        _fold_optional(prop)
         key = f"{model_name}.{field}"
         if key in FIELD_DOCS:
             prop["description"] = FIELD_DOCS[key]
         prop.update(_NAME_RULES.get(key, {}))
+
+
+def _fold_optional(prop: dict[str, Any]) -> None:
+    """`X | None` without `anyOf`, so an editor reports the error inside X rather than
+    "not valid under any of the given schemas": plain types become a list of types (the
+    same instances); a model or null becomes the model (an explicit null for a section,
+    which means the same as leaving it out, is then flagged by the editor)."""
+    branches = prop.get("anyOf")
+    if not branches:
+        return
+    refs = [b for b in branches if "$ref" in b]
+    if len(refs) == 1 and all(b == {"type": "null"} for b in branches if b is not refs[0]):
+        del prop["anyOf"]
+        prop.update(refs[0])
+        return
+    merged: dict[str, Any] = {"type": []}
+    for branch in branches:
+        if "$ref" in branch or "type" not in branch or (set(branch) - {"type"}) & set(merged):
+            return  # not plain types, or keywords that would clash: keep anyOf
+        merged["type"].append(branch["type"])
+        merged.update({k: v for k, v in branch.items() if k != "type"})
+    del prop["anyOf"]
+    prop.update(merged)
 
 
 def schema_text() -> str:

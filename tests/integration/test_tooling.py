@@ -10,6 +10,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import pytest
+
 import kindscape
 from tests.conftest import EXAMPLES, ROOT
 from tests.pluginrun import run_pytest
@@ -76,3 +78,27 @@ def test_the_fixture_takes_labs_down_when_tests_fail(no_leaks, tmp_path):
     assert "the test fails; the fixture must still take the scenario down" in done.stdout
     assert "RuntimeError: boom" in done.stdout
     assert kindscape.status() == {"scenarios": []}  # and no_leaks checks the machine
+
+
+def test_the_six_region_example_meets_its_expectations(no_leaks, kindscape_lab):
+    lab = kindscape_lab(EXAMPLES / "six-regions.yaml")
+    report = lab.check()
+    assert report.ok, report.failures
+    across = [r for r in report.results if r.task.source.startswith("eu-west-") and r.task.target.startswith("us-east-")]
+    assert across and all(r.reachable and r.source_preserved is False for r in across)  # masqueraded
+
+
+def test_leaving_the_with_block_on_an_error_takes_the_scenario_down(no_leaks):
+    scenario = kindscape.load(EXAMPLES / "multi-cluster.yaml")
+    with pytest.raises(RuntimeError, match="^the block fails$"):  # the block's own error
+        with kindscape.up(scenario, runtime="netns") as lab:
+            assert kindscape.status()["scenarios"][0]["name"] == "multi-cluster"
+            raise RuntimeError("the block fails")
+    assert lab.is_down and kindscape.status() == {"scenarios": []}
+    assert lab.down() == []  # a second down is a no-op
+
+
+def test_exec_wants_an_argv_list(kindscape_lab):
+    lab = kindscape_lab(EXAMPLES / "multi-cluster.yaml")
+    with pytest.raises(TypeError, match=re.escape("e.g. ['ip', 'route'], not a string")):
+        lab.exec("cluster-a-worker", "ip route")

@@ -91,8 +91,8 @@ def test_loopbacks_extra_networks_and_interconnect_kinds_are_shown(tmp_path):
     text = _texts(_svg(topology, tmp_path / "six.svg"))
     assert "InternalIP (loopback)" in text and "10.255.0.1/32" in text
     assert "backbone (eth1)" in text
-    assert "interconnect 4: pod routes, masqueraded" in text
-    assert "interconnect 2: pod routes, service routes, pod IPs kept" in text
+    assert "interconnect 4: eu-west ↔ us-east\npod routes, masqueraded" in text
+    assert "interconnect 2: us-east ↔ us-west\npod routes, service routes, pod IPs kept" in text
     assert "10.30.0.2, 10.30.0.3" in text  # two pods on a node: both addresses
     assert "routes to services" in text  # docker-host's serviceRoutesTo
 

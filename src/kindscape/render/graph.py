@@ -258,7 +258,8 @@ class Drawing:
             hub = f"interconnect.{index}"
             sides = {name in self.layout.above for name in item.clusters}
             with self.graph.subgraph(name="primary" if len(sides) > 1 else None) as where:
-                where.node(hub, f"interconnect {index}: " + ", ".join(what), shape="box",
+                joins = " ↔ ".join(item.clusters) if len(item.clusters) <= 3 else f"{len(item.clusters)} clusters"
+                where.node(hub, f"interconnect {index}: {joins}\n" + ", ".join(what), shape="box",
                            style="rounded,bold", color=INTERCONNECT_COLOR,
                            fontcolor=INTERCONNECT_COLOR, fontsize="11")
             if len(sides) == 1:

@@ -2,9 +2,10 @@
 
 Networks are buses (wide bars) with their subnets; each cluster is a box holding its
 nodes (role, InternalIP, podCIDR, interfaces, loopbacks, routes, pods) and its Services;
-hosts hang off the networks they are on; interconnects and impairments are labelled
-edges. The `graphviz` package writes the DOT text; `dot` (Debian's `graphviz`) lays it
-out for SVG and PNG, so a `.dot` file needs nothing but Python.
+hosts hang off the networks they are on; each interconnect is a box with an edge to
+every cluster it joins; impairments are dashed, labelled edges. The `graphviz` package
+writes the DOT text; `dot` (Debian's `graphviz`) lays it out for SVG and PNG (run
+through `runner.run`), so a `.dot` file needs nothing but Python.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from . import graph_labels as labels
 
 FORMATS = ("svg", "png", "dot")
 CLUSTER_FILLS = ("#e8f1fb", "#eaf6e9", "#fdf0e3", "#f3eafa", "#fbe9ee", "#e6f5f5", "#f7f5e1")
-CLUSTER_HEADERS = ("#c9def5", "#cfe9cc", "#f8d9b8", "#e1cdf2", "#f5cbd7", "#c4e6e6", "#ecE6b3")
+CLUSTER_HEADERS = ("#c9def5", "#cfe9cc", "#f8d9b8", "#e1cdf2", "#f5cbd7", "#c4e6e6", "#ece6b3")
 NETWORK_COLORS = ("#1f5fa8", "#2e8b57", "#b8860b", "#8b3a8b", "#b22222", "#20737a")
 INTERCONNECT_COLOR = "#d2691e"
 IMPAIRMENT_COLOR = "#c0392b"
@@ -38,10 +39,12 @@ class LinkEffect:
 
 def link_effects(impairments: Iterable[object]) -> list[LinkEffect]:
     """Impairments (the file's `impairments`, or anything with the same fields: `between`,
-    `delay`, `jitter`, `loss`, `duplicate`, `corrupt`, `reorder`, `rate`) as edges."""
+    `delay`, `jitter`, `loss`, `duplicate`, `corrupt`, `reorder`, `rate`) as edges.
+    `api.graph` passes the file's for a file, and a running scenario's
+    `topology.impairments` once the topology records them."""
     found = []
     for item in impairments:
-        sides = tuple(getattr(item, "between"))
+        sides = tuple(item.between)
         if len(sides) != 2:
             continue
         parts = []
@@ -60,7 +63,7 @@ def link_effects(impairments: Iterable[object]) -> list[LinkEffect]:
 
 
 def build(topology: Topology, title: str, effects: Sequence[LinkEffect] = ()):
-    """The scenario as a `graphviz.Graph` (nothing is laid out or written yet)."""
+    """The scenario as a `graphviz.Digraph` (nothing is laid out or written yet)."""
     graphviz = _graphviz_package()
     # A digraph whose edges have no arrows: `dot` keeps a flat edge's tail left of its head
     # (KIND's node order) and ranks by edge direction (which side of a bus things go).

@@ -17,6 +17,14 @@ EXAMPLES = ROOT / "examples"
 KIND_CONFIGS = ROOT / "tests" / "data" / "kind-configs"
 
 
+def pytest_configure(config):
+    # Installed, kindscape's pytest plugin loads through its pytest11 entry point; run
+    # from a checkout (PYTHONPATH=src) it has none, so load the same module here.
+    manager = config.pluginmanager
+    if not manager.has_plugin("kindscape") and not manager.is_blocked("kindscape"):
+        manager.import_plugin("kindscape.pytest_plugin")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path = str(item.fspath)

@@ -38,6 +38,19 @@ OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table for peo
 RuntimeOpt = Annotated[RuntimeName, typer.Option("--runtime", "-r", help="netns (default) or kind")]
 
 
+def _complete_names(incomplete: str) -> list[str]:
+    from .completion import scenario_names
+    return scenario_names(incomplete)
+
+
+def _complete_endpoints(ctx: typer.Context, incomplete: str) -> list[str]:
+    from .completion import endpoints
+    return endpoints(ctx, incomplete)
+
+
+NameArg = Annotated[str, typer.Argument(help="a scenario that is up", autocompletion=_complete_names)]
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
@@ -127,7 +140,7 @@ def up(file: str, runtime: RuntimeOpt = RuntimeName.netns, output: OutputOpt = O
 
 
 @app.command()
-def check(name: str, all: Annotated[bool, typer.Option("--all", help="probe every pod, node and host to every pod and host")] = False,
+def check(name: NameArg, all: Annotated[bool, typer.Option("--all", help="probe every pod, node and host to every pod and host")] = False,
           timeout: Annotated[float, typer.Option(help="seconds before a probe counts as unreachable")] = 1.0,
           output: OutputOpt = Output.table) -> None:
     """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
@@ -143,7 +156,7 @@ def check(name: str, all: Annotated[bool, typer.Option("--all", help="probe ever
 
 
 @app.command()
-def status(name: Annotated[Optional[str], typer.Argument()] = None, output: OutputOpt = Output.table) -> None:
+def status(name: Annotated[Optional[str], typer.Argument(autocompletion=_complete_names)] = None, output: OutputOpt = Output.table) -> None:
     """Scenarios that are up: clusters, nodes, pods, hosts, addresses."""
     with _guard(output):
         from . import api
@@ -160,7 +173,8 @@ def status(name: Annotated[Optional[str], typer.Argument()] = None, output: Outp
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
-def exec(name: str, endpoint: str, command: Annotated[list[str], typer.Argument(help="the command, after --")]) -> None:
+def exec(name: NameArg,
+         endpoint: Annotated[str, typer.Argument(autocompletion=_complete_endpoints)], command: Annotated[list[str], typer.Argument(help="the command, after --")]) -> None:
     """Run a command inside a node, pod, host or docker-host: kindscape exec NAME EP -- CMD..."""
     with _guard():
         from . import api
@@ -173,7 +187,7 @@ def exec(name: str, endpoint: str, command: Annotated[list[str], typer.Argument(
 
 
 @app.command()
-def down(name: str, output: OutputOpt = Output.table) -> None:
+def down(name: NameArg, output: OutputOpt = Output.table) -> None:
     """Remove everything the scenario created, even after a crash of `up`."""
     with _guard(output):
         from . import api
@@ -186,10 +200,32 @@ def down(name: str, output: OutputOpt = Output.table) -> None:
             print(f"down: {name} removed ({len(removed)} objects)")
 
 
+@app.command()
+def graph(source: Annotated[str, typer.Argument(metavar="NAME|FILE", help="a scenario that is up, or a scenario file",
+                                               autocompletion=_complete_names)],
+          output: Annotated[str, typer.Option("--output", "-o", metavar="FILE.svg|.png|.dot",
+                                              help="the picture to write; its suffix picks the format")]) -> None:
+    """Draw the scenario: networks, clusters, nodes, pods, hosts, interconnects, Services."""
+    with _guard():
+        from . import api
+        written = api.graph(source, output)
+        sys.stderr.write(f"graph: wrote {written}\n")
+
+
+@app.command()
+def schema(path: Annotated[bool, typer.Option("--path", help="print where the installed schema file is instead")] = False) -> None:
+    """Print the JSON Schema of the scenario file, for editors: kindscape schema > kindscape.schema.json"""
+    from .scenario import editor_schema
+    if path:
+        print(editor_schema.SHIPPED)
+        return
+    sys.stdout.write(editor_schema.schema_text())
+
+
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
-        print(f"kindscape {version('kindscape')}")
+        from . import __version__  # the running code's version (pyproject reads it too)
+        print(f"kindscape {__version__}")
         raise typer.Exit()
 
 

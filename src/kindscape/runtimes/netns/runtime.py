@@ -57,7 +57,10 @@ class NetnsRuntime:
             progress("workloads", 0, 1)
             spec = {"scenario": plan.scenario,
                     "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)}
-                                  for l in op.listeners]}
+                                  for l in op.listeners]
+                    + [{"ns": d.ns, "endpoint": d.endpoint, "ports": [],
+                        "dns": {"zone": d.zone, "records": [[r.name, r.type, r.data] for r in d.records]}}
+                       for d in op.dns]}
             record = processes.start_server(spec, statefile.scenario_dir(plan.scenario), WORKLOADS)
             state.processes.append(record)
             save()

@@ -127,7 +127,8 @@ def service_view_problem(view: str, service_type: str) -> tuple[str, str] | None
     if service_type not in SERVICE_VIEWS[view]:
         what = {"svc": "no address to connect to (DNS answers a CNAME)",
                 "nodeport": "no NodePort", "lb": "no LoadBalancer address"}[view]
-        return (f"a {service_type} Service has {what}",
+        article = "an" if service_type[0] in "AEIOU" else "a"
+        return (f"{article} {service_type} Service has {what}",
                 "probe a ClusterIP, NodePort, LoadBalancer or Headless Service, or its pods")
     return None
 

@@ -15,7 +15,7 @@ Everything else is NXDOMAIN: the emulated CoreDNS has no upstream to forward to.
 
 from __future__ import annotations
 
-from ..topology import Cluster, IPAddr, Pod, Service
+from ..topology import Cluster, IPAddr, Pod, Service, ownership_mark
 from . import ops
 
 ZONE = "cluster.local"
@@ -79,16 +79,22 @@ def search_path(namespace: str = POD_NAMESPACE) -> tuple[str, ...]:
     return (f"{namespace}.svc.{ZONE}", f"svc.{ZONE}", ZONE)
 
 
-def resolv_conf(cluster: Cluster) -> str:
+def resolv_conf(cluster: Cluster, scenario: str) -> str:
     """kubelet's resolv.conf for a ClusterFirst pod: the first family's kube-dns address
-    (kubeadm's clusterDNS), KIND's search path, ndots:5."""
-    return (f"search {' '.join(search_path())}\n"
+    (kubeadm's clusterDNS), KIND's search path, ndots:5. Its first line is the scenario's
+    ownership mark: `down` without a state file removes only files that carry it."""
+    return (f"# {ownership_mark(scenario)}: the cluster DNS of {cluster.name}, as kubelet writes it\n"
+            f"search {' '.join(search_path())}\n"
             f"nameserver {cluster.dns_ips[0]}\n"
             "options ndots:5\n")
 
 
-def resolv_conf_files(cluster: Cluster) -> list[ops.WriteFile]:
+def resolv_conf_path(netns: str) -> str:
+    return f"{RESOLV_DIR}/{netns}/resolv.conf"
+
+
+def resolv_conf_files(cluster: Cluster, scenario: str) -> list[ops.WriteFile]:
     if cluster.dns_pod is None or not cluster.dns_ips:
         return []
-    content = resolv_conf(cluster)
-    return [ops.WriteFile(f"{RESOLV_DIR}/{pod.netns}/resolv.conf", content) for pod in cluster.pods]
+    content = resolv_conf(cluster, scenario)
+    return [ops.WriteFile(resolv_conf_path(pod.netns), content) for pod in cluster.pods]

@@ -22,7 +22,7 @@ def steps(topology: Topology) -> list:
         for service in cluster.services:
             found += _announce(topology, service)
         found += kubeproxy.rulesets(cluster)
-        found += clusterdns.resolv_conf_files(cluster)
+        found += clusterdns.resolv_conf_files(cluster, topology.scenario)
     return found
 
 

@@ -103,7 +103,8 @@ class NetnsRuntime:
         procs = processes.find_servers(statefile.scenario_dir(scenario))
         if not names and not procs:
             return None
-        return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs)
+        return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs,
+                             files=_marked_files(names, ownership_mark(scenario)))
 
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
         check_privileges()
@@ -145,6 +146,21 @@ def _has_mark(name: str, mark: str) -> bool:
         return nsfs.run_in_namespace(name, look)
     except OSError:
         return False
+
+
+def _marked_files(namespaces: list[str], mark: str) -> list[str]:
+    """The pods' resolv.conf files of these namespaces that carry the scenario's mark."""
+    from ...plan.clusterdns import resolv_conf_path
+    found = []
+    for name in namespaces:
+        path = resolv_conf_path(name)
+        try:
+            with open(path) as handle:
+                if handle.readline().startswith(f"# {mark}:"):
+                    found.append(path)
+        except OSError:
+            continue
+    return found
 
 
 def _is_unmounted(name: str) -> bool:

@@ -222,18 +222,19 @@ def _allocate_node_ports(ctx: Context, cluster: Cluster, specs) -> dict[int, int
 
 
 def _allocate_lb_addresses(ctx: Context, pools: dict) -> dict[int, tuple[IPAddr, ...]]:
-    """One address per LoadBalancer Service from the `kind` network (each of its families)."""
+    """One address per LoadBalancer Service from the `kind` network, in each of its families."""
+    kind = pools[KIND_NETWORK]
+    per_family = list(kind) if isinstance(kind, (list, tuple)) else [kind]  # a pool per subnet, or one
     found = {}
-    pool = pools[KIND_NETWORK]
     for index, spec in enumerate(ctx.spec.services):
         if spec.type != "LoadBalancer":
             continue
-        address = pool.next()
-        if address is None:
+        addresses = tuple(pool.next() for pool in per_family)
+        if None in addresses:
             ctx.add(("services", index), "network kind has no free address left for the LoadBalancer",
-                    str(pool.subnet), "use a larger subnet for kind")
+                    ",".join(str(pool.subnet) for pool in per_family), "use a larger subnet for kind")
             continue
-        found[index] = (address,)
+        found[index] = addresses
     return found
 
 

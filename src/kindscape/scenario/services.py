@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from .. import topology as topo
 from ..topology import Cluster, IPAddr
+from . import naming
 from .schema import ServiceSpec
 from .validate import KIND_NETWORK, Context
 from .yamlsource import Path
@@ -121,7 +122,7 @@ def backend_pods(ctx: Context, service: ServiceSpec, path: Path) -> list[str]:
     a '/' in the glob, the pods it matches by name); all of the cluster's by default."""
     nodes = ctx.node_names.get(service.cluster, [])
     count = next(c.podsPerNode for c in ctx.spec.clusters if c.name == service.cluster)
-    pods = [f"{node}/pod{k}" for node in nodes for k in range(1, count + 1)]
+    pods = [naming.pod_name(node, k) for node in nodes for k in range(1, count + 1)]
     if service.backends is None:
         if not pods:
             ctx.add(path, f"cluster {service.cluster} has no pods to back the Service", None,

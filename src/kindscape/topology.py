@@ -109,6 +109,9 @@ class Service:
     load_balancer_ips: tuple[IPAddr, ...]
     external_name: str | None
     backends: tuple[str, ...]  # pod endpoint names
+    # The node that answers ARP/NDP for the LoadBalancer addresses (MetalLB's L2 mode:
+    # one speaker per address); every node's kube-proxy rules catch them.
+    announced_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ class Cluster:
     nodes: tuple[Node, ...]
     kube_proxy_mode: str = "iptables"
     services: tuple[Service, ...] = ()
+    dns_pod: Pod | None = None  # CoreDNS: the backend of kube-dns, a pod of the first control-plane
+
+    @property
+    def all_pods(self) -> tuple[Pod, ...]:
+        """The emulated pods and the cluster's own (CoreDNS): every pod namespace."""
+        return self.pods + ((self.dns_pod,) if self.dns_pod is not None else ())
 
     @property
     def dns_ips(self) -> tuple[IPAddr, ...]:
@@ -208,6 +217,6 @@ class Topology:
         """Every namespace of the scenario, docker-host first (it holds the bridges)."""
         names = [self.docker_host.netns]
         names += [node.netns for node in self.nodes]
-        names += [pod.netns for pod in self.pods]
+        names += [pod.netns for cluster in self.clusters for pod in cluster.all_pods]
         names += [host.netns for host in self.hosts]
         return names

@@ -37,7 +37,7 @@ def test_down_without_state_file_finds_everything_by_its_marks(no_leaks):
     kindscape.up(SEED)
     shutil.rmtree(statefile.scenario_dir("multi-cluster"))
     removed = kindscape.down("multi-cluster")
-    assert sum(1 for r in removed if r.startswith("namespace ")) == 9
+    assert sum(1 for r in removed if r.startswith("namespace ")) == 11  # with each cluster's CoreDNS pod
     assert sum(1 for r in removed if r.startswith("process ")) == 1
 
 
@@ -50,9 +50,10 @@ def test_up_then_down_restores_the_machine_exactly(no_leaks):
     before = snapshot()
     lab = kindscape.up(SEED)
     during = snapshot()
-    # While up, the machine's own network is untouched; only namespaces, state and the server appear.
+    # While up, the machine's own network is untouched; only namespaces, state, the server
+    # and the pods' resolv.conf (under /etc/netns, for `ip netns exec`) appear.
     changed = set(during.diff(before))
-    assert changed <= {"namespaces", "processes", "state"}, during.diff(before)
+    assert changed <= {"namespaces", "processes", "state", "etc_netns"}, during.diff(before)
     lab.down()
     assert snapshot().diff(before) == {}
 

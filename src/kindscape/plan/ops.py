@@ -127,10 +127,31 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class DnsRecord:
+    """One resource record, in zone-file terms: `name. TTL IN type data`."""
+
+    name: str  # fully qualified, without the trailing dot: web.default.svc.cluster.local
+    type: str  # A | AAAA | CNAME | SRV | PTR
+    data: str  # an address, a target name (with its dot), or "priority weight port target."
+
+
+@dataclass(frozen=True)
+class DnsServer:
+    """A cluster's DNS (CoreDNS's place): UDP and TCP 53 in `ns`, authoritative for `zone`."""
+
+    ns: str
+    endpoint: str
+    zone: str
+    records: tuple[DnsRecord, ...]
+
+
+@dataclass(frozen=True)
 class StartWorkloads:
-    """One server process for every emulated pod/host: echo listeners in their namespaces."""
+    """One server process for every emulated pod/host: echo listeners in their namespaces,
+    and each cluster's DNS server (served by the same process)."""
 
     listeners: tuple[Listener, ...] = field(default_factory=tuple)
+    dns: tuple[DnsServer, ...] = ()
     phase = Phase.WORKLOADS
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import topology as topo
 from ..topology import Node, Topology
-from . import ops, routing, rules
+from . import ops, routing, rules, services
 
 PROBE_PORT = 8080
 NODE_SYSCTLS = (
@@ -39,10 +39,13 @@ def plan(topology: Topology) -> ops.Plan:
             steps += _node(topology, node)
             for pod in node.pods:
                 steps += _pod(node, pod)
+        if cluster.dns_pod is not None:
+            steps += _pod(topology.node(cluster.dns_pod.node), cluster.dns_pod)
     for host in topology.hosts:
         steps += _host(topology, host)
     steps += routing.routes(topology)
     steps += rules.rulesets(topology)
+    steps += services.steps(topology)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
     steps.sort(key=lambda op: op.phase)
@@ -56,6 +59,8 @@ def _namespaces(topology: Topology) -> list:
     for node in topology.nodes:
         found.append(ops.CreateNamespace(node.netns, node.name, "node", mark))
         found += [ops.CreateNamespace(p.netns, p.name, "pod", mark) for p in node.pods]
+    found += [ops.CreateNamespace(c.dns_pod.netns, c.dns_pod.name, "pod", mark)
+              for c in topology.clusters if c.dns_pod is not None]
     found += [ops.CreateNamespace(h.netns, h.name, "host", mark) for h in topology.hosts]
     return found
 
@@ -132,11 +137,12 @@ def _host(topology: Topology, host: topo.Host) -> list:
 
 
 def _workloads(topology: Topology) -> ops.StartWorkloads:
-    listeners = [ops.Listener(pod.netns, pod.name, (PROBE_PORT,)) for pod in topology.pods]
+    ports = services.pod_ports(topology)
+    listeners = [ops.Listener(pod.netns, pod.name, ports[pod.name]) for pod in topology.pods]
     listeners += [ops.Listener(node.netns, node.name, (PROBE_PORT,)) for node in topology.nodes]
     listeners += [ops.Listener(host.netns, host.name, (PROBE_PORT,)) for host in topology.hosts]
     listeners.append(ops.Listener(topology.docker_host.netns, topo.DOCKER_HOST, (PROBE_PORT,)))
-    return ops.StartWorkloads(tuple(listeners))
+    return ops.StartWorkloads(tuple(listeners), services.dns_servers(topology))
 
 
 

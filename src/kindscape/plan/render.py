@@ -35,10 +35,11 @@ def command(op: ops.Op) -> str:
             return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
         case ops.WriteFile(path=path, content=content):
             return f"install -D -m 0644 /dev/stdin {path} <<'EOF'\n{content}EOF"
-        case ops.StartWorkloads(listeners=listeners):
+        case ops.StartWorkloads(listeners=listeners, dns=dns):
             ports = sorted({p for item in listeners for p in item.ports})
-            return (f"# start the workload server: echo listeners for {len(listeners)} endpoints "
+            text = (f"# start the workload server: echo listeners for {len(listeners)} endpoints "
                     f"on TCP {', '.join(map(str, ports))} (one process, one socket per namespace and port)")
+            return "\n".join([text] + [_dns(server) for server in dns])
     raise TypeError(f"no rendering for {op!r}")
 
 
@@ -49,6 +50,13 @@ def _veth(op: ops.Veth) -> str:
     else:
         text += f"\nip -n {op.peer_ns} link set {op.peer_name} up"
     return text
+
+
+def _dns(server: ops.DnsServer) -> str:
+    lines = [f"# ... and the DNS server of {server.endpoint} on UDP/TCP 53 in {server.ns}, "
+             f"authoritative for {server.zone}:"]
+    lines += [f"#   {r.name}. IN {r.type} {r.data}" for r in server.records]
+    return "\n".join(lines)
 
 
 def _route(op: ops.Route) -> str:

@@ -59,7 +59,10 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
                       "clusterIP": _first(s.cluster_ips), "port": s.port,
                       "targetPort": s.target_port, "nodePort": s.node_port,
                       "loadBalancerIP": _first(s.load_balancer_ips),
-                      "externalName": s.external_name, "backends": list(s.backends)}
+                      "externalName": s.external_name, "backends": list(s.backends),
+                      # Extensions: every family, and the node answering ARP for the LB address.
+                      "clusterIPs": [str(a) for a in s.cluster_ips],
+                      "loadBalancerNode": s.announced_by}
                      for s in cluster.services],
     }
 

@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..endpoints import service_selector
 from ..probe.checks import CheckReport
 
 
@@ -78,8 +79,30 @@ def failure_lines(report: CheckReport, limit: int = 20) -> list[str]:
     return lines
 
 
+def service_answers(report: CheckReport) -> Table | None:
+    """For every Service probed: which backends answered, how often (kube-proxy's spread)."""
+    answered: dict[str, dict[str, int]] = {}
+    for result in report.results:
+        if service_selector(result.task.target) is None:
+            continue
+        counts = answered.setdefault(result.task.target, {})
+        who = result.answered_by or ("no answer" if not result.reachable else "?")
+        counts[who] = counts.get(who, 0) + 1
+    if not answered:
+        return None
+    table = Table(title="services: who answered", title_justify="left")
+    table.add_column("service")
+    table.add_column("answered by")
+    for target, counts in answered.items():
+        table.add_row(target, ", ".join(f"{who} ×{n}" for who, n in sorted(counts.items())))
+    return table
+
+
 def check_view(report: CheckReport) -> Group:
     parts: list[Any] = [check_matrix(report)]
+    answers = service_answers(report)
+    if answers is not None:
+        parts.append(answers)
     if report.expectations:
         parts.append(expectations_table(report))
     lines = failure_lines(report)
@@ -121,10 +144,11 @@ def status_view(doc: dict[str, Any]) -> Group:
     services = [(c["name"], s) for c in doc["clusters"] for s in c["services"]]
     if services:
         table = Table(show_header=True)
-        for column in ("cluster", "service", "type", "clusterIP", "port", "nodePort", "backends"):
+        for column in ("cluster", "service", "type", "clusterIP", "port", "nodePort", "external", "backends"):
             table.add_column(column)
         for cluster, s in services:
             table.add_row(cluster, f"{s['namespace']}/{s['name']}", s["type"], s["clusterIP"] or "-",
-                          str(s["port"]), str(s["nodePort"] or "-"), str(len(s["backends"])))
+                          str(s["port"]), str(s["nodePort"] or "-"),
+                          s.get("loadBalancerIP") or s.get("externalName") or "-", str(len(s["backends"])))
         parts.append(table)
     return Group(*parts)

@@ -11,9 +11,6 @@ from .validate import Context
 def check_unsupported(ctx: Context) -> None:
     """Sections this version cannot realise yet: refused, never silently ignored."""
     spec = ctx.spec
-    if spec.services:
-        ctx.add(("services",), "Services are not supported by this version of kindscape", None,
-                "remove `services` for now")
     if spec.impairments:
         ctx.add(("impairments",), "impairments are not supported by this version of kindscape", None,
                 "remove `impairments` for now")

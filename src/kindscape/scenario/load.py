@@ -12,7 +12,7 @@ from pathlib import Path as FsPath
 
 from ..errors import Problem, ScenarioError
 from ..topology import Topology
-from . import checks, families, validate
+from . import checks, families, services, validate
 from .kindconfig import ClusterNetwork, KindCluster, resolve_network
 from .resolve import resolve
 from .schema import ScenarioSpec
@@ -79,6 +79,7 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
     validate.check_host_refs(ctx, parsed_networks)
     validate.check_expect_refs(ctx)
     selected = validate.check_node_selects(ctx)
+    services.check_services(ctx)
     checks.check_unsupported(ctx)
     if ctx.problems:
         raise ScenarioError(ctx.problems, locator.file)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .. import topology as topo
 from ..topology import Attachment, IPAddr, IPNet
-from . import families, naming
+from . import families, naming, services
 from .validate import KIND_NETWORK, Context, parse_addr, parse_net
 from .yamlsource import Path
 
@@ -101,6 +101,9 @@ def resolve(ctx: Context, networks: dict[str, tuple], selected: dict[int, list[s
     hosts = tuple(_build_host(ctx, alloc, index, statics.get(index))
                   for index in range(len(ctx.spec.hosts)))
     if ctx.problems or any(c is None for c in clusters) or any(h is None for h in hosts):
+        return None
+    clusters = services.resolve_services(ctx, alloc.pools, clusters)
+    if ctx.problems:
         return None
     scenario = ctx.spec.name
     docker = ctx.spec.dockerHost

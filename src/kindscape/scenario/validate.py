@@ -9,6 +9,7 @@ import fnmatch
 import ipaddress
 from dataclasses import dataclass, field
 
+from .. import endpoints
 from ..errors import Problem
 from . import families, naming
 from .kindconfig import ClusterNetwork, check_cluster_name
@@ -311,15 +312,18 @@ def endpoint_problem(ctx: Context, selector: str, source: bool) -> tuple[str, st
         if parts[1] == "pods" and clusters[parts[0]].podsPerNode == 0:
             return f"cluster {parts[0]} has no pods", "set podsPerNode to 1 or more"
         return None
-    if len(parts) >= 3 and parts[1] == "svc":
+    service = endpoints.service_selector(selector)
+    if service is not None:
         if source:
             return "a Service can only be a target", "probe from a pod, node or host"
-        if parts[0] not in clusters:
-            return f"unknown cluster {parts[0]!r}", f"clusters: {', '.join(clusters) or 'none'}"
-        wanted = (parts[2], parts[3]) if len(parts) == 4 else ("default", parts[2])
-        if not any(s.cluster == parts[0] and (s.namespace, s.name) == wanted for s in ctx.spec.services):
-            return f"unknown service {wanted[0]}/{wanted[1]} in cluster {parts[0]}", "declare it in `services`"
-        return None
+        cluster, view, namespace, name = service
+        if cluster not in clusters:
+            return f"unknown cluster {cluster!r}", f"clusters: {', '.join(clusters) or 'none'}"
+        found = next((s for s in ctx.spec.services
+                      if s.cluster == cluster and (s.namespace, s.name) == (namespace, name)), None)
+        if found is None:
+            return f"unknown service {namespace}/{name} in cluster {cluster}", "declare it in `services`"
+        return endpoints.service_view_problem(view, found.type)
     if len(parts) == 2 and parts[0] in nodes:
         cluster = next(c for c, names in ctx.node_names.items() if parts[0] in names)
         count = clusters[cluster].podsPerNode

@@ -108,7 +108,7 @@ class Applier:
         self._flush_all("routes")
 
     def rulesets(self, workers: int = 8) -> None:
-        rulesets = self.plan.of(ops.Ruleset)
+        rulesets = _per_namespace(self.plan.of(ops.Ruleset))
 
         def apply(op: ops.Ruleset) -> None:
             run(["nsenter", f"--net={nsfs.path_of(op.ns)}", "nft", "-f", "-"], input=op.text)
@@ -141,6 +141,16 @@ class Applier:
             _raise(self.sockets[ns].flush(), ns)
             if done % 64 == 0 or done == len(busy):
                 self.progress(step, done, len(busy))
+
+
+def _per_namespace(rulesets: list[ops.Ruleset]) -> list[ops.Ruleset]:
+    """The tables of one namespace in one `nft -f`: one transaction, one process."""
+    merged: dict[str, ops.Ruleset] = {}
+    for op in rulesets:
+        seen = merged.get(op.ns)
+        merged[op.ns] = op if seen is None else \
+            ops.Ruleset(op.ns, f"{seen.table}+{op.table}", seen.text + op.text, seen.comment)
+    return list(merged.values())
 
 
 def _raise(failures: list[Failure], ns: str = "") -> None:

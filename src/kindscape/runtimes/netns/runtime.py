@@ -57,7 +57,10 @@ class NetnsRuntime:
             progress("workloads", 0, 1)
             spec = {"scenario": plan.scenario,
                     "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)}
-                                  for l in op.listeners]}
+                                  for l in op.listeners]
+                    + [{"ns": d.ns, "endpoint": d.endpoint, "ports": [],
+                        "dns": {"zone": d.zone, "records": [[r.name, r.type, r.data] for r in d.records]}}
+                       for d in op.dns]}
             record = processes.start_server(spec, statefile.scenario_dir(plan.scenario), WORKLOADS)
             state.processes.append(record)
             save()
@@ -100,7 +103,8 @@ class NetnsRuntime:
         procs = processes.find_servers(statefile.scenario_dir(scenario))
         if not names and not procs:
             return None
-        return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs)
+        return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs,
+                             files=_marked_files(names, ownership_mark(scenario)))
 
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
         check_privileges()
@@ -142,6 +146,21 @@ def _has_mark(name: str, mark: str) -> bool:
         return nsfs.run_in_namespace(name, look)
     except OSError:
         return False
+
+
+def _marked_files(namespaces: list[str], mark: str) -> list[str]:
+    """The pods' resolv.conf files of these namespaces that carry the scenario's mark."""
+    from ...plan.clusterdns import resolv_conf_path
+    found = []
+    for name in namespaces:
+        path = resolv_conf_path(name)
+        try:
+            with open(path) as handle:
+                if handle.readline().startswith(f"# {mark}:"):
+                    found.append(path)
+        except OSError:
+            continue
+    return found
 
 
 def _is_unmounted(name: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import topology as topo
 from ..topology import Node, Topology
-from . import ops, routing, rules
+from . import links, ops, routing, rules
 
 PROBE_PORT = 8080
 NODE_SYSCTLS = (
@@ -35,6 +35,7 @@ def plan(topology: Topology) -> ops.Plan:
         steps += _host(topology, host)
     steps += routing.routes(topology)
     steps += rules.rulesets(topology)
+    steps += links.plan_links(topology, topology.impairments)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
     steps.sort(key=lambda op: op.phase)

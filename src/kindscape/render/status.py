@@ -50,6 +50,7 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
 
 
 def status_json(topology: Topology, state: ScenarioState, health: list[str]) -> dict[str, Any]:
+    from ..faults import current
     return {
         "name": topology.scenario,
         "runtime": state.runtime,
@@ -66,4 +67,5 @@ def status_json(topology: Topology, state: ScenarioState, health: list[str]) -> 
         "dockerHost": {"netns": topology.docker_host.netns,
                        "routesTo": list(topology.docker_host.routes_to),
                        "serviceRoutesTo": list(topology.docker_host.service_routes_to)},
+        **current(state, topology).to_json(),  # "impairments", "partitions"
     }

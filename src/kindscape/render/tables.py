@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..probe.checks import CheckReport
+from .links import links_table, measured_text
 
 
 def _cell(results) -> Text:
@@ -19,6 +20,9 @@ def _cell(results) -> Text:
     text = Text(f"{len(reached)}/{total}", style=style)
     if natted:
         text.append(f" nat {natted}", style="cyan")
+    measured = measured_text(results)
+    if measured is not None:
+        text.append_text(measured)
     return text
 
 
@@ -121,4 +125,7 @@ def status_view(doc: dict[str, Any]) -> Group:
             table.add_row(cluster, f"{s['namespace']}/{s['name']}", s["type"], s["clusterIP"] or "-",
                           str(s["port"]), str(s["nodePort"] or "-"), str(len(s["backends"])))
         parts.append(table)
+    links = links_table(doc)
+    if links is not None:
+        parts.append(links)
     return Group(*parts)

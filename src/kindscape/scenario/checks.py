@@ -14,9 +14,6 @@ def check_unsupported(ctx: Context) -> None:
     if spec.services:
         ctx.add(("services",), "Services are not supported by this version of kindscape", None,
                 "remove `services` for now")
-    if spec.impairments:
-        ctx.add(("impairments",), "impairments are not supported by this version of kindscape", None,
-                "remove `impairments` for now")
 
 
 def check_topology_refs(ctx: Context, topology: Topology) -> None:

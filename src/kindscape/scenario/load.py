@@ -12,7 +12,7 @@ from pathlib import Path as FsPath
 
 from ..errors import Problem, ScenarioError
 from ..topology import Topology
-from . import checks, validate
+from . import checks, impairments, validate
 from .kindconfig import ClusterNetwork, KindCluster, resolve_network
 from .resolve import resolve
 from .schema import ScenarioSpec
@@ -78,12 +78,14 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
     validate.check_host_refs(ctx, parsed_networks)
     validate.check_expect_refs(ctx)
     selected = validate.check_node_selects(ctx)
+    impairments.check_values(ctx)
     checks.check_unsupported(ctx)
     if ctx.problems:
         raise ScenarioError(ctx.problems, locator.file)
     topology = resolve(ctx, parsed_networks, selected)
     if topology is not None:
         checks.check_topology_refs(ctx, topology)
+        topology = impairments.resolve(ctx, topology)
     if ctx.problems or topology is None:
         raise ScenarioError(ctx.problems, locator.file)
     return topology

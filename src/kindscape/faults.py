@@ -114,23 +114,33 @@ Change = Callable[[Topology, Links], tuple[Links, list]]
 def _change(name: str, change: Change, progress: Progress) -> Links:
     """Under the scenario's lock: compute the new links, check the kernel can do them,
     record them (with what they replace), apply, and record that they are in place."""
-    from .api import Lab
+    from .api import Lab, _with_crash_hook
+    progress = _with_crash_hook(progress)
     with statefile.locked(name):
         state = statefile.load(name)
         if state is None or state.phase != "up":
             raise StateError(f"no scenario named {name!r} is up")
         lab = Lab(state)
         old = current(state, lab.topology)
+        interrupted = _replacing(state)
+        if interrupted is not None:  # an earlier change may be half-applied: finish it first
+            lab.runtime.set_links(state, old.ops(lab.topology),
+                                  old.ops(lab.topology) + interrupted.ops(lab.topology), progress)
+            _record(state, old, None)
         new, needs = change(lab.topology, old)
         lab.runtime.check_links(needs)
-        previous = old.ops(lab.topology)
-        interrupted = _replacing(state)
-        if interrupted is not None:  # an earlier change may be half-applied: reset its parts too
-            previous += interrupted.ops(lab.topology)
         _record(state, new, old)
-        lab.runtime.set_links(state, new.ops(lab.topology), previous, progress)
+        lab.runtime.set_links(state, new.ops(lab.topology), old.ops(lab.topology), progress)
         _record(state, new, None)
     return new
+
+
+def problems(state: ScenarioState) -> list[str]:
+    """What `status` should say about the links (an interrupted change)."""
+    if _replacing(state) is None:
+        return []
+    return ["a change of impairments or partitions was interrupted and may be half-applied: "
+            "the next impair, partition or heal completes it"]
 
 
 def _setting_problem(settings: dict[str, Any], name: str, message: str, hint: str) -> str:

@@ -100,7 +100,8 @@ def _attachments(topology: Topology, side: Side):
 
 
 def addresses(topology: Topology, side: Side) -> list[IPNet]:
-    """Every address or prefix the side's traffic can carry, collapsed, IPv4 first."""
+    """Every address or prefix a cluster, node or host side's traffic can carry (a
+    network's subnets for a network side), collapsed, IPv4 first."""
     found: list[IPNet] = []
     if side.kind == "network":
         found += topology.network(side.name).subnets
@@ -112,6 +113,24 @@ def addresses(topology: Topology, side: Side) -> list[IPNet]:
         found += [ipaddress.ip_network(a) for a in node.loopbacks]
     found += [ipaddress.ip_network(addr) for _, a in _attachments(topology, side) for addr in a.addresses]
     return collapse(found)
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """What stands for one side in a pair: `nets`, or (`exclude`) every address but them."""
+
+    nets: tuple[IPNet, ...]
+    exclude: bool = False
+
+    def of_family(self, version: int) -> list[IPNet]:
+        return [n for n in self.nets if n.version == version]
+
+    def expanded(self) -> list[IPNet]:
+        """As plain prefixes (for overlap tests): the complement spelled out."""
+        return subtract(list(EVERYTHING), list(self.nets)) if self.exclude else list(self.nets)
+
+
+EVERYTHING = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 
 def collapse(nets: Iterable[IPNet]) -> list[IPNet]:
@@ -138,14 +157,14 @@ def overlapping(one: list[IPNet], other: list[IPNet]) -> bool:
     return any(a.version == b.version and a.overlaps(b) for a in one for b in other)
 
 
-def crossing(topology: Topology, one: Side, other: Side) -> tuple[list[IPNet], list[IPNet]]:
-    """The addresses that stand for each side: traffic from the first list to the second
-    (or back) is what crosses between the sides. Only a network shares addresses with its
-    peer (the peer's own addresses on it): a network side is its subnet without them, so
-    the peer's traffic among its own endpoints over that network never counts."""
+def crossing(topology: Topology, one: Side, other: Side) -> tuple[Addresses, Addresses]:
+    """What stands for each side: traffic from the first to the second (or back) is what
+    crosses between the sides. A network side is the link between its peer and that
+    network: everything the peer reaches over it, so the network stands for every
+    address but the peer's own (the peer's traffic among its own endpoints never counts)."""
     mine, theirs = addresses(topology, one), addresses(topology, other)
-    return (subtract(mine, theirs) if one.kind == "network" else mine,
-            subtract(theirs, mine) if other.kind == "network" else theirs)
+    return (Addresses(tuple(theirs), True) if one.kind == "network" else Addresses(tuple(mine)),
+            Addresses(tuple(mine), True) if other.kind == "network" else Addresses(tuple(theirs)))
 
 
 # Where traffic leaves a side --------------------------------------------------------
@@ -188,8 +207,15 @@ def same_pair(one: tuple[Side, Side], other: tuple[Side, Side]) -> bool:
 
 
 def conflicts(topology: Topology, one: tuple[Side, Side], other: tuple[Side, Side]) -> bool:
-    """Do two pairs impair some of the same traffic (e.g. a cluster pair and a pair of
-    their nodes)? Such traffic would be impaired twice."""
-    a1, b1 = crossing(topology, *one)
-    a2, b2 = crossing(topology, *other)
-    return (overlapping(a1, a2) and overlapping(b1, b2)) or (overlapping(a1, b2) and overlapping(b1, a2))
+    """Would two pairs act on the same packets (e.g. a cluster pair and a pair of their
+    nodes): the same traffic, leaving through the same interface? It would be impaired twice."""
+    return any(set(exits1) & set(exits2) and overlapping(from1, from2) and overlapping(to1, to2)
+               for exits1, from1, to1 in _directions(topology, one)
+               for exits2, from2, to2 in _directions(topology, other))
+
+
+def _directions(topology: Topology, pair: tuple[Side, Side]):
+    """(exits, source prefixes, target prefixes) for each direction of a pair."""
+    first, second = (x.expanded() for x in crossing(topology, *pair))
+    return [(exits(topology, pair[0], pair[1]), first, second),
+            (exits(topology, pair[1], pair[0]), second, first)]

@@ -60,8 +60,8 @@ class Flow:
 
     ns: str
     dev: str
-    sources: tuple[IPNet, ...]
-    targets: tuple[IPNet, ...]
+    sources: sides.Addresses
+    targets: sides.Addresses
     label: str  # "cluster-a -> cluster-b"
     impairment: Impairment | None = None  # None: a partition
 
@@ -98,7 +98,7 @@ def _flows(topology: Topology, pair: tuple[str, str], impairment: Impairment | N
     for src, dst, sources, targets in ((one, other, mine, theirs), (other, one, theirs, mine)):
         label = f"{src.name} -> {dst.name}"
         for ns, dev in sides.exits(topology, src, dst):
-            found.append(Flow(ns, dev, tuple(sources), tuple(targets), label, impairment))
+            found.append(Flow(ns, dev, sources, targets, label, impairment))
     return found
 
 
@@ -172,19 +172,19 @@ def _chain(dev: str) -> str:
 
 
 def _matches(flow: Flow) -> list[str]:
-    """One match per address family both ends have (IPv4, IPv6)."""
+    """One match per address family the side that is not "everything but" has (IPv4, IPv6)."""
     found = []
     for version, keyword in ((4, "ip"), (6, "ip6")):
-        sources = [n for n in flow.sources if n.version == version]
-        targets = [n for n in flow.targets if n.version == version]
+        sources, targets = flow.sources.of_family(version), flow.targets.of_family(version)
         if sources and targets:
-            found.append(f"{keyword} saddr {_set(sources)} {keyword} daddr {_set(targets)}")
+            found.append(f"{keyword} saddr {_set(flow.sources, sources)} {keyword} daddr {_set(flow.targets, targets)}")
     return found
 
 
-def _set(nets: list[IPNet]) -> str:
-    return "{ " + ", ".join(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n)
+def _set(addresses: sides.Addresses, nets: list[IPNet]) -> str:
+    text = "{ " + ", ".join(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n)
                             for n in nets) + " }"
+    return f"!= {text}" if addresses.exclude else text
 
 
 def _actions(flow: Flow, minor: int | None) -> list[str]:

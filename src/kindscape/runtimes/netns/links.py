@@ -28,8 +28,7 @@ def apply(desired: list[LinkOp], previous: list[LinkOp], progress: Progress, wor
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for done, _ in enumerate(pool.map(one, changed), start=1):
-            if done % 16 == 0 or done == len(changed):
-                progress("links", done, len(changed))
+            progress("links", done, len(changed))
     return len(changed)
 
 

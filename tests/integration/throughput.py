@@ -24,7 +24,7 @@ def _listener() -> socket.socket:
     return sock
 
 
-def stream_bits_per_second(sender_ns: str, receiver_ns: str, address: str, seconds: float = 2.0) -> float:
+def stream_bits_per_second(sender_ns: str, receiver_ns: str, address: str, seconds: float = 1.5) -> float:
     """Send as fast as TCP allows for `seconds`; the receiver's steady rate in bit/s."""
     listener = nsfs.run_in_namespace(receiver_ns, _listener)
     client = nsfs.run_in_namespace(sender_ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))

@@ -195,7 +195,9 @@ def pair_problem(topology: Topology, one: Side, other: Side) -> tuple[str, str] 
     if "network" not in (one.kind, other.kind) and overlapping(addresses(topology, one),
                                                                 addresses(topology, other)):
         inner, outer = (one, other) if one.kind == "node" else (other, one)
-        return f"the sides overlap: {inner} is part of {outer}", "name two disjoint sides"
+        if inner.kind == "node" and outer.kind == "cluster":
+            return f"the sides overlap: {inner} is part of {outer}", "name two disjoint sides"
+        return f"the sides overlap: {one} and {other} share addresses", "name two disjoint sides"
     if not networks_of(topology, one) & networks_of(topology, other):
         return (f"{one} and {other} do not meet: they share no network",
                 "attach them to a common network (their traffic cannot cross otherwise)")

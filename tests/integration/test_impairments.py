@@ -114,6 +114,14 @@ def test_cli_partition_heal_impair_in_json(region):
                                                       "--rate: invalid rate")
     nowhere = cli("impair", "multi-region", "cluster-a", "vm9", "--loss", "1%")
     assert "unknown side 'vm9'" in json.loads(nowhere.stdout)["error"]
+    twice = cli("impair", "multi-region", "cluster-a-worker", "cluster-b", "--loss", "1%")
+    assert json.loads(twice.stdout)["error"].startswith(
+        "cluster-a-worker - cluster-b overlaps the impairment between cluster-a and cluster-b")
+    cleared = cli("impair", "multi-region", "cluster-b", "cluster-a", "--clear")
+    assert json.loads(cleared.stdout) == {"ok": True, "name": "multi-region", "impairments": [], "partitions": []}
+    again = cli("impair", "multi-region", "cluster-a", "cluster-b", "--clear")
+    assert "are not impaired" in json.loads(again.stdout)["error"]
+    assert cli("impair", "multi-region", "cluster-a", "cluster-b", "--rate", "100mbit").returncode == 0
     status = subprocess.run(["kindscape", "status", "multi-region"], capture_output=True, text=True)
     assert "impaired: rate 100mbit" in status.stdout
 

@@ -42,3 +42,8 @@ def measured_text(results: list) -> Text | None:
     if rtts:
         text.append(f" rtt {sum(rtts) / len(rtts):.2f}ms", style="dim")
     return text
+
+
+def probe_count(results: list) -> int:
+    """Probes sent: one per result, or the whole burst of a measured one."""
+    return sum(r.probes if isinstance(r, MeasuredResult) else 1 for r in results)

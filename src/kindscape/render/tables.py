@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..probe.checks import CheckReport
-from .links import links_table, measured_text
+from .links import links_table, measured_text, probe_count
 
 
 def _cell(results) -> Text:
@@ -89,7 +89,7 @@ def check_view(report: CheckReport) -> Group:
     if lines:
         parts.append(Text("\n".join(lines), style="red"))
     verdict = "all expectations met" if report.ok else "some expectations failed"
-    parts.append(Text(f"{len(report.results)} probes; {verdict}", style="bold green" if report.ok else "bold red"))
+    parts.append(Text(f"{probe_count(report.results)} probes; {verdict}", style="bold green" if report.ok else "bold red"))
     return Group(*parts)
 
 

@@ -85,18 +85,23 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
-    def check(self, all: bool = False, timeout: float = 1.0) -> "CheckReport":
+    def check(self, all: bool = False, timeout: float = 1.0, measure: int = 0) -> "CheckReport":
         """Probe what the scenario's `expect` names (with `all`, or when it names nothing:
         every pod, node and host to every pod and host) and judge the expectations.
 
         The report has the content of `kindscape check -o json` (`report.to_json()`):
         `report.ok` is true when every expectation is met, `report.failures` lists the
         probes that broke one, `report.results` every probe (`reachable`, `seen_source`,
-        `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe.
+        `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe. With
+        `measure`, each pair gets a burst of that many probes (loss, RTT spread).
         """
         from .probe import checks
-        return checks.check(self.topology, lambda tasks: self.runtime.probe(self.state, tasks, timeout),
-                            everything=all)
+        probe = lambda tasks: self.runtime.probe(self.state, tasks, timeout)  # noqa: E731
+        if measure:
+            from .probe.measure import MAX_TIMEOUT, measuring
+            wait = min(timeout, MAX_TIMEOUT)
+            probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure)
+        return checks.check(self.topology, probe, everything=all)
 
     def exec(self, endpoint: str, argv: Sequence[str], capture: bool = True) -> subprocess.CompletedProcess:
         """Run `argv` inside an endpoint (`cluster-a-worker/pod1`, `cluster-a-worker`, a
@@ -114,6 +119,27 @@ class Lab:
         """The scenario's status document: the content of `kindscape status NAME -o json`."""
         from .render.status import status_json
         return status_json(self.topology, self.state, self.runtime.health(self.state))
+
+    # Links: impairments and partitions on the running scenario (see faults.py) ---------
+    def impair(self, one: str, other: str, clear: bool = False, progress: Progress = no_progress,
+               **settings: Any) -> dict[str, Any]:
+        """Set the impairment between two sides to `settings` (delay="25ms", loss="1%",
+        rate="10mbit", ...), or clear it; returns the scenario's links (as `status`)."""
+        from . import faults
+        return self._links_changed(faults.impair(self.name, one, other, None if clear else settings, progress))
+
+    def partition(self, one: str, other: str, progress: Progress = no_progress) -> dict[str, Any]:
+        """Cut all traffic between two sides until `heal`."""
+        from . import faults
+        return self._links_changed(faults.partition(self.name, one, other, progress))
+
+    def heal(self, one: str, other: str, progress: Progress = no_progress) -> dict[str, Any]:
+        from . import faults
+        return self._links_changed(faults.heal(self.name, one, other, progress))
+
+    def _links_changed(self, links) -> dict[str, Any]:
+        self.state = statefile.load(self.name) or self.state
+        return {"name": self.name, **links.to_json()}
 
     def down(self, progress: Progress = no_progress) -> list[str]:
         """Remove everything of the scenario; returns what was removed. Once down, a
@@ -148,7 +174,11 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     provider = get_runtime(runtime)
     with statefile.locked(loaded.name) as lock:
         _refuse_existing(loaded.name)
-        provider.preflight(loaded.topology)
+        try:
+            provider.preflight(loaded.topology)
+        except BaseException:
+            lock.remove_on_exit = True  # refused before anything was made: leave no lock file
+            raise
         plan_ = provider.plan(loaded.topology)
         state = ScenarioState(loaded.name, runtime, source=loaded.source,
                               topology=codec.encode(loaded.topology))

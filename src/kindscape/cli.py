@@ -142,11 +142,13 @@ def up(file: str, runtime: RuntimeOpt = RuntimeName.netns, output: OutputOpt = O
 @app.command()
 def check(name: NameArg, all: Annotated[bool, typer.Option("--all", help="probe every pod, node and host to every pod and host")] = False,
           timeout: Annotated[float, typer.Option(help="seconds before a probe counts as unreachable")] = 1.0,
+          measure: Annotated[bool, typer.Option("--measure", help="a burst of probes per pair: loss and RTT spread")] = False,
+          probes: Annotated[int, typer.Option(help="probes per pair with --measure", min=1, max=200)] = 20,
           output: OutputOpt = Output.table) -> None:
     """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
     with _guard(output):
         from . import api
-        report = api.attach(name).check(all=all, timeout=timeout)
+        report = api.attach(name).check(all=all, timeout=timeout, measure=probes if measure else 0)
         if output is Output.json:
             _print_json(report.to_json())
         else:
@@ -184,6 +186,65 @@ def exec(name: NameArg,
             raise typer.BadParameter("give the command after --, e.g. -- ip route")
         done = api.attach(name).exec(endpoint, command, capture=False)
         raise typer.Exit(done.returncode)
+
+
+SettingOpt = Annotated[Optional[str], typer.Option(show_default=False)]
+SideArg = Annotated[str, typer.Argument(help="a cluster, node, host or network (kind:name when ambiguous)")]
+
+
+@app.command()
+def impair(name: str, a: SideArg, b: SideArg,
+           delay: Annotated[Optional[str], typer.Option(help="e.g. 50ms (needs netem)")] = None,
+           jitter: Annotated[Optional[str], typer.Option(help="e.g. 5ms, with --delay (needs netem)")] = None,
+           loss: Annotated[Optional[str], typer.Option(help="e.g. 1%")] = None,
+           duplicate: SettingOpt = None, corrupt: SettingOpt = None, reorder: SettingOpt = None,
+           rate: Annotated[Optional[str], typer.Option(help="e.g. 10mbit")] = None,
+           clear: Annotated[bool, typer.Option("--clear", help="remove the impairment between A and B")] = False,
+           output: OutputOpt = Output.table) -> None:
+    """Set the impairment between two sides of a running scenario (both directions), or --clear it."""
+    with _guard(output):
+        from . import api
+        from .errors import KindscapeError
+        settings = {key: value for key, value in (("delay", delay), ("jitter", jitter), ("loss", loss),
+                                                  ("duplicate", duplicate), ("corrupt", corrupt),
+                                                  ("reorder", reorder), ("rate", rate)) if value is not None}
+        if clear == bool(settings):
+            raise KindscapeError("give the settings (--delay, --jitter, --loss, --duplicate, --corrupt, "
+                                 "--reorder, --rate) or --clear, not both" if clear else
+                                 "give at least one of --delay, --jitter, --loss, --duplicate, --corrupt, "
+                                 "--reorder, --rate (or --clear)")
+        lab = api.attach(name)
+        _links_changed(lambda progress: lab.impair(a, b, clear=clear, progress=progress, **settings), output)
+
+
+@app.command()
+def partition(name: str, a: SideArg, b: SideArg, output: OutputOpt = Output.table) -> None:
+    """Cut all traffic between two sides of a running scenario (fault injection) until `heal`."""
+    with _guard(output):
+        from . import api
+        lab = api.attach(name)
+        _links_changed(lambda progress: lab.partition(a, b, progress=progress), output)
+
+
+@app.command()
+def heal(name: str, a: SideArg, b: SideArg, output: OutputOpt = Output.table) -> None:
+    """Restore the traffic between two sides that `partition` cut."""
+    with _guard(output):
+        from . import api
+        lab = api.attach(name)
+        _links_changed(lambda progress: lab.heal(a, b, progress=progress), output)
+
+
+def _links_changed(change, output: Output) -> None:
+    from .progress import progress_printer
+    with progress_printer() as progress:
+        doc = change(progress)
+    if output is Output.json:
+        _print_json({"ok": True, **doc})
+        return
+    from .render.links import links_table
+    table = links_table(doc)
+    _console().print(table if table is not None else f"{doc['name']}: no impairments or partitions")
 
 
 @app.command()

@@ -166,6 +166,22 @@ class Interconnect:
 
 
 @dataclass(frozen=True)
+class Impairment:
+    """Link emulation between two sides (a cluster, node, host or network, as written in
+    the file), both directions. Units: delay and jitter in microseconds, percentages in
+    percent, rate in bits per second; None means not set (see `measures.py`)."""
+
+    sides: tuple[str, str]
+    delay: int | None = None
+    jitter: int | None = None
+    loss: float | None = None
+    duplicate: float | None = None
+    corrupt: float | None = None
+    reorder: float | None = None
+    rate: int | None = None
+
+
+@dataclass(frozen=True)
 class Expectation:
     source: str
     target: str
@@ -194,6 +210,7 @@ class Topology:
     docker_host: DockerHost = field(default_factory=lambda: DockerHost(""))
     interconnects: tuple[Interconnect, ...] = ()
     expectations: tuple[Expectation, ...] = ()
+    impairments: tuple[Impairment, ...] = ()
 
     # Lookups -----------------------------------------------------------------
     def network(self, name: str) -> Network:

@@ -19,7 +19,8 @@ class Phase(IntEnum):
     ROUTES = 5
     RULESETS = 6
     FILES = 7
-    WORKLOADS = 8
+    IMPAIRMENTS = 8  # tc and nftables on the interfaces where impaired traffic leaves (plan/links.py)
+    WORKLOADS = 9
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import topology as topo
 from ..topology import Node, Topology
-from . import ops, routing, rules, services
+from . import links, ops, routing, rules, services
 
 PROBE_PORT = 8080
 NODE_SYSCTLS = (
@@ -46,6 +46,7 @@ def plan(topology: Topology) -> ops.Plan:
     steps += routing.routes(topology)
     steps += rules.rulesets(topology)
     steps += services.steps(topology)
+    steps += links.plan_links(topology, topology.impairments)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
     steps.sort(key=lambda op: op.phase)

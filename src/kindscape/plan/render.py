@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import ops
+from . import links, ops
 
 
 def command(op: ops.Op) -> str:
@@ -35,6 +35,10 @@ def command(op: ops.Op) -> str:
             return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
         case ops.WriteFile(path=path, content=content):
             return f"install -D -m 0644 /dev/stdin {path} <<'EOF'\n{content}EOF"
+        case links.Shaping(ns=ns, commands=commands):
+            return "\n".join(f"tc -n {ns} {line}" for line in commands)
+        case links.LinkRules(ns=ns, text=text):
+            return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
         case ops.StartWorkloads(listeners=listeners, dns=dns):
             ports = sorted({p for item in listeners for p in item.ports})
             text = (f"# start the workload server: echo listeners for {len(listeners)} endpoints "

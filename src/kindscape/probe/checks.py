@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import endpoints
 from ..topology import Endpoint, Expectation, Topology
+from .measure import MeasuredResult
 from .prober import ProbeResult, ProbeTask
 
 Prober = Callable[[list[ProbeTask]], list[ProbeResult]]
@@ -51,12 +52,15 @@ class CheckReport:
 
 def result_json(result: ProbeResult) -> dict[str, Any]:
     task = result.task
-    return {
+    data = {
         "from": task.source, "to": task.target, "toAddress": task.address, "port": task.port,
         "family": result.family, "reachable": result.reachable, "seenSource": result.seen_source,
         "sourcePreserved": result.source_preserved, "rttMs": result.rtt_ms,
         "answeredBy": result.answered_by, "error": result.error,
     }
+    if isinstance(result, MeasuredResult):  # check --measure: loss and RTT spread of a burst
+        data.update(result.measure_json())
+    return data
 
 
 def expectation_json(outcome: ExpectationOutcome) -> dict[str, Any]:

@@ -68,6 +68,8 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
 
 
 def status_json(topology: Topology, state: ScenarioState, health: list[str]) -> dict[str, Any]:
+    from ..faults import current, problems
+    health = health + problems(state)
     return {
         "name": topology.scenario,
         "runtime": state.runtime,
@@ -87,4 +89,5 @@ def status_json(topology: Topology, state: ScenarioState, health: list[str]) -> 
         "dockerHost": {"netns": topology.docker_host.netns,
                        "routesTo": list(topology.docker_host.routes_to),
                        "serviceRoutesTo": list(topology.docker_host.service_routes_to)},
+        **current(state, topology).to_json(),  # "impairments", "partitions"
     }

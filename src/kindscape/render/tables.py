@@ -10,6 +10,7 @@ from rich.text import Text
 
 from ..endpoints import service_selector
 from ..probe.checks import CheckReport
+from .links import links_table, measured_text, probe_count
 
 
 def _cell(results) -> Text:
@@ -20,6 +21,9 @@ def _cell(results) -> Text:
     text = Text(f"{len(reached)}/{total}", style=style)
     if natted:
         text.append(f" nat {natted}", style="cyan")
+    measured = measured_text(results)
+    if measured is not None:
+        text.append_text(measured)
     return text
 
 
@@ -111,7 +115,7 @@ def check_view(report: CheckReport) -> Group:
     verdict = "all expectations met" if report.ok else "some expectations failed"
     counts = {v: sum(1 for r in report.results if r.family == v) for v in (4, 6)}
     split = f" (IPv4 {counts[4]}, IPv6 {counts[6]})" if all(counts.values()) else ""
-    parts.append(Text(f"{len(report.results)} probes{split}; {verdict}",
+    parts.append(Text(f"{probe_count(report.results)} probes{split}; {verdict}",
                       style="bold green" if report.ok else "bold red"))
     return Group(*parts)
 
@@ -151,4 +155,7 @@ def status_view(doc: dict[str, Any]) -> Group:
                           str(s["port"]), str(s["nodePort"] or "-"),
                           s.get("loadBalancerIP") or s.get("externalName") or "-", str(len(s["backends"])))
         parts.append(table)
+    links = links_table(doc)
+    if links is not None:
+        parts.append(links)
     return Group(*parts)

@@ -1,19 +1,10 @@
-"""Checks that need the resolved topology: routes that must have a next hop, endpoints
-that must exist. Also refuses, clearly, the parts of the contract not built yet."""
+"""Checks that need the resolved topology: routes that must have a next hop."""
 
 from __future__ import annotations
 
 from ..plan.routing import interconnected_pairs
 from ..topology import Node, Topology
 from .validate import Context
-
-
-def check_unsupported(ctx: Context) -> None:
-    """Sections this version cannot realise yet: refused, never silently ignored."""
-    spec = ctx.spec
-    if spec.impairments:
-        ctx.add(("impairments",), "impairments are not supported by this version of kindscape", None,
-                "remove `impairments` for now")
 
 
 def check_topology_refs(ctx: Context, topology: Topology) -> None:
@@ -25,7 +16,6 @@ def check_topology_refs(ctx: Context, topology: Topology) -> None:
                          set(host.networks), every_node=True)
         _check_routes_to(ctx, topology, host.name, host.serviceRoutesTo, path + ("serviceRoutesTo",),
                          set(host.networks), every_node=False)
-
 
 
 def _check_routes_to(ctx: Context, topology: Topology, host: str, clusters: list[str], path,

@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 
 from ... import state as statefile
 from ...errors import KindscapeError, PrivilegeError
-from ...plan import ops, planner
+from ...plan import links as link_ops, ops, planner
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
 from ...runner import require
 from ...state import ScenarioState
-from ...topology import Topology, netns_prefix, ownership_mark
+from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import Progress
 from . import nsfs, processes
 
@@ -27,6 +27,8 @@ class NetnsRuntime:
         check_privileges()
         require("nft")
         require("nsenter")
+        self.check_links([(f"impairments[{i}] (between {item.sides[0]} and {item.sides[1]})", item)
+                          for i, item in enumerate(topology.impairments)])
         prefix = netns_prefix(topology.scenario)
         clashes = [n for n in nsfs.listed() if n.startswith(prefix)]
         if clashes:
@@ -53,6 +55,7 @@ class NetnsRuntime:
             applier.files()
         finally:
             applier.close()
+        self.set_links(state, plan.of(link_ops.Shaping) + plan.of(link_ops.LinkRules), [], progress)
         for op in plan.of(ops.StartWorkloads):
             progress("workloads", 0, 1)
             spec = {"scenario": plan.scenario,
@@ -65,6 +68,17 @@ class NetnsRuntime:
             state.processes.append(record)
             save()
             progress("workloads", 1, 1)
+
+    def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
+        """Refuse impairments (None: a partition) this kernel cannot do, naming the feature."""
+        if items:
+            from . import kernel
+            kernel.check(items)
+
+    def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
+        """Make the scenario's impairments and partitions match `desired` (link ops)."""
+        from . import links
+        links.apply(desired, previous, progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
         removed: list[str] = []

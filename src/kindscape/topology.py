@@ -46,6 +46,7 @@ class Network:
     subnets: tuple[IPNet, ...]
     gateways: tuple[IPAddr, ...]
     masquerade: bool
+    declared: bool = True  # written in the file (False: `kind` left to KIND/Docker to create)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Cluster:
     nodes: tuple[Node, ...]
     kube_proxy_mode: str = "iptables"
     services: tuple[Service, ...] = ()
+    kind_config: str = ""  # the cluster's KIND config document as written (YAML), for `kind create`
 
     @property
     def dns_ips(self) -> tuple[IPAddr, ...]:
@@ -139,6 +141,7 @@ class Host:
     attachments: tuple[Attachment, ...]
     routes_to: tuple[str, ...] = ()
     service_routes_to: tuple[str, ...] = ()
+    address_given: bool = False  # the first address was written in the file (not allocated)
 
 
 @dataclass(frozen=True)

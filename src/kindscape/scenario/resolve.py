@@ -56,11 +56,13 @@ class Allocator:
         self.ctx = ctx
         ordered = [KIND_NETWORK] + [n.name for n in ctx.spec.networks if n.name != KIND_NETWORK]
         masq = {n.name: n.masquerade for n in ctx.spec.networks}
+        declared = set(masq)
         self.networks = []
         for index, name in enumerate(n for n in ordered if n in networks):
             subnet, gateway = networks[name]
             self.networks.append(topo.Network(name, index, naming.bridge_name(name, index),
-                                              (subnet,), (gateway,), masq.get(name, True)))
+                                              (subnet,), (gateway,), masq.get(name, True),
+                                              name in declared))
         self.pools = {n.name: AddressPool(n.subnets[0], n.gateways[0]) for n in self.networks}
         self.peer_seq = 0
 
@@ -183,7 +185,7 @@ def _build_cluster(ctx: Context, alloc: Allocator, index: int, extras: dict[str,
             return None
         nodes.append(node)
     return topo.Cluster(spec.name, index, info.ip_family, info.pod_subnets, info.service_subnets,
-                        tuple(nodes), info.kube_proxy_mode)
+                        tuple(nodes), info.kube_proxy_mode, kind_config=info.document)
 
 
 def pod_cidr(subnet: IPNet, position: int) -> IPNet:
@@ -250,7 +252,7 @@ def _build_host(ctx: Context, alloc: Allocator, index: int, static: IPAddr | Non
     if any(a is None for a in attachments):
         return None
     return topo.Host(spec.name, topo.netns_name(ctx.spec.name, spec.name), tuple(attachments),
-                     tuple(spec.routesTo), tuple(spec.serviceRoutesTo))
+                     tuple(spec.routesTo), tuple(spec.serviceRoutesTo), static is not None)
 
 
 def _interconnects(ctx: Context) -> list[topo.Interconnect]:

@@ -113,7 +113,11 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     provider = get_runtime(runtime)
     with statefile.locked(loaded.name) as lock:
         _refuse_existing(loaded.name)
-        provider.preflight(loaded.topology)
+        try:
+            provider.preflight(loaded.topology)
+        except BaseException:
+            lock.remove_on_exit = True  # nothing was made: leave no lock file either
+            raise
         plan_ = provider.plan(loaded.topology)
         state = ScenarioState(loaded.name, runtime, source=loaded.source,
                               topology=codec.encode(loaded.topology))

@@ -55,7 +55,7 @@ class KindApplier:
             case CreateNetwork():
                 self._network(op)
             case Connect():
-                self.docker.connect(op)
+                self.docker.connect_network(op)
             case RunHost():
                 self.docker.run_host(op)
             case Discover(ref=ref):

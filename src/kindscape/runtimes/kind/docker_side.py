@@ -89,7 +89,7 @@ class DockerSide:
         network.reload()
         return sorted(c.get("Name", "") for c in (network.attrs.get("Containers") or {}).values())
 
-    def connect(self, op: Connect) -> None:
+    def connect_network(self, op: Connect) -> None:
         key = "ipv6_address" if ":" in op.ip else "ipv4_address"
         try:
             self.client.networks.get(op.network).connect(op.container, **({key: op.ip} if op.ip else {}))

@@ -86,6 +86,9 @@ class Facts:
         if not device:
             raise RuntimeFailure(f"{node}: no route to pod {address}")
         link = self._exec(node, ["ip", "-o", "link", "show", "dev", device.group(1)])
+        named = re.search(r"link-netns (\S+)", link)  # iproute2 names it when it can
+        if named:
+            return named.group(1)
         nsid = re.search(r"link-netnsid (\d+)", link)
         if not nsid:
             raise RuntimeFailure(f"{node}: {device.group(1)} (to pod {address}) has no peer namespace")
@@ -123,9 +126,9 @@ def real_topology(topology: Topology, facts: Facts, kind_network: str,
 def _real_node(node: Node, status: NodeStatus, facts: Facts, kind_network: str,
                pods: dict[str, PodStatus]) -> Node:
     attachments = tuple(_real_attachment(a, node.name, facts, kind_network) for a in node.attachments)
-    internal = tuple(ipaddress.ip_address(a) for a in status.internal_ips) or node.internal_ips
-    if node.node_address == "primary":
-        internal = attachments[0].addresses
+    # The InternalIP: the node's address on `kind` (Docker picked it), or the address
+    # kindscape gave kubelet as --node-ip (the planned one: the kubelet reports it after its restart).
+    internal = attachments[0].addresses if node.node_address == "primary" else node.internal_ips
     cidrs = tuple(ipaddress.ip_network(c) for c in status.pod_cidrs)
     real_pods = []
     for pod in node.pods:

@@ -57,8 +57,4 @@ def standin(docker_client, node_image, monkeypatch):
             docker_client.containers.get(name).remove(force=True)
         except Exception:
             pass
-    for network in docker_client.networks.list(names=[KIND_NETWORK]):
-        if network.name == KIND_NETWORK:
-            network.reload()
-            if not network.attrs.get("Containers"):
-                network.remove()
+    kind.remove_network()

@@ -135,6 +135,13 @@ class StandInKind:
             container.remove(force=True)
         self.clusters.pop(cluster, None)
 
+    def remove_network(self) -> None:
+        """`kind` as KIND leaves it: only a test removes it (when nothing uses it any more)."""
+        for network in self.client.networks.list(names=[self.kind_network]):
+            network.reload()
+            if network.name == self.kind_network and not network.attrs.get("Containers"):
+                network.remove()
+
     def kube(self, cluster: str) -> "StandInKube":
         return StandInKube(self, cluster)
 

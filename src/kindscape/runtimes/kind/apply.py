@@ -97,8 +97,9 @@ class KindApplier:
     def _host_route(self, op: HostRoute) -> None:
         to, via = self.facts.value(op.to), self.facts.value(op.via)
         family = ["-6"] if op.family == 6 else []
-        self.records.host_route_made(to, via, op.family)
+        volume, labels = self.records.host_route_made(to, via, op.family)
         self.save()
+        self.docker.record_volume(volume, labels)
         run(["ip", *family, "route", "replace", to, "via", via])
 
     def _probe_pods(self, op: ProbePods) -> None:

@@ -15,6 +15,7 @@ from .planner import host_container
 
 CLUSTERS_LABEL = "io.kindscape.clusters"
 KIND_NETWORK_LABEL = "io.kindscape.kind-network"
+ROUTE_LABEL = "io.kindscape.host-route"  # "<family> <to> <via>"
 
 
 def volume_name(scenario: str) -> str:
@@ -60,8 +61,22 @@ class Records:
         if name not in self.extra["networks"]:
             self.extra["networks"].append(name)
 
-    def host_route_made(self, to: str, via: str, family: int) -> None:
+    def host_route_made(self, to: str, via: str, family: int) -> tuple[str, dict[str, str]]:
+        """Records a route on the Docker host; returns its record for Docker too (a volume
+        named for it), since the state file may be lost."""
         self.extra["hostRoutes"].append({"to": to, "via": via, "family": family})
+        name = f"{volume_name(self.state.name)}-route{len(self.extra['hostRoutes'])}"
+        return name, {SCENARIO_LABEL: self.state.name, ROUTE_LABEL: f"{family} {to} {via}"}
+
+
+def routes_in(volumes: list[tuple[str, dict[str, str]]]) -> list[dict]:
+    """The host routes recorded in the scenario's Docker volumes."""
+    found = []
+    for _, labels in volumes:
+        if ROUTE_LABEL in labels:
+            family, to, via = labels[ROUTE_LABEL].split()
+            found.append({"to": to, "via": via, "family": int(family)})
+    return found
 
 
 def orphan_extra(volume: str, labels: dict[str, str]) -> dict:

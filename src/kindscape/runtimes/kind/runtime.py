@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from .kubectl import Kubectl
 from .ops import SCENARIO_LABEL
 from .planner import KIND_NETWORK, Settings, plan
 from .preflight import check_docker_state
-from .records import Records, orphan_extra, volume_name
+from .records import Records, orphan_extra, routes_in, volume_name
 
 
 def settings_from_env() -> Settings:
@@ -78,8 +79,10 @@ class KindRuntime:
         for record in state.processes + processes.find_servers(directory):
             if processes.stop(record):
                 removed.append(f"process {record['pid']} ({record['role']})")
-        removed += _remove_host_routes(state.extra.get("hostRoutes", []))
         docker = self.docker
+        volumes = docker.labelled_volumes(state.name)
+        routes = state.extra.get("hostRoutes", []) + routes_in(volumes)
+        removed += _remove_host_routes(list({json.dumps(r, sort_keys=True): r for r in routes}.values()))
         clusters = state.extra.get("clusters", [])
         for done, cluster in enumerate(clusters, start=1):
             if docker.kind_nodes(cluster):
@@ -89,9 +92,8 @@ class KindRuntime:
         containers = set(state.extra.get("containers", [])) | set(docker.by_label(SCENARIO_LABEL, state.name))
         removed += [f"container {c}" for c in sorted(containers) if docker.remove_container(c)]
         removed += self._remove_networks(state)
-        volume = state.extra.get("volume") or volume_name(state.name)
-        if docker.remove_volume(volume):
-            removed.append(f"volume {volume}")
+        names = {state.extra.get("volume") or volume_name(state.name)} | {name for name, _ in volumes}
+        removed += [f"volume {name}" for name in sorted(names) if docker.remove_volume(name)]
         return removed
 
     def _delete_cluster(self, cluster: str) -> None:
@@ -124,7 +126,8 @@ class KindRuntime:
         networks = docker.labelled_networks(scenario)
         if not (volumes or containers or networks):
             return None
-        extra = orphan_extra(*volumes[0]) if volumes else orphan_extra(volume_name(scenario), {})
+        main = [v for v in volumes if v[0] == volume_name(scenario)]
+        extra = orphan_extra(*main[0]) if main else orphan_extra(volume_name(scenario), {})
         extra["containers"], extra["networks"] = containers, networks
         return ScenarioState(scenario, self.name, phase="orphaned", extra=extra)
 

@@ -85,9 +85,12 @@ def _links() -> str:
 
 
 def _namespaces() -> tuple[str, ...]:
+    return _own(_listdir("/run/netns"))
+
+
+def _own(found: tuple[str, ...]) -> tuple[str, ...]:
     # With KINDSCAPE_NETNS_PREFIX set (several developers on one machine), only ours count.
     prefix = os.environ.get("KINDSCAPE_NETNS_PREFIX")
-    found = _listdir("/run/netns")
     return tuple(n for n in found if n.startswith(prefix + ".")) if prefix else found
 
 
@@ -106,7 +109,7 @@ def snapshot() -> Snapshot:
         sysctls=_sysctls(),
         processes=_kindscape_processes(),
         state=_listdir(state_root()),
-        etc_netns=_listdir("/etc/netns"),
+        etc_netns=_own(_listdir("/etc/netns")),
         docker=_docker_objects(),
     )
 

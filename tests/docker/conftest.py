@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.docker.images import build_image
+from tests.docker.images import build_image, remove_images
 
 KIND_NETWORK = "kst-kind"  # KIND_EXPERIMENTAL_DOCKER_NETWORK: never the machine's own `kind`
 
@@ -29,7 +29,7 @@ def docker_client():
 def node_image(docker_client):
     tag = build_image(docker_client)
     yield tag
-    docker_client.images.remove(tag, force=True)
+    remove_images(docker_client)
 
 
 @pytest.fixture

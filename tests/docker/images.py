@@ -68,8 +68,15 @@ def build_rootfs(root: Path) -> None:
     systemctl.chmod(0o755)
 
 
+def remove_images(client) -> None:
+    """Every image with the tests' label (this run's, or one an interrupted run left)."""
+    for image in client.images.list(all=True, filters={"label": f"{TEST_LABEL}=1"}):
+        client.images.remove(image.id, force=True)
+
+
 def build_image(client) -> str:
     """Import the rootfs as NODE_IMAGE (labelled as a test image); returns its tag."""
+    remove_images(client)
     with tempfile.TemporaryDirectory(prefix="ks-rootfs-") as work:
         root = Path(work) / "root"
         build_rootfs(root)

@@ -4,6 +4,7 @@ nothing behind and touches nothing it did not create."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass, fields
 
@@ -70,6 +71,7 @@ class Snapshot:
     processes: tuple[str, ...]
     state: tuple[str, ...]
     etc_netns: tuple[str, ...]
+    docker: tuple[str, ...] = ()
 
     def diff(self, other: "Snapshot") -> dict[str, tuple]:
         return {f.name: (getattr(other, f.name), getattr(self, f.name)) for f in fields(self)
@@ -83,9 +85,12 @@ def _links() -> str:
 
 
 def _namespaces() -> tuple[str, ...]:
+    return _own(_listdir("/run/netns"))
+
+
+def _own(found: tuple[str, ...]) -> tuple[str, ...]:
     # With KINDSCAPE_NETNS_PREFIX set (several developers on one machine), only ours count.
     prefix = os.environ.get("KINDSCAPE_NETNS_PREFIX")
-    found = _listdir("/run/netns")
     return tuple(n for n in found if n.startswith(prefix + ".")) if prefix else found
 
 
@@ -96,12 +101,33 @@ def snapshot() -> Snapshot:
         addresses=_run(["ip", "-o", "addr", "show"]),
         routes=_run(["ip", "route", "show", "table", "all"]),
         routes6=_run(["ip", "-6", "route", "show", "table", "all"]),
-        nft=_run(["nft", "list", "ruleset"]),
+        # Packet counters move with any traffic (dockerd's chains count every forwarded packet).
+        nft=re.sub(r"counter packets \d+ bytes \d+", "counter", _run(["nft", "list", "ruleset"])),
         # iptables-save's comment lines carry timestamps; the rules are what matter.
-        iptables="\n".join(line for line in _run(["iptables-save"]).splitlines()
-                           if not line.startswith("#")),
+        iptables="\n".join(re.sub(r"\[\d+:\d+\]", "[0:0]", line)
+                           for line in _run(["iptables-save"]).splitlines() if not line.startswith("#")),
         sysctls=_sysctls(),
         processes=_kindscape_processes(),
         state=_listdir(state_root()),
-        etc_netns=_listdir("/etc/netns"),
+        etc_netns=_own(_listdir("/etc/netns")),
+        docker=_docker_objects(),
     )
+
+
+# Docker objects that kindscape or its tests make: by kindscape's labels and KIND's (the
+# stand-in's nodes), never the whole daemon (other users' containers come and go).
+DOCKER_LABELS = ("io.kindscape.scenario", "io.x-k8s.kind.cluster", "io.kindscape.test")
+
+
+def _docker_objects() -> tuple[str, ...]:
+    found = []
+    for kind, command in (("container", ["ps", "-a"]), ("network", ["network", "ls"]),
+                          ("volume", ["volume", "ls"]), ("image", ["images"])):
+        for label in DOCKER_LABELS:
+            argv = ["docker", *command, "-q", "--filter", f"label={label}"]
+            try:
+                out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=20).stdout
+            except (FileNotFoundError, subprocess.TimeoutExpired):
+                return ()
+            found += [f"{kind} {line}" for line in out.split()]
+    return tuple(sorted(set(found)))

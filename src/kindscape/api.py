@@ -274,7 +274,8 @@ def down(name: str, progress: Progress = no_progress, runtime: str | None = None
 
 
 def _orphans(name: str, runtime: str | None) -> ScenarioState | None:
-    for candidate in ([runtime] if runtime else list(RUNTIMES)):
+    # kind first: its record in Docker is specific; a lone workload server is not.
+    for candidate in ([runtime] if runtime else sorted(RUNTIMES, key=lambda r: r != "kind")):
         try:
             found = get_runtime(candidate).orphans(name)
         except KindscapeError:

@@ -46,6 +46,7 @@ class Network:
     subnets: tuple[IPNet, ...]
     gateways: tuple[IPAddr, ...]
     masquerade: bool
+    declared: bool = True  # written in the file (False: `kind` left to KIND/Docker to create)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Cluster:
     kube_proxy_mode: str = "iptables"
     services: tuple[Service, ...] = ()
     dns_pod: Pod | None = None  # CoreDNS: the backend of kube-dns, a pod of the first control-plane
+    kind_config: str = ""  # the cluster's KIND config document as written (YAML), for `kind create`
 
     @property
     def all_pods(self) -> tuple[Pod, ...]:
@@ -148,6 +150,7 @@ class Host:
     attachments: tuple[Attachment, ...]
     routes_to: tuple[str, ...] = ()
     service_routes_to: tuple[str, ...] = ()
+    address_given: bool = False  # the first address was written in the file (not allocated)
 
 
 @dataclass(frozen=True)

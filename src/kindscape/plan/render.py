@@ -44,6 +44,9 @@ def command(op: ops.Op) -> str:
             text = (f"# start the workload server: echo listeners for {len(listeners)} endpoints "
                     f"on TCP {', '.join(map(str, ports))} (one process, one socket per namespace and port)")
             return "\n".join([text] + [_dns(server) for server in dns])
+    shell = getattr(op, "shell", None)  # other runtimes' ops render themselves (e.g. kind's)
+    if shell is not None:
+        return shell()
     raise TypeError(f"no rendering for {op!r}")
 
 
@@ -97,5 +100,7 @@ def op_json(op: ops.Op) -> dict[str, Any]:
         value = getattr(op, field.name)
         if isinstance(value, tuple):
             value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+        elif dataclasses.is_dataclass(value):
+            value = dataclasses.asdict(value)
         data[field.name] = value
     return data

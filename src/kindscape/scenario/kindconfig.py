@@ -100,6 +100,7 @@ class ClusterNetwork:
     service_subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     roles: tuple[str, ...]  # node roles in config order, defaulted
     kube_proxy_mode: str
+    document: str = ""  # the config as written, as YAML (what `kind create cluster --config -` reads)
 
 
 def defaulted_roles(config: KindCluster) -> tuple[str, ...]:
@@ -139,7 +140,14 @@ def resolve_network(config: KindCluster, at: Path, locator: Locator,
                                         None, "add `- role: control-plane`"))
     if len(problems) > bad or pods is None or services is None:
         return None
-    return ClusterNetwork(family, pods, services, roles, mode)
+    return ClusterNetwork(family, pods, services, roles, mode, config_document(config))
+
+
+def config_document(config: KindCluster) -> str:
+    """The config as the user wrote it (no defaults filled in), as YAML."""
+    import yaml
+    data = config.model_dump(mode="json", exclude_unset=True)
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
 def _parse_subnets(text: str, family: str, what: str, path: Path, locator: Locator,

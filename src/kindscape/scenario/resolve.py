@@ -57,11 +57,13 @@ class Allocator:
         self.ctx = ctx
         ordered = [KIND_NETWORK] + [n.name for n in ctx.spec.networks if n.name != KIND_NETWORK]
         masq = {n.name: n.masquerade for n in ctx.spec.networks}
+        declared = set(masq)
         self.networks = []
         for index, name in enumerate(n for n in ordered if n in networks):
             subnets, gateways = networks[name]
             self.networks.append(topo.Network(name, index, naming.bridge_name(name, index),
-                                              subnets, gateways, masq.get(name, True)))
+                                              subnets, gateways, masq.get(name, True),
+                                              name in declared))
         # One pool per subnet (family): a dual-stack network hands out one address of each.
         self.pools = {n.name: [AddressPool(s, g) for s, g in zip(n.subnets, n.gateways)]
                       for n in self.networks}
@@ -208,7 +210,7 @@ def _build_cluster(ctx: Context, alloc: Allocator, index: int, extras: dict[str,
             return None
         nodes.append(node)
     return topo.Cluster(spec.name, index, info.ip_family, info.pod_subnets, info.service_subnets,
-                        tuple(nodes), info.kube_proxy_mode)
+                        tuple(nodes), info.kube_proxy_mode, kind_config=info.document)
 
 
 def pod_cidr(subnet: IPNet, position: int) -> IPNet:
@@ -296,7 +298,7 @@ def _build_host(ctx: Context, alloc: Allocator, index: int, statics: tuple[IPAdd
     if any(a is None for a in attachments):
         return None
     return topo.Host(spec.name, topo.netns_name(ctx.spec.name, spec.name), tuple(attachments),
-                     tuple(spec.routesTo), tuple(spec.serviceRoutesTo))
+                     tuple(spec.routesTo), tuple(spec.serviceRoutesTo), bool(statics))
 
 
 def _interconnects(ctx: Context) -> list[topo.Interconnect]:

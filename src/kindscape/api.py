@@ -198,10 +198,17 @@ def down(name: str, progress: Progress = no_progress, runtime: str | None = None
             lock.remove_on_exit = True
             raise StateError(f"no scenario named {name!r} is up, and nothing of it was found"
                              + _known())
-        state.phase = "removing"
-        if os.path.isdir(statefile.scenario_dir(name)):
+        recorded = os.path.isdir(statefile.scenario_dir(name))
+        state.phase, previous = "removing", state.phase
+        if recorded:
             statefile.save(state)
-        removed = get_runtime(state.runtime).down(state, progress)
+        try:
+            removed = get_runtime(state.runtime).down(state, progress)
+        except PrivilegeError:  # refused before removing anything: the scenario is as it was
+            state.phase = previous
+            if recorded:
+                statefile.save(state)
+            raise
         statefile.forget(name)
         lock.remove_on_exit = True
     return removed
@@ -228,6 +235,8 @@ def _orphans(name: str, runtime: str | None) -> ScenarioState | None:
     for candidate in ([runtime] if runtime else list(RUNTIMES)):
         try:
             found = get_runtime(candidate).orphans(name)
+        except PrivilegeError:
+            raise
         except KindscapeError:
             continue
         if found is not None:

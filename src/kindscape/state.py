@@ -129,8 +129,8 @@ class Lock:
 @contextlib.contextmanager
 def locked(name: str, wait: bool = False) -> Iterator[Lock]:
     """Hold the scenario's lock; a second holder gets a clear error (or waits)."""
+    lock = Lock(scenario_dir(name) + ".lock")  # refuses a bad name before touching anything
     ensure_root()
-    lock = Lock(scenario_dir(name) + ".lock")
     fd = _acquire(lock.path, name, wait)
     try:
         os.ftruncate(fd, 0)

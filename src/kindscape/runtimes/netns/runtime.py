@@ -65,6 +65,7 @@ class NetnsRuntime:
             progress("workloads", 1, 1)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
+        check_privileges()
         removed: list[str] = []
         directory = statefile.scenario_dir(state.name)
         processes.withdraw(directory, WORKLOADS)
@@ -98,6 +99,7 @@ class NetnsRuntime:
         return found
 
     def orphans(self, scenario: str) -> ScenarioState | None:
+        check_privileges()  # without them, marks cannot be read: never report "nothing found"
         names = self._marked_namespaces(scenario)
         procs = processes.find_servers(statefile.scenario_dir(scenario))
         if not names and not procs:

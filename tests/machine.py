@@ -19,6 +19,8 @@ from dataclasses import dataclass, fields
 # (Interfaces other users of the machine add and remove, e.g. Docker's veths, are not.)
 STABLE_DEVICES = ("all", "default", "lo", "eth0")
 PER_DEVICE_DIRS = ("net/ipv4/conf", "net/ipv6/conf", "net/ipv4/neigh", "net/ipv6/neigh")
+# Counters the kernel changes with any traffic on the machine (not settings).
+VOLATILE_SYSCTLS = ("net/netfilter/nf_conntrack_count", "net/netfilter/nf_conntrack_expect_count")
 # Mounts that belong to other software on this machine, which changes them on its own.
 FOREIGN_MOUNTS = ("/var/lib/docker/", "/run/docker/", "/mnt/sandboxing/")
 # dockerd (shared by everyone on this machine: the docker tests, the kind runtime) makes
@@ -66,6 +68,8 @@ def _kindscape_processes() -> tuple[str, ...]:
 
 
 def _compared_sysctl(relative: str) -> bool:
+    if relative in VOLATILE_SYSCTLS:
+        return False
     for directory in PER_DEVICE_DIRS:
         if relative.startswith(directory + "/"):
             device = relative[len(directory) + 1:].split("/", 1)[0]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import codec, endpoints
 from . import state as statefile
-from .errors import KindscapeError, StateError
+from .errors import KindscapeError, PrivilegeError, StateError
 from .runtimes.base import Progress, Runtime, no_progress
 from .state import ScenarioState
 from .topology import Topology
@@ -172,7 +172,9 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     """
     loaded = _as_scenario(scenario)
     provider = get_runtime(runtime)
-    with statefile.locked(loaded.name) as lock:
+    # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
+    # was never made (see statefile.locked).
+    with _terminate_as_interrupt(), statefile.locked(loaded.name) as lock:
         _refuse_existing(loaded.name)
         try:
             provider.preflight(loaded.topology)
@@ -182,16 +184,15 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
         plan_ = provider.plan(loaded.topology)
         state = ScenarioState(loaded.name, runtime, source=loaded.source,
                               topology=codec.encode(loaded.topology))
-        with _terminate_as_interrupt():
-            try:
-                provider.up(plan_, state, _with_crash_hook(progress), lambda: statefile.save(state))
-            except BaseException:
-                provider.down(state, no_progress)
-                statefile.forget(loaded.name)
-                lock.remove_on_exit = True
-                raise
-        state.phase = "up"
-        statefile.save(state)
+        try:
+            provider.up(plan_, state, _with_crash_hook(progress), lambda: statefile.save(state))
+            state.phase = "up"
+            statefile.save(state)
+        except BaseException:
+            provider.down(state, no_progress)
+            statefile.forget(loaded.name)
+            lock.remove_on_exit = True
+            raise
     return Lab(state)
 
 
@@ -257,20 +258,42 @@ def _known() -> str:
 def down(name: str, progress: Progress = no_progress, runtime: str | None = None) -> list[str]:
     """Remove everything of a scenario, from its state file or, without one, by its marks."""
     with statefile.locked(name, wait=True) as lock:
-        state = statefile.load(name)
+        state = _recorded_or_found(name, runtime)
         if state is None:
-            state = _orphans(name, runtime)
-            if state is None:
-                lock.remove_on_exit = True
-                raise StateError(f"no scenario named {name!r} is up, and nothing of it was found"
-                                 + _known())
-        state.phase = "removing"
-        if os.path.isdir(statefile.scenario_dir(name)):
+            lock.remove_on_exit = True
+            raise StateError(f"no scenario named {name!r} is up, and nothing of it was found"
+                             + _known())
+        recorded = os.path.isdir(statefile.scenario_dir(name))
+        state.phase, previous = "removing", state.phase
+        if recorded:
             statefile.save(state)
-        removed = get_runtime(state.runtime).down(state, progress)
+        try:
+            removed = get_runtime(state.runtime).down(state, progress)
+        except PrivilegeError:  # refused before removing anything: the scenario is as it was
+            state.phase = previous
+            if recorded:
+                statefile.save(state)
+            raise
         statefile.forget(name)
         lock.remove_on_exit = True
     return removed
+
+
+def _recorded_or_found(name: str, runtime: str | None) -> ScenarioState | None:
+    """The state file; without a readable one, what the scenario's marks find; or, when
+    only a state directory is left (a `down` killed half-way), that directory."""
+    try:
+        state = statefile.load(name)
+    except PrivilegeError:
+        raise
+    except StateError:
+        state = None  # unreadable: `down` must still remove everything, by the marks
+    if state is not None:
+        return state
+    found = _orphans(name, runtime)
+    if found is None and os.path.isdir(statefile.scenario_dir(name)):
+        found = ScenarioState(name, runtime or RUNTIMES[0], phase="orphaned")
+    return found
 
 
 def _orphans(name: str, runtime: str | None) -> ScenarioState | None:
@@ -278,6 +301,8 @@ def _orphans(name: str, runtime: str | None) -> ScenarioState | None:
     for candidate in ([runtime] if runtime else sorted(RUNTIMES, key=lambda r: r != "kind")):
         try:
             found = get_runtime(candidate).orphans(name)
+        except PrivilegeError:
+            raise
         except KindscapeError:
             continue
         if found is not None:

@@ -1,3 +1,9 @@
+"""Golden plans name namespaces with the default prefix `ks.`, whatever
+KINDSCAPE_NETNS_PREFIX says in the shell that runs the tests (developers sharing a
+machine set it; the plans must not depend on it)."""
+
+from __future__ import annotations
+
 import pytest
 
 from kindscape import topology
@@ -5,5 +11,4 @@ from kindscape import topology
 
 @pytest.fixture(autouse=True)
 def default_netns_prefix(monkeypatch):
-    """Golden plans name namespaces with the default prefix, whatever the environment says."""
     monkeypatch.setattr(topology, "NETNS_PREFIX", "ks.")

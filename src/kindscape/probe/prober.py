@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import select
 import socket
 import time
@@ -16,6 +17,7 @@ from ..runtimes.netns import nsfs
 
 DEFAULT_TIMEOUT = 1.0
 DEFAULT_CONCURRENCY = 512  # sockets in flight: bounded, so fds and memory stay bounded
+FD_HEADROOM = 16  # descriptors left for everything else (namespace files, pipes, logs)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
     """Probe every task; results in the order of `tasks`."""
     results = [ProbeResult(task) for task in tasks]
     order = sorted(range(len(tasks)), key=lambda i: tasks[i].source_ns)  # fewer setns calls
+    concurrency = fd_budget(concurrency)
     poller = select.epoll()
     flights: dict[int, _Flight] = {}
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
@@ -71,8 +74,10 @@ def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
         while next_task < len(order) or flights:
             if next_task < len(order) and len(flights) < concurrency:
                 batch = order[next_task: next_task + concurrency - len(flights)]
-                next_task += len(batch)
-                _launch([results[i] for i in batch], timeout, poller, flights, home)
+                launched = _launch([results[i] for i in batch], timeout, poller, flights, home)
+                next_task += launched
+                if launched < len(batch):  # out of descriptors after all: fewer at once
+                    concurrency = max(1, len(flights))
             _step(poller, flights)
     finally:
         for flight in flights.values():
@@ -82,17 +87,34 @@ def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
     return results
 
 
+def fd_budget(wanted: int) -> int:
+    """How many sockets may be in flight: `wanted`, or fewer when the limit on open files
+    (minus what is open now, minus headroom) is lower. Never more than it: no EMFILE."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    open_now = len(os.listdir("/proc/self/fd"))
+    return max(1, min(wanted, soft - open_now - FD_HEADROOM))
+
+
 def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int, _Flight],
-            home: int) -> None:
+            home: int) -> int:
+    """Start the batch's probes; returns how many were started (fewer when out of fds)."""
     current = None
+    started = 0
     try:
-        for result in batch:
+        for started, result in enumerate(batch):
             task = result.task
             if task.source_ns != current:
                 _enter(task.source_ns)
                 current = task.source_ns
             family = socket.AF_INET6 if ":" in task.address else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and flights:
+                    return started  # the rest waits until sockets in flight are closed
+                raise
             now = time.monotonic()
             code = sock.connect_ex((task.address, task.port))
             flight = _Flight(result, sock, now, now + timeout)
@@ -102,6 +124,7 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
                 continue
             flights[sock.fileno()] = flight
             poller.register(sock.fileno(), select.EPOLLOUT)
+        return len(batch)
     finally:
         if current is not None:
             nsfs.setns(home)

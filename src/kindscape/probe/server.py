@@ -175,8 +175,11 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     raise_fd_limit()
-    with open(spec_path) as handle:
-        spec = json.load(handle)
+    try:
+        with open(spec_path) as handle:
+            spec = json.load(handle)
+    except FileNotFoundError:  # the scenario is being removed (`down` withdrew the spec)
+        return 1
     try:
         listeners = open_listeners(spec["listeners"])
     except OSError as exc:

@@ -136,6 +136,9 @@ def _check_network_name(ctx: Context, name: str, path: Path) -> None:
     elif name in naming.RESERVED_NETWORK_NAMES:
         ctx.add(path, "reserved network name", name,
                 "'host', 'none' and 'bridge' are Docker's; 'primary' and 'loopback' are nodeAddress values")
+    elif naming.DOCKER_HOST_IFNAME_RE.match(name):
+        ctx.add(path, "network name clashes with an interface name", name,
+                "docker-host's interfaces are lo, veth<N> and br-<network>: choose another name")
 
 
 def _check_network_addresses(ctx: Context, net, path: Path):

@@ -61,7 +61,9 @@ def run_in_new_namespace(name: str, work: Callable[[], T]) -> T:
     """Create namespace `name` and run `work` inside it, on a thread of its own.
 
     The mount file is created before unshare, so a crash leaves at worst an empty file
-    that `remove` handles; `work` runs before the thread ends, in the new namespace.
+    that `remove` handles. `work` (which puts the ownership mark on lo) runs in the new
+    namespace *before* it is mounted: a namespace is never left mounted without its mark
+    (a crash before the mount takes the namespace with the thread).
     """
     path = path_of(name)
     result: list = []
@@ -72,18 +74,28 @@ def run_in_new_namespace(name: str, work: Callable[[], T]) -> T:
             fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444)
             os.close(fd)
             _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)", name)
+            result.append(work())
             source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
             _check(_libc.mount(source, path.encode(), b"none", MS_BIND, None), "mount --bind", path)
-            result.append(work())
         except BaseException as exc:  # handed to the caller's thread
             failure.append(exc)
 
     thread = threading.Thread(target=body, name=f"netns:{name}")
     thread.start()
-    thread.join()
+    _join(thread)
     if failure:
         raise failure[0]
     return result[0]
+
+
+def _join(thread: threading.Thread) -> None:
+    """Wait for the thread even when a signal handler raises meanwhile (Ctrl-C, SIGTERM):
+    the caller's cleanup must not run while the thread is still creating things."""
+    try:
+        thread.join()
+    except BaseException:
+        thread.join()
+        raise
 
 
 def run_in_namespace(name: str, work: Callable[[], T]) -> T:
@@ -104,7 +116,7 @@ def run_in_namespace(name: str, work: Callable[[], T]) -> T:
 
     thread = threading.Thread(target=body, name=f"netns:{name}")
     thread.start()
-    thread.join()
+    _join(thread)
     if failure:
         raise failure[0]
     return result[0]

@@ -6,8 +6,9 @@ import os
 import subprocess
 from collections.abc import Callable, Sequence
 
+from ... import privileges
 from ... import state as statefile
-from ...errors import KindscapeError, PrivilegeError
+from ...errors import KindscapeError
 from ...plan import links as link_ops, ops, planner
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
@@ -81,8 +82,10 @@ class NetnsRuntime:
         links.apply(desired, previous, progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
+        check_privileges()
         removed: list[str] = []
         directory = statefile.scenario_dir(state.name)
+        processes.withdraw(directory, WORKLOADS)
         records = state.processes + processes.find_servers(directory)
         for record in records:
             if processes.stop(record):
@@ -113,6 +116,7 @@ class NetnsRuntime:
         return found
 
     def orphans(self, scenario: str) -> ScenarioState | None:
+        check_privileges()  # without them, marks cannot be read: never report "nothing found"
         names = self._marked_namespaces(scenario)
         procs = processes.find_servers(statefile.scenario_dir(scenario))
         if not names and not procs:
@@ -142,9 +146,8 @@ class NetnsRuntime:
 
 
 def check_privileges() -> None:
-    if os.geteuid() != 0:
-        raise PrivilegeError("the netns runtime needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN "
-                             "to create network namespaces): run with sudo")
+    privileges.require(("CAP_NET_ADMIN", "CAP_SYS_ADMIN"), "the netns runtime",
+                       "to create, enter and mount network namespaces")
 
 
 def _has_mark(name: str, mark: str) -> bool:

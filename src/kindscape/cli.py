@@ -56,8 +56,14 @@ def _print_json(data: Any) -> None:
 
 
 def _console(stderr: bool = False):
+    import os
+
     from rich.console import Console
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # On a terminal rich uses its width; into a pipe or a CI log, 80 columns would cut
+    # names and addresses, so a wide page is used unless COLUMNS says otherwise.
+    width = None if stream.isatty() or "COLUMNS" in os.environ else 160
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def _fail(exc: Exception, output: Output = Output.table) -> None:

@@ -75,11 +75,27 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
-    def check(self, all: bool = False, timeout: float = 1.0):
-        """Probe and judge the expectations (or every pair); same content as `check -o json`."""
+    def check(self, all: bool = False, timeout: float = 1.0, explain: bool = False):
+        """Probe and judge the expectations (or every pair); same content as `check -o json`.
+        With `explain`, each failed expectation gets a one-line reason from `trace`."""
         from .probe import checks
-        return checks.check(self.topology, lambda tasks: self.runtime.probe(self.state, tasks, timeout),
-                            everything=all)
+        report = checks.check(self.topology, lambda tasks: self.runtime.probe(self.state, tasks, timeout),
+                              everything=all)
+        if explain and not report.ok:
+            from .trace.explain import explain as explain_outcomes
+            explain_outcomes(report.expectations,
+                             lambda source, target, port, address: self.trace(source, target, port, address))
+        return report
+
+    def trace(self, source: str, target: str, port: int | None = None, address: str | None = None):
+        """The path a new connection from `source` to `target` takes, hop by hop, and its
+        reply's path back (same content as `trace -o json`)."""
+        from .trace import trace
+        open_kernel = getattr(self.runtime, "kernel", None)
+        if open_kernel is None:
+            raise KindscapeError(f"trace is not available for the {self.state.runtime} runtime")
+        with open_kernel(self.state) as kernel:
+            return trace(self.topology, kernel, source, target, port, address)
 
     def exec(self, endpoint: str, argv: Sequence[str], capture: bool = True) -> subprocess.CompletedProcess:
         """Run a command inside an endpoint (pod, node, host, docker-host)."""

@@ -129,16 +129,35 @@ def up(file: str, runtime: RuntimeOpt = RuntimeName.netns, output: OutputOpt = O
 @app.command()
 def check(name: str, all: Annotated[bool, typer.Option("--all", help="probe every pod, node and host to every pod and host")] = False,
           timeout: Annotated[float, typer.Option(help="seconds before a probe counts as unreachable")] = 1.0,
+          explain: Annotated[bool, typer.Option("--explain", help="one line per failed expectation saying why (from trace)")] = False,
           output: OutputOpt = Output.table) -> None:
     """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
     with _guard(output):
         from . import api
-        report = api.attach(name).check(all=all, timeout=timeout)
+        report = api.attach(name).check(all=all, timeout=timeout, explain=explain)
         if output is Output.json:
             _print_json(report.to_json())
         else:
             from .render.tables import check_view
             _console().print(check_view(report))
+        raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def trace(name: str,
+          source: Annotated[str, typer.Argument(metavar="FROM", help="pod, node, host, docker-host or an address")],
+          target: Annotated[str, typer.Argument(metavar="TO", help="pod, node, host, docker-host, Service or an address")],
+          port: Annotated[Optional[int], typer.Option("--port", "-p", help="TCP port (default: 8080, a Service's port)")] = None,
+          output: OutputOpt = Output.table) -> None:
+    """The path a new connection takes, hop by hop and back; exit 0 when delivered both ways."""
+    with _guard(output):
+        from . import api
+        report = api.attach(name).trace(source, target, port=port)
+        if output is Output.json:
+            _print_json(report.to_json())
+        else:
+            from .render.trace import trace_view
+            _console().print(trace_view(report))
         raise typer.Exit(0 if report.ok else 1)
 
 

@@ -84,6 +84,9 @@ def check_view(report: CheckReport) -> Group:
     lines = failure_lines(report)
     if lines:
         parts.append(Text("\n".join(lines), style="red"))
+    why = [f"why: {o.explanation}" for o in report.expectations if o.explanation]
+    if why:
+        parts.append(Text("\n".join(why), style="yellow"))
     verdict = "all expectations met" if report.ok else "some expectations failed"
     parts.append(Text(f"{len(report.results)} probes; {verdict}", style="bold green" if report.ok else "bold red"))
     return Group(*parts)

@@ -1,0 +1,154 @@
+"""`trace`'s questions answered by the kernel of each namespace: RTM_GETROUTE through an
+rtnetlink socket opened inside it, the nft ruleset it holds (`nft -j list ruleset`), its
+listening TCP sockets and its sysctls (read by a thread inside it)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+from ...errors import KindscapeError
+from ...runner import run
+from ...topology import IPAddr
+from ...trace.kernel import ROUTE_TYPES, TABLE_NAMES, Route, RouteRefused
+from ...trace.rulesets import InstalledRuleset
+from . import nsfs
+from .netlink import NetlinkSocket, RouteAnswer
+
+TCP_LISTEN = "0A"
+
+
+class NetnsKernel:
+    """One per trace: sockets and answers are cached per namespace; `close` releases them."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[str, NetlinkSocket] = {}
+        self._links: dict[str, dict[str, int]] = {}
+        self._rulesets: dict[str, InstalledRuleset] = {}
+
+    def __enter__(self) -> "NetnsKernel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for sock in self._sockets.values():
+            sock.close()
+        self._sockets.clear()
+
+    def _socket(self, ns: str) -> NetlinkSocket:
+        if ns not in self._sockets:
+            if not nsfs.exists(ns):
+                raise KindscapeError(f"namespace {ns} does not exist: is the scenario up? "
+                                     "(`kindscape status` says what is wrong)")
+            self._sockets[ns] = nsfs.run_in_namespace(ns, NetlinkSocket.open)
+        return self._sockets[ns]
+
+    def _index(self, ns: str, name: str) -> int:
+        if name == "lo":
+            return 1
+        links = self._links.get(ns)
+        if links is None or name not in links:
+            links = self._links[ns] = self._socket(ns).link_indexes()
+        if name not in links:
+            raise KindscapeError(f"no interface {name} in namespace {ns}")
+        return links[name]
+
+    def _name(self, ns: str, index: int) -> str:
+        if not index:
+            return ""
+        for _ in range(2):
+            links = self._links.setdefault(ns, {})
+            for name, found in links.items():
+                if found == index:
+                    return name
+            self._links[ns] = self._socket(ns).link_indexes()
+        return f"if{index}"
+
+    def route(self, ns: str, dst: IPAddr, src: IPAddr | None = None, iif: str = "",
+              oif: str = "") -> Route:
+        sock = self._socket(ns)
+        query = {"dst": str(dst), "src": str(src) if src else "",
+                 "iif": self._index(ns, iif) if iif else 0, "oif": self._index(ns, oif) if oif else 0}
+        try:
+            answer = sock.route_get(**query)
+            matched = sock.route_get(**query, fib_match=True)
+        except OSError as exc:
+            raise RouteRefused(exc.errno or 0, exc.strerror or str(exc)) from None
+        return Route(kind=ROUTE_TYPES.get(answer.type, str(answer.type)),
+                     table=TABLE_NAMES.get(matched.table, str(matched.table)),
+                     prefix=_prefix(matched, answer), gateway=_address(answer.gateway),
+                     oif=self._name(ns, answer.oif), prefsrc=_address(answer.prefsrc))
+
+    def installed(self, ns: str) -> InstalledRuleset:
+        if ns not in self._rulesets:
+            done = run(["nsenter", f"--net={nsfs.path_of(ns)}", "nft", "-j", "list", "ruleset"])
+            self._rulesets[ns] = parse_ruleset(done.stdout)
+        return self._rulesets[ns]
+
+    def listening(self, ns: str, address: IPAddr, port: int) -> bool:
+        def look() -> bool:
+            return any(_listens(path, address, port)
+                       for path in ("/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"))
+        return nsfs.run_in_namespace(ns, look)
+
+    def sysctl(self, ns: str, key: str) -> str | None:
+        def read() -> str | None:
+            try:
+                return nsfs.read_sysctl(key)
+            except FileNotFoundError:
+                return None
+        return nsfs.run_in_namespace(ns, read)
+
+
+def parse_ruleset(text: str) -> InstalledRuleset:
+    """`nft -j list ruleset` → tables ("inet kindnet") and the comments of their rules."""
+    tables: dict[str, set[str]] = {}
+    for item in json.loads(text or "{}").get("nftables", []):
+        if "table" in item:
+            tables.setdefault(f"{item['table']['family']} {item['table']['name']}", set())
+        elif "rule" in item:
+            rule = item["rule"]
+            comments = tables.setdefault(f"{rule['family']} {rule['table']}", set())
+            if rule.get("comment"):
+                comments.add(rule["comment"])
+    return InstalledRuleset({name: frozenset(found) for name, found in tables.items()})
+
+
+def _prefix(matched: RouteAnswer, answer: RouteAnswer) -> str:
+    if matched.dst is None:
+        return "default" if matched.dst_len == 0 else str(answer.dst)
+    bits = ipaddress.ip_address(matched.dst).max_prefixlen
+    return matched.dst if matched.dst_len == bits else f"{matched.dst}/{matched.dst_len}"
+
+
+def _address(value: str | None) -> IPAddr | None:
+    return ipaddress.ip_address(value) if value else None
+
+
+def _listens(path: str, address: IPAddr, port: int) -> bool:
+    """A LISTEN socket on the port, bound to the wildcard or to the address (a dual-stack
+    IPv6 wildcard socket also takes IPv4 connections)."""
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()[1:]
+    except FileNotFoundError:
+        return False
+    for line in lines:
+        fields = line.split()
+        local, state = fields[1], fields[3]
+        hex_address, _, hex_port = local.partition(":")
+        if state != TCP_LISTEN or int(hex_port, 16) != port:
+            continue
+        bound = _proc_address(hex_address)
+        if bound.is_unspecified or bound == address or getattr(bound, "ipv4_mapped", None) == address:
+            return True
+    return False
+
+
+def _proc_address(text: str) -> IPAddr:
+    """/proc/net/tcp{,6} addresses: 32-bit words in host (little-endian) order."""
+    raw = bytes.fromhex(text)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    return ipaddress.ip_address(words)

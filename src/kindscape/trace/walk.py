@@ -13,7 +13,7 @@ from ..topology import Topology
 from .kernel import Kernel, Route, RouteRefused
 from .model import (BY_CONNTRACK, BY_ROUTE, BY_RP_FILTER, BY_WIRING, DELIVERED, DROPPED, LOOP,
                     Hop, Path)
-from .rulesets import consult, unexplained_tables
+from . import rulesets
 from .wiring import Landing, Spot, Wiring
 
 MAX_HOPS = 32
@@ -238,7 +238,8 @@ class Walker:
             # nat chains see only a connection's first packet; filter rules of these hooks
             # would, but the tool installs none there.
             return packet, None
-        found = consult(self.topology, self.kernel.installed(place.ns), place, hook, packet)
+        found = rulesets.consult(self.topology, self.kernel.installed(place.ns), place, hook, packet,
+                                 rulesets.EXPLAINERS)
         self.warnings += [w for w in found.warnings if w not in self.warnings]
         for decision in found.decisions:
             where = hook.value + (f" in {place.endpoint}, bridged" if place.bridged else "")
@@ -297,7 +298,7 @@ class Walker:
         if spot.ns in self._seen_ns:
             return
         self._seen_ns.add(spot.ns)
-        for table in unexplained_tables(self.kernel.installed(spot.ns)):
+        for table in rulesets.unexplained_tables(self.kernel.installed(spot.ns), rulesets.EXPLAINERS):
             self.warnings.append(f"{spot.endpoint}: nft table {table} is not explained by trace; "
                                  "what it does to the packet is not shown")
 

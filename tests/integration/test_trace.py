@@ -17,10 +17,9 @@ from kindscape.probe.prober import ProbeResult, ProbeTask
 from kindscape.topology import Expectation
 from kindscape.trace.explain import explain
 from kindscape.trace.model import BY_RP_FILTER, DELIVERED, DROPPED, LOOP
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES
+from tests.feature_gate import SCENARIOS
 from tests.machine import snapshot
-
-SCENARIOS = ROOT / "tests" / "scenarios"
 
 
 def probe(lab, source: str, address: str, port: int = 8080) -> ProbeResult:

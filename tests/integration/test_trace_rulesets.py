@@ -1,6 +1,7 @@
 """`trace` through the rules other features add: kube-proxy's Service DNAT (issue 4),
 partitions and impairments (issue 6). Each test skips, saying why, until its feature is in
-the build; then it runs as is (and fails if the feature's rules have no explainer)."""
+the build; then it runs as is (`tests/unit/test_trace_rules.py` fails, naming the table,
+if the feature's nft rules have no explainer)."""
 
 from __future__ import annotations
 
@@ -11,76 +12,17 @@ import pytest
 
 import kindscape
 from kindscape.api import Lab
-from kindscape.plan import ops
 from kindscape.plan.decide import Action, Decision, Hook, Packet, Place
 from kindscape.trace import rulesets
 from kindscape.trace.model import DROPPED
 from tests.conftest import EXAMPLES
+from tests.feature_gate import SCENARIOS, load_or_skip
 from tests.integration.test_trace import agree, probe
 
-def one_cluster(name: str, rest: str) -> str:
-    """A scenario with cluster-a (two nodes, the page's subnets) and `rest`."""
-    return f"""\
-apiVersion: kindscape/v1alpha1
-kind: Scenario
-name: {name}
-clusters:
-  - name: cluster-a
-    config:
-      kind: Cluster
-      apiVersion: kind.x-k8s.io/v1alpha4
-      networking: {{podSubnet: 10.110.0.0/16, serviceSubnet: 10.115.0.0/16}}
-      nodes: [{{role: control-plane}}, {{role: worker}}]
-""" + rest
 
-
-SERVICES = one_cluster("trace-svc", """\
-services:
-  - {cluster: cluster-a, name: web, port: 80, targetPort: 8080}
-hosts:
-  - name: vm1
-    serviceRoutesTo: [cluster-a]
-  - name: vm2
-""")
-
-IMPAIRED = """\
-apiVersion: kindscape/v1alpha1
-kind: Scenario
-name: trace-impaired
-clusters:
-  - name: cluster-a
-    config: {kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4,
-             networking: {podSubnet: 10.110.0.0/16, serviceSubnet: 10.115.0.0/16}}
-  - name: cluster-b
-    config: {kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4,
-             networking: {podSubnet: 10.220.0.0/16, serviceSubnet: 10.225.0.0/16}}
-interconnect:
-  - clusters: [cluster-a, cluster-b]
-impairments:
-  - between: [cluster-a, cluster-b]
-    rate: 100mbit
-"""
-
-
-def load_or_skip(text: str, tmp_path, feature: str):
-    path = tmp_path / "scenario.yaml"
-    path.write_text(text)
-    try:
-        scenario = kindscape.load(path)
-    except kindscape.ScenarioError as exc:
-        if "not supported by this version" in str(exc):
-            pytest.skip(f"{feature} are not in this build ({exc.problems[0].message})")
-        raise
-    tables = {f"{op.text.split()[1]} {op.table}" for op in kindscape.plan(scenario).of(ops.Ruleset)}
-    missing = tables - {e.table for e in rulesets.EXPLAINERS}
-    assert not missing, (f"nft tables without an explainer: {sorted(missing)}; trace cannot say what "
-                         "they do: add one to kindscape.trace.rulesets.EXPLAINERS (see plan/decide.py)")
-    return scenario
-
-
-def test_cluster_ip_from_a_host_with_service_routes(no_leaks, tmp_path):
+def test_cluster_ip_from_a_host_with_service_routes(no_leaks):
     """DNAT at the node the route leads to, masquerade there, and the reply back through it."""
-    scenario = load_or_skip(SERVICES, tmp_path, "Services (issue 4)")
+    scenario = load_or_skip(SCENARIOS / "trace-services.yaml")  # Services: issue 4
     with kindscape.up(scenario) as lab:
         service = lab.topology.cluster("cluster-a").services[0]
         report = lab.trace("vm1", "cluster-a/svc/web")
@@ -115,8 +57,8 @@ def test_a_partition_is_dropped_by_the_partition_rule(no_leaks):
         agree(lab, healed)
 
 
-def test_an_impairment_crossed_is_shown(no_leaks, tmp_path):
-    scenario = load_or_skip(IMPAIRED, tmp_path, "impairments (issue 6)")
+def test_an_impairment_crossed_is_shown(no_leaks):
+    scenario = load_or_skip(SCENARIOS / "trace-impaired.yaml")  # impairments: issue 6
     with kindscape.up(scenario) as lab:
         report = lab.trace("cluster-a-control-plane/pod1", "cluster-b-control-plane/pod1")
         assert report.ok, report.reason
@@ -128,11 +70,6 @@ def test_an_impairment_crossed_is_shown(no_leaks, tmp_path):
 # A Service made by hand, the way kube-proxy makes one, with an explainer registered the
 # way issue 4's must be: it proves the interface, DNAT, masquerade and conntrack's reverse
 # NAT on the reply against the real kernel today, whatever issue 4 ships.
-HAND_MADE = one_cluster("trace-dnat", """\
-hosts:
-  - name: vm1
-    serviceRoutesTo: [cluster-a]    # 10.115.0.0/16 via cluster-a-control-plane
-""")
 VIP, BACKEND = ipaddress.ip_address("10.115.0.20"), ipaddress.ip_address("10.110.1.2")
 
 
@@ -168,9 +105,8 @@ class HandMadeService:
 
 
 @pytest.mark.parametrize("masquerade", [True, False])
-def test_dnat_at_a_node_with_and_without_masquerade(no_leaks, tmp_path, monkeypatch, masquerade):
-    path = tmp_path / "dnat.yaml"
-    path.write_text(HAND_MADE)
+def test_dnat_at_a_node_with_and_without_masquerade(no_leaks, monkeypatch, masquerade):
+    path = SCENARIOS / "trace-dnat.yaml"
     monkeypatch.setattr(rulesets, "EXPLAINERS", rulesets.EXPLAINERS + (HandMadeService(masquerade),))
     with kindscape.up(path) as lab:
         done = subprocess.run(["ip", "netns", "exec", lab.topology.node("cluster-a-control-plane").netns,

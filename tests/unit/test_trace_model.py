@@ -16,14 +16,14 @@ from kindscape.trace.kernel import Route
 from kindscape.trace.model import DELIVERED, DROPPED, Hop, Path, TraceReport
 from kindscape.trace.tracer import _pick_address
 from kindscape.trace.wiring import Landing, Wiring, resolve
-from tests.conftest import ROOT
+from tests.feature_gate import SCENARIOS
 
 ip = ipaddress.ip_address
 
 
 @pytest.fixture(scope="module")
 def topology():
-    return kindscape.load(ROOT / "tests" / "scenarios" / "trace-hosts.yaml").topology
+    return kindscape.load(SCENARIOS / "trace-hosts.yaml").topology
 
 
 @pytest.fixture(scope="module")

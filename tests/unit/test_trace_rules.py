@@ -14,9 +14,8 @@ from kindscape.plan.decide import Action, Hook, Packet, Place
 from kindscape.plan.rules_explain import DockerNetworks, KindnetMasquerade
 from kindscape.runtimes.netns.kernel import parse_ruleset
 from kindscape.trace.rulesets import EXPLAINERS, InstalledRuleset, consult, unexplained_tables
-from tests.conftest import EXAMPLES, ROOT
-
-SCENARIOS = ROOT / "tests" / "scenarios"
+from tests.conftest import EXAMPLES
+from tests.feature_gate import SCENARIOS, load_or_skip
 ip = ipaddress.ip_address
 
 
@@ -143,3 +142,14 @@ def test_nft_json_ruleset_is_read_as_tables_and_rule_comments():
     assert parse_ruleset(text).tables == {"inet kindnet": frozenset({"KIND-MASQ-AGENT: cluster podSubnet"}),
                                           "ip empty": frozenset()}
     assert parse_ruleset("").tables == {}
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")) + sorted(SCENARIOS.glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_planned_nft_table_has_an_explainer(path):
+    """A ruleset nobody explains makes trace blind to what it does to packets."""
+    topology = load_or_skip(path).topology
+    tables = {table for installed in _planned(topology).values() for table in installed.tables}
+    missing = tables - {e.table for e in EXPLAINERS}
+    assert not missing, (f"nft tables without an explainer: {sorted(missing)}: add one to "
+                         "kindscape.trace.rulesets.EXPLAINERS (see kindscape/plan/decide.py)")

@@ -17,6 +17,7 @@ from . import rulesets
 from .wiring import Landing, Spot, Wiring
 
 MAX_HOPS = 32
+NAT_ACTIONS = (Action.DNAT, Action.SNAT, Action.MASQUERADE)
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Walker:
         pending: NatEntry | None = None
         if reply:
             packet, pending = self._restore_dst(hop, spot, packet, conntrack)
-        elif not origin:
+        if not origin:
             packet, end = self._hooks(hop, self._place(spot, hop.iif, "", reply), Hook.PREROUTING, packet)
             if end:
                 return end
@@ -103,7 +104,7 @@ class Walker:
         if packet.src is None:
             packet = hop.packet = packet.with_(src=route.prefsrc)  # the socket's source address
         before = packet
-        if origin and not reply:
+        if origin:
             packet, end = self._hooks(hop, self._place(spot, "", route.oif, reply), Hook.OUTPUT, packet)
             if end:
                 return end
@@ -125,15 +126,14 @@ class Walker:
             if end:
                 return end
         nexthop = route.gateway or packet.dst
-        if not reply:
-            packet, end = self._hooks(hop, place, Hook.POSTROUTING, packet, route, nexthop)
-            if end:
-                return end
-            if packet != hop.packet:  # as it came in, or as the socket sent it
-                conntrack.entries.append(NatEntry(spot, hop.packet, packet))
-        elif pending is not None:
+        packet, end = self._hooks(hop, place, Hook.POSTROUTING, packet, route, nexthop)
+        if end:
+            return end
+        if pending is not None:
             packet = self._restore_src(hop, pending, packet)
-        landing = self._land(hop, spot, route, nexthop, packet)
+        elif not reply and packet != hop.packet:  # NATed here: as it came in, or as the socket sent it
+            conntrack.entries.append(NatEntry(spot, hop.packet, packet))
+        landing = self._land(hop, spot, route, nexthop, packet, reply)
         if isinstance(landing, _End):
             return landing
         return landing, packet
@@ -187,7 +187,8 @@ class Walker:
                                   f"but the route back to {packet.src} ({back.text()}) leaves by {back.oif}")
         return BY_ROUTE, f"{spot.endpoint}: the kernel refuses it as arriving on {hop.iif} (martian)"
 
-    def _land(self, hop: Hop, spot: Spot, route: Route, nexthop, packet: Packet) -> Landing | _End:
+    def _land(self, hop: Hop, spot: Spot, route: Route, nexthop, packet: Packet,
+              reply: bool) -> Landing | _End:
         landing = self.wiring.land(spot.ns, route.oif, nexthop)
         if isinstance(landing, str):
             hop.note(BY_WIRING, landing)
@@ -206,12 +207,12 @@ class Walker:
         hop.next = there.endpoint
         if landing.bridge:
             hop.note(BY_WIRING, f"switched by {landing.bridge} in docker-host (not routed there)")
-            end = self._bridged(hop, landing, packet)
+            end = self._bridged(hop, landing, packet, reply)
             if end:
                 return end
         return landing
 
-    def _bridged(self, hop: Hop, landing: Landing, packet: Packet) -> _End | None:
+    def _bridged(self, hop: Hop, landing: Landing, packet: Packet, reply: bool) -> _End | None:
         """docker-host's bridge switches the frame; with br_netfilter on (ask the kernel) the
         frame also crosses docker-host's netfilter hooks, in and out by the bridge."""
         ns = self.topology.docker_host.netns
@@ -221,7 +222,7 @@ class Walker:
         spot = self.wiring.spots[ns]
         self._check_tables(spot)
         place = Place(ns, spot.endpoint, spot.role, landing.bridge, landing.bridge,
-                      reply=False, bridged=True)
+                      reply=reply, bridged=True)
         for item in (Hook.PREROUTING, Hook.FORWARD, Hook.POSTROUTING):
             packet, end = self._hooks(hop, place, item, packet)
             if end:
@@ -234,10 +235,6 @@ class Walker:
 
     def _hooks(self, hop: Hop, place: Place, hook: Hook, packet: Packet, route: Route | None = None,
                nexthop=None) -> tuple[Packet, _End | None]:
-        if place.reply and hook in (Hook.PREROUTING, Hook.OUTPUT, Hook.POSTROUTING):
-            # nat chains see only a connection's first packet; filter rules of these hooks
-            # would, but the tool installs none there.
-            return packet, None
         found = rulesets.consult(self.topology, self.kernel.installed(place.ns), place, hook, packet,
                                  rulesets.EXPLAINERS)
         self.warnings += [w for w in found.warnings if w not in self.warnings]
@@ -247,6 +244,8 @@ class Walker:
                 hop.note(decision.by, f"{where}: drop (rule {decision.rule!r})")
                 return packet, _End(DROPPED, f"{place.endpoint}: dropped by {decision.by}: "
                                              f"{decision.rule}", packet)
+            if place.reply and decision.action in NAT_ACTIONS:
+                continue  # nat chains see only a connection's first packet: conntrack does the replies
             packet, effect = self._nat(place, decision, packet, route, nexthop)
             if effect:
                 hop.add_nat(f"{effect} by {decision.by}")

@@ -1,55 +1,40 @@
-"""The `trace` report for people: one table per direction, then the verdicts."""
+"""The `trace` report for people: each direction hop by hop, each step with where its
+decision comes from, then the verdicts. A list, not a table: it reads at any width."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
-from ..trace.model import BY_ROUTE, BY_SOCKET, BY_WIRING, DELIVERED, Hop, Path, TraceReport
-
-_PLAIN = (BY_ROUTE, BY_WIRING, BY_SOCKET)  # shown in their own columns
+from ..trace.model import DELIVERED, Hop, Path, TraceReport
 
 
-def _packet(hop: Hop) -> str:
-    return f"{hop.packet.src or '?'} → {hop.packet.dst}:{hop.packet.dport}"
-
-
-def _rules(hop: Hop) -> Text:
-    text = Text()
+def _hop_lines(number: int, hop: Hop) -> list[Text]:
+    head = Text(f" {number}. ", style="bold")
+    head.append(hop.at, style="bold")
+    head.append(f"  in {hop.iif}" if hop.iif else "  (socket)", style="dim")
+    head.append(f"  {hop.packet.src or '?'} → {hop.packet.dst}:{hop.packet.dport}")
+    lines = [head]
     for step in hop.steps:
-        if step.by in _PLAIN:
-            continue
-        if text:
-            text.append("\n")
-        text.append(f"[{step.by}] ", style="dim")
-        text.append(step.what, style="cyan" if "->" in step.what else "")
-    return text
+        line = Text("      ")
+        nat = "->" in step.what
+        line.append(step.what.replace(" -> ", " → "), style="cyan" if nat else "")
+        source = f"{step.by}: {step.rule}" if step.rule else step.by
+        line.append(f"   [{source}]", style="dim")
+        lines.append(line)
+    if hop.verdict is not None:
+        style = "bold green" if hop.verdict == DELIVERED else "bold red"
+        lines.append(Text(f"      {hop.verdict}", style=style))
+    return lines
 
 
-def _route(hop: Hop) -> Text:
-    if hop.route is not None:
-        return Text(hop.route)
-    refused = [s.what for s in hop.steps if s.by == BY_ROUTE]
-    return Text(refused[-1] if refused else "-", style="red")
-
-
-def _end(hop: Hop) -> Text:
-    if hop.verdict is None:
-        return Text(hop.next or "")
-    style = "green" if hop.verdict == DELIVERED else "red"
-    return Text(hop.verdict, style=f"bold {style}")
-
-
-def path_table(title: str, path: Path) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("at", "in", "packet", "route (kernel)", "rules and NAT", "next"):
-        table.add_column(column)
-    for hop in path.hops:
-        table.add_row(hop.at, hop.iif or "(socket)", _packet(hop), _route(hop), _rules(hop), _end(hop))
-    return table
+def path_lines(title: str, path: Path) -> list[Text]:
+    lines = [Text(title, style="bold underline")]
+    for number, hop in enumerate(path.hops, start=1):
+        lines += _hop_lines(number, hop)
+    return lines
 
 
 def _verdict(label: str, path: Path | None) -> Text:
@@ -63,16 +48,14 @@ def _verdict(label: str, path: Path | None) -> Text:
 def trace_view(report: TraceReport) -> Group:
     head = Text(f"trace {report.scenario}: {report.source} → {report.target} "
                 f"({report.to_address}:{report.port})", style="bold")
-    parts: list[Any] = [head, path_table("request", report.forward)]
+    parts: list[Any] = [head, *path_lines("request", report.forward)]
     if report.back is not None:
-        parts.append(path_table("reply", report.back))
-    parts.append(_verdict("request", report.forward))
-    parts.append(_verdict("reply", report.back))
+        parts += path_lines("reply", report.back)
+    parts += [_verdict("request", report.forward), _verdict("reply", report.back)]
     if report.seen_source is not None and report.ok:
         kept = "kept" if report.source_preserved else f"NATed (sent as {report.from_address})"
         parts.append(Text(f"{report.target} sees the connection from {report.seen_source}: source {kept}"))
-    for warning in report.warnings:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
-    parts.append(Text("connection can be made" if report.ok else "connection cannot be made",
+    parts += [Text(f"warning: {warning}", style="yellow") for warning in report.warnings]
+    parts.append(Text("the connection can be made" if report.ok else "the connection cannot be made",
                       style="bold green" if report.ok else "bold red"))
     return Group(*parts)

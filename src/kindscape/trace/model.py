@@ -27,9 +27,10 @@ BY_CONNTRACK = "conntrack"
 class Step:
     by: str  # BY_* or "nft <family> <table>" for the tool's own rulesets
     what: str
+    rule: str | None = None  # the rule that decided it (its comment), for ruleset steps
 
-    def to_json(self) -> dict[str, str]:
-        return {"by": self.by, "what": self.what}
+    def to_json(self) -> dict[str, str | None]:
+        return {"by": self.by, "what": self.what, "rule": self.rule}
 
 
 @dataclass
@@ -46,8 +47,8 @@ class Hop:
     steps: list[Step] = field(default_factory=list)
     verdict: str | None = None  # set on the hop where the path ends
 
-    def note(self, by: str, what: str) -> None:
-        self.steps.append(Step(by, what))
+    def note(self, by: str, what: str, rule: str | None = None) -> None:
+        self.steps.append(Step(by, what, rule))
 
     def add_nat(self, text: str) -> None:
         self.nat = text if self.nat is None else f"{self.nat}; {text}"

@@ -157,8 +157,7 @@ class Walker:
             return _End(DROPPED, reason, packet)
         hop.route, hop.oif = route.text(), (route.oif if route.kind != "local" else None)
         hop.gateway = str(route.gateway) if route.gateway else None
-        arrived = f" arriving on {hop.iif}" if hop.iif else ""
-        hop.note(BY_ROUTE, f"{packet.dst}{arrived}: {route.text()} (table {route.table})")
+        hop.note(BY_ROUTE, f"route {route.text()}")
         return route
 
     def _refused(self, hop: Hop, spot: Spot, packet: Packet, exc: RouteRefused) -> tuple[str, str]:
@@ -241,7 +240,7 @@ class Walker:
         for decision in found.decisions:
             where = hook.value + (f" in {place.endpoint}, bridged" if place.bridged else "")
             if decision.action is Action.DROP:
-                hop.note(decision.by, f"{where}: drop (rule {decision.rule!r})")
+                hop.note(decision.by, f"{where}: drop", decision.rule)
                 return packet, _End(DROPPED, f"{place.endpoint}: dropped by {decision.by}: "
                                              f"{decision.rule}", packet)
             if place.reply and decision.action in NAT_ACTIONS:
@@ -249,7 +248,7 @@ class Walker:
             packet, effect = self._nat(place, decision, packet, route, nexthop)
             if effect:
                 hop.add_nat(f"{effect} by {decision.by}")
-            hop.note(decision.by, f"{where}: {effect or decision.action.value} (rule {decision.rule!r})")
+            hop.note(decision.by, f"{where}: {effect or decision.action.value}", decision.rule)
         return packet, None
 
     def _nat(self, place: Place, decision: Decision, packet: Packet, route: Route | None,

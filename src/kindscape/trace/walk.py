@@ -179,8 +179,10 @@ class Walker:
             return BY_RP_FILTER, f"{spot.endpoint}: rp_filter drops it: no route back to {packet.src}"
         if back.kind == "local":
             return BY_ROUTE, f"{spot.endpoint}: drops it: its source {packet.src} is a local address (martian)"
-        mode = max(_int(self.kernel.sysctl(spot.ns, "net.ipv4.conf.all.rp_filter")),
-                   _int(self.kernel.sysctl(spot.ns, f"net.ipv4.conf.{hop.iif}.rp_filter")))
+        mode = 0  # IPv6 has no rp_filter sysctl (reverse-path checks there are nft fib rules)
+        if packet.src.version == 4:
+            mode = max(_int(self.kernel.sysctl(spot.ns, "net.ipv4.conf.all.rp_filter")),
+                       _int(self.kernel.sysctl(spot.ns, f"net.ipv4.conf.{hop.iif}.rp_filter")))
         if mode == 1 and back.oif != hop.iif:
             return BY_RP_FILTER, (f"{spot.endpoint}: strict rp_filter drops it: it came in on {hop.iif}, "
                                   f"but the route back to {packet.src} ({back.text()}) leaves by {back.oif}")

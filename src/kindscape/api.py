@@ -75,16 +75,17 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
-    def check(self, all: bool = False, timeout: float = 1.0, explain: bool = False):
-        """Probe and judge the expectations (or every pair); same content as `check -o json`.
-        With `explain`, each failed expectation gets a one-line reason from `trace`."""
+    def check(self, all: bool = False, timeout: float = 1.0):
+        """Probe and judge the expectations (or every pair); same content as `check -o json`."""
         from .probe import checks
-        report = checks.check(self.topology, lambda tasks: self.runtime.probe(self.state, tasks, timeout),
-                              everything=all)
-        if explain and not report.ok:
-            from .trace.explain import explain as explain_outcomes
-            explain_outcomes(report.expectations,
-                             lambda source, target, port, address: self.trace(source, target, port, address))
+        return checks.check(self.topology, lambda tasks: self.runtime.probe(self.state, tasks, timeout),
+                            everything=all)
+
+    def explain(self, report):
+        """Give each failed expectation of a `check` report its one-line reason, from `trace`
+        (what `check --explain` shows); returns the report."""
+        from .trace.explain import explain
+        explain(report.expectations, self.trace)
         return report
 
     def trace(self, source: str, target: str, port: int | None = None, address: str | None = None):

@@ -134,30 +134,15 @@ def check(name: str, all: Annotated[bool, typer.Option("--all", help="probe ever
     """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
     with _guard(output):
         from . import api
-        report = api.attach(name).check(all=all, timeout=timeout, explain=explain)
+        lab = api.attach(name)
+        report = lab.check(all=all, timeout=timeout)
+        if explain:
+            lab.explain(report)
         if output is Output.json:
             _print_json(report.to_json())
         else:
             from .render.tables import check_view
             _console().print(check_view(report))
-        raise typer.Exit(0 if report.ok else 1)
-
-
-@app.command()
-def trace(name: str,
-          source: Annotated[str, typer.Argument(metavar="FROM", help="pod, node, host, docker-host or an address")],
-          target: Annotated[str, typer.Argument(metavar="TO", help="pod, node, host, docker-host, Service or an address")],
-          port: Annotated[Optional[int], typer.Option("--port", "-p", help="TCP port (default: 8080, a Service's port)")] = None,
-          output: OutputOpt = Output.table) -> None:
-    """The path a new connection takes, hop by hop and back; exit 0 when delivered both ways."""
-    with _guard(output):
-        from . import api
-        report = api.attach(name).trace(source, target, port=port)
-        if output is Output.json:
-            _print_json(report.to_json())
-        else:
-            from .render.trace import trace_view
-            _console().print(trace_view(report))
         raise typer.Exit(0 if report.ok else 1)
 
 
@@ -203,6 +188,24 @@ def down(name: str, output: OutputOpt = Output.table) -> None:
             _print_json({"ok": True, "name": name, "removed": removed})
         else:
             print(f"down: {name} removed ({len(removed)} objects)")
+
+
+@app.command()
+def trace(name: str,
+          source: Annotated[str, typer.Argument(metavar="FROM", help="pod, node, host, docker-host or an address")],
+          target: Annotated[str, typer.Argument(metavar="TO", help="pod, node, host, docker-host, Service or an address")],
+          port: Annotated[Optional[int], typer.Option("--port", "-p", help="TCP port (default: 8080, a Service's port)")] = None,
+          output: OutputOpt = Output.table) -> None:
+    """The path a new connection takes, hop by hop and back; exit 0 when delivered both ways."""
+    with _guard(output):
+        from . import api
+        report = api.attach(name).trace(source, target, port=port)
+        if output is Output.json:
+            _print_json(report.to_json())
+        else:
+            from .render.trace import trace_view
+            _console().print(trace_view(report))
+        raise typer.Exit(0 if report.ok else 1)
 
 
 def _version(value: bool) -> None:

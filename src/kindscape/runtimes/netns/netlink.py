@@ -15,11 +15,12 @@ import struct
 from dataclasses import dataclass, field
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST
-from pyroute2.netlink.rtnl import (RTM_GETLINK, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK,
-                                   RTM_NEWLINKPROP, RTM_NEWROUTE)
+from pyroute2.netlink.rtnl import (RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWLINKPROP,
+                                   RTM_NEWROUTE)
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
+from pyroute2.netlink.rtnl import RTM_GETROUTE  # trace: route lookups
 
 SOL_NETLINK = 270
 NETLINK_CAP_ACK = 10

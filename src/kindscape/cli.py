@@ -96,6 +96,24 @@ def validate(file: str, output: OutputOpt = Output.table) -> None:
 
 
 @app.command()
+def trace(name: str,
+          source: Annotated[str, typer.Argument(metavar="FROM", help="pod, node, host, docker-host or an address")],
+          target: Annotated[str, typer.Argument(metavar="TO", help="pod, node, host, docker-host, Service or an address")],
+          port: Annotated[Optional[int], typer.Option("--port", "-p", help="TCP port (default: 8080, a Service's port)")] = None,
+          output: OutputOpt = Output.table) -> None:
+    """The path a new connection takes, hop by hop and back; exit 0 when delivered both ways."""
+    with _guard(output):
+        from . import api
+        report = api.attach(name).trace(source, target, port=port)
+        if output is Output.json:
+            _print_json(report.to_json())
+        else:
+            from .render.trace import trace_view
+            _console().print(trace_view(report))
+        raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
 def plan(file: str, runtime: RuntimeOpt = RuntimeName.netns,
          output: Annotated[PlanOutput, typer.Option("--output", "-o")] = PlanOutput.text) -> None:
     """Print what `up` would do, as the equivalent ip/nft (or docker/kind) commands."""
@@ -188,24 +206,6 @@ def down(name: str, output: OutputOpt = Output.table) -> None:
             _print_json({"ok": True, "name": name, "removed": removed})
         else:
             print(f"down: {name} removed ({len(removed)} objects)")
-
-
-@app.command()
-def trace(name: str,
-          source: Annotated[str, typer.Argument(metavar="FROM", help="pod, node, host, docker-host or an address")],
-          target: Annotated[str, typer.Argument(metavar="TO", help="pod, node, host, docker-host, Service or an address")],
-          port: Annotated[Optional[int], typer.Option("--port", "-p", help="TCP port (default: 8080, a Service's port)")] = None,
-          output: OutputOpt = Output.table) -> None:
-    """The path a new connection takes, hop by hop and back; exit 0 when delivered both ways."""
-    with _guard(output):
-        from . import api
-        report = api.attach(name).trace(source, target, port=port)
-        if output is Output.json:
-            _print_json(report.to_json())
-        else:
-            from .render.trace import trace_view
-            _console().print(trace_view(report))
-        raise typer.Exit(0 if report.ok else 1)
 
 
 def _version(value: bool) -> None:

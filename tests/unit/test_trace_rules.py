@@ -153,3 +153,25 @@ def test_every_planned_nft_table_has_an_explainer(path):
     missing = tables - {e.table for e in EXPLAINERS}
     assert not missing, (f"nft tables without an explainer: {sorted(missing)}: add one to "
                          "kindscape.trace.rulesets.EXPLAINERS (see kindscape/plan/decide.py)")
+
+
+def test_kube_proxy_decisions_name_rules_the_plan_installs():
+    topology = load_or_skip(SCENARIOS / "trace-services.yaml").topology  # Services: issue 4
+    installed = _planned(topology)
+    cluster = topology.cluster("cluster-a")
+    service, node = cluster.services[0], topology.node("cluster-a-worker")
+    vip, vm1 = service.cluster_ips[0], topology.hosts[0].attachments[0].addresses[0]
+    place = Place(node.netns, node.name, "node", "eth0", "vpod1")
+    found = consult(topology, installed[node.netns], place, Hook.PREROUTING, Packet(vm1, vip, 80))
+    assert found.warnings == []
+    assert [(d.action, d.rule) for d in found.decisions] == [
+        (Action.MARK, "from outside the podSubnet: masquerade"), (Action.DNAT, "default/web cluster IP")]
+    backends = {a for pod in cluster.pods if pod.name in service.backends for a in pod.addresses}
+    assert {a for a, port in found.decisions[-1].choices} == backends and found.decisions[-1].to_port == 8080
+    pod = cluster.pods[0].addresses[0]
+    inside = consult(topology, installed[node.netns], place, Hook.PREROUTING, Packet(pod, vip, 80))
+    assert [d.action for d in inside.decisions] == [Action.DNAT]
+    marked = Packet(vm1, found.decisions[-1].to, 8080, mark=0x4000)
+    out = consult(topology, installed[node.netns], place, Hook.POSTROUTING, marked)
+    assert (Action.MASQUERADE, "KUBE-POSTROUTING: masquerade marked traffic") in \
+        [(d.action, d.rule) for d in out.decisions] and out.warnings == []

@@ -10,7 +10,8 @@ it checks that the rule an explainer names is among the installed rules.
 To make your rules explain themselves: write a class with `table` (the nft table as
 "<family> <name>", e.g. "inet kindnet"; "" when your rules are not nft, e.g. tc, and say
 where they come from in `Decision.source`) and `decide(topology, place, hook, packet)`
-returning a `Decision` or None (the rules do not touch this packet), then add an instance
+returning a `Decision`, several in order, or None (the rules do not touch this packet),
+then add an instance
 to `kindscape.trace.rulesets.EXPLAINERS`. Use the same comments on your nft rules as in
 your decisions' `rule`: that is how trace checks the two agree.
 """
@@ -41,6 +42,7 @@ class Action(str, Enum):
     MASQUERADE = "masquerade"  # SNAT to the outgoing interface's address (the kernel picks it)
     SNAT = "snat"
     DNAT = "dnat"
+    MARK = "mark"  # set bits of the packet's mark (`meta mark set meta mark | X`), for later rules
     NOTE = "note"  # nothing changes, but the packet crosses something worth saying (an impairment)
 
 
@@ -53,6 +55,7 @@ class Packet:
     dport: int
     sport: int = 40000  # an ephemeral port; replies go back to it
     proto: str = "tcp"
+    mark: int = 0  # the packet's (skb) mark: set by rules, seen by later rules and route lookups
 
     def reply(self) -> "Packet":
         assert self.src is not None
@@ -84,6 +87,7 @@ class Decision:
     to_port: int | None = None  # DNAT port
     choices: tuple[tuple[IPAddr, int], ...] = field(default_factory=tuple)  # DNAT: every backend
     source: str = ""  # where the rule comes from when not an nft table of ours
+    mark: int = 0  # MARK: the bits set
 
     @property
     def by(self) -> str:
@@ -93,5 +97,7 @@ class Decision:
 class RulesetExplainer(Protocol):
     table: str
 
-    def decide(self, topology: Topology, place: Place, hook: Hook, packet: Packet) -> Decision | None:
-        """What the rules do to `packet` at `place` and `hook` (None: they do not touch it)."""
+    def decide(self, topology: Topology, place: Place, hook: Hook,
+               packet: Packet) -> Decision | tuple[Decision, ...] | None:
+        """What the rules do to `packet` at `place` and `hook`, in the order they do it (None:
+        they do not touch it)."""

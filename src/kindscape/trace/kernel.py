@@ -52,8 +52,9 @@ class RouteRefused(Exception):
 
 class Kernel(Protocol):
     def route(self, ns: str, dst: IPAddr, src: IPAddr | None = None, iif: str = "",
-              oif: str = "") -> Route:
-        """RTM_GETROUTE in `ns`: from a local socket (no iif) or as arriving on `iif`."""
+              oif: str = "", mark: int = 0) -> Route:
+        """RTM_GETROUTE in `ns`: from a local socket (no iif) or as arriving on `iif`,
+        carrying the packet's mark (for policy routing by mark)."""
 
     def installed(self, ns: str) -> InstalledRuleset:
         """The nft tables (and their rules' comments) the namespace holds."""

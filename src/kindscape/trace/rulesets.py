@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..plan.decide import Decision, Hook, Packet, Place, RulesetExplainer
+from ..plan.decide import Action, Decision, Hook, Packet, Place, RulesetExplainer
+from ..plan.kubeproxy_explain import KubeProxy
 from ..plan.rules_explain import DockerNetworks, KindnetMasquerade
 from ..topology import Topology
 
 EXPLAINERS: tuple[RulesetExplainer, ...] = (
     KindnetMasquerade(),
+    KubeProxy(),
     DockerNetworks(),
 )
 
@@ -38,16 +40,15 @@ def consult(topology: Topology, installed: InstalledRuleset, place: Place, hook:
     for explainer in explainers:
         if explainer.table and explainer.table not in installed.tables:
             continue
-        decision = explainer.decide(topology, place, hook, packet)
-        if decision is None:
-            continue
-        comments = installed.tables.get(decision.table)
-        if decision.table and comments is not None and decision.rule not in comments:
-            found.warnings.append(f"{place.endpoint}: {decision.by} has no rule {decision.rule!r} "
-                                  "installed; this step may not be what the kernel does")
-        found.decisions.append(decision)
-        if decision.action.value == "drop":
-            break
+        answer = explainer.decide(topology, place, hook, packet)
+        for decision in (answer if isinstance(answer, tuple) else (answer,) if answer else ()):
+            comments = installed.tables.get(decision.table)
+            if decision.table and comments is not None and decision.rule not in comments:
+                found.warnings.append(f"{place.endpoint}: {decision.by} has no rule {decision.rule!r} "
+                                      "installed; this step may not be what the kernel does")
+            found.decisions.append(decision)
+            if decision.action is Action.DROP:
+                return found
     return found
 
 

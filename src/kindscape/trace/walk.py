@@ -150,7 +150,7 @@ class Walker:
     # The kernel's routing ---------------------------------------------------------
     def _route(self, hop: Hop, spot: Spot, packet: Packet) -> Route | _End:
         try:
-            route = self.kernel.route(spot.ns, packet.dst, packet.src, hop.iif)
+            route = self.kernel.route(spot.ns, packet.dst, packet.src, hop.iif, mark=packet.mark)
         except RouteRefused as exc:
             by, reason = self._refused(hop, spot, packet, exc)
             hop.note(by, reason)
@@ -239,14 +239,22 @@ class Walker:
         found = rulesets.consult(self.topology, self.kernel.installed(place.ns), place, hook, packet,
                                  rulesets.EXPLAINERS)
         self.warnings += [w for w in found.warnings if w not in self.warnings]
+        translated: set[str] = set()  # the first nat chain that translates an address wins
         for decision in found.decisions:
             where = hook.value + (f" in {place.endpoint}, bridged" if place.bridged else "")
             if decision.action is Action.DROP:
                 hop.note(decision.by, f"{where}: drop", decision.rule)
                 return packet, _End(DROPPED, f"{place.endpoint}: dropped by {decision.by}: "
                                              f"{decision.rule}", packet)
-            if place.reply and decision.action in NAT_ACTIONS:
-                continue  # nat chains see only a connection's first packet: conntrack does the replies
+            if decision.action is Action.MARK:
+                packet = packet.with_(mark=packet.mark | decision.mark)
+                hop.note(decision.by, f"{where}: mark {decision.mark:#x}", decision.rule)
+                continue
+            if decision.action in NAT_ACTIONS:
+                side = "dst" if decision.action is Action.DNAT else "src"
+                if place.reply or side in translated:
+                    continue  # replies: conntrack undoes NAT; a second nat chain: the first won
+                translated.add(side)
             packet, effect = self._nat(place, decision, packet, route, nexthop)
             if effect:
                 hop.add_nat(f"{effect} by {decision.by}")
@@ -266,7 +274,7 @@ class Walker:
             new = decision.to
             if decision.action is Action.MASQUERADE and route is not None:
                 # The address masquerade picks: the kernel's source for the next hop by that interface.
-                new = self.kernel.route(place.ns, nexthop, oif=route.oif).prefsrc
+                new = self.kernel.route(place.ns, nexthop, oif=route.oif, mark=packet.mark).prefsrc
             if new is not None and new != packet.src:
                 return packet.with_(src=new), f"{decision.action.value} {packet.src} -> {new}"
         return packet, None

@@ -42,7 +42,7 @@ class Wiring:
         self._docker_host(topology)
         for node in topology.nodes:
             self._attach(Spot(node.netns, node.name, "node"), node.attachments, node.loopbacks)
-            for pod in node.pods:
+            for pod in _pods_on(topology, node):
                 spot = Spot(pod.netns, pod.name, "pod")
                 self.spots[pod.netns] = spot
                 self.ptp[(pod.netns, "eth0")] = (node.netns, pod.host_ifname)
@@ -90,6 +90,12 @@ class Wiring:
 
     def endpoint_at(self, address: IPAddr) -> str | None:
         return self.by_address.get(address)
+
+
+def _pods_on(topology: Topology, node) -> list:
+    """A node's pods, and its cluster's CoreDNS pod when it runs there (once Services are in)."""
+    dns = getattr(topology.cluster(node.cluster), "dns_pod", None)
+    return list(node.pods) + ([dns] if dns is not None and dns.node == node.name else [])
 
 
 def resolve(topology: Topology, wiring: Wiring, selector: str) -> Endpoint:

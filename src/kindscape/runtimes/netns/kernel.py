@@ -67,9 +67,9 @@ class NetnsKernel:
         return f"if{index}"
 
     def route(self, ns: str, dst: IPAddr, src: IPAddr | None = None, iif: str = "",
-              oif: str = "") -> Route:
+              oif: str = "", mark: int = 0) -> Route:
         sock = self._socket(ns)
-        query = {"dst": str(dst), "src": str(src) if src else "",
+        query = {"dst": str(dst), "src": str(src) if src else "", "mark": mark,
                  "iif": self._index(ns, iif) if iif else 0, "oif": self._index(ns, oif) if oif else 0}
         try:
             answer = sock.route_get(**query)

@@ -1,5 +1,5 @@
 """What `trace` asks the kernel of each namespace; a runtime answers (see
-`runtimes/netns/kernel.py`). Route decisions come from RTM_GETROUTE, never from a
+`runtimes/netns/introspect.py`). Route decisions come from RTM_GETROUTE, never from a
 re-implementation of the routing table."""
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ class NetnsRuntime:
     def kernel(self, state: ScenarioState):
         """What `trace` asks: routes, rulesets, sockets and sysctls of the namespaces."""
         check_privileges()
-        from .kernel import NetnsKernel
+        from .introspect import NetnsKernel
         return NetnsKernel()
 
     def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],

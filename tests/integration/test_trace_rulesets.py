@@ -14,7 +14,7 @@ import kindscape
 from kindscape.api import Lab
 from kindscape.plan.decide import Action, Decision, Hook, Packet, Place
 from kindscape.trace import rulesets
-from kindscape.trace.model import DROPPED
+from kindscape.trace.model import DELIVERED, DROPPED
 from tests.conftest import EXAMPLES
 from tests.feature_gate import SCENARIOS, load_or_skip
 from tests.integration.test_trace import agree, probe
@@ -133,3 +133,38 @@ def test_dnat_at_a_node_with_and_without_masquerade(no_leaks, monkeypatch, masqu
             assert report.reason == (
                 "reply: vm1: the reply comes from 10.110.1.2, but the connection went to 10.115.0.20 "
                 "(the reply does not pass back through cluster-a-control-plane, where the request was NATed)")
+
+
+# A partition made by hand the way issue 6 makes one (a netdev table with egress chains),
+# read back from the kernel: proves trace sees egress rules and where they cut, today.
+def _egress_table(dev: str, rules: list[str]) -> str:
+    return "\n".join(["table netdev kindscape-partition {", f"  chain egress_{dev} {{",
+                      f'    type filter hook egress device "{dev}" priority 0; policy accept;',
+                      *[f"    {rule}" for rule in rules], "  }", "}"]) + "\n"
+
+
+def _nft(lab, node: str, text: str) -> None:
+    done = subprocess.run(["ip", "netns", "exec", lab.topology.node(node).netns, "nft", "-f", "-"],
+                          input=text, text=True, capture_output=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_hand_made_partition_on_egress_hooks_cuts_where_installed(no_leaks):
+    with kindscape.up(EXAMPLES / "multi-cluster.yaml") as lab:
+        # cluster-b -> cluster-a only, where cluster-b-worker's traffic leaves it: requests
+        # from cluster-a arrive, their replies do not.
+        _nft(lab, "cluster-b-worker", _egress_table("eth0", [
+            'meta priority set 1:10 comment "rate 10mbit: cluster-b -> cluster-a"',
+            'ip saddr { 10.220.0.0/16, 172.18.0.4, 172.18.0.5 } ip daddr { 10.110.0.0/16, 172.18.0.2, '
+            '172.18.0.3 } drop comment "partition: cluster-b -> cluster-a"']))
+        report = lab.trace("cluster-a-worker/pod1", "cluster-b-worker/pod1")
+        assert (report.forward.verdict, report.back.verdict) == (DELIVERED, DROPPED)
+        assert report.reason == ("reply: cluster-b-worker: dropped by nft netdev kindscape-partition: "
+                                 "partition: cluster-b -> cluster-a")
+        steps = [s for h in report.back.hops for s in h.steps if s.by == "nft netdev kindscape-partition"]
+        assert [s.what for s in steps] == ["egress on eth0: shaped by tc class 1:10", "egress on eth0: drop"]
+        agree(lab, report)
+        # Other pairs are untouched: cluster-a's pods among themselves.
+        inside = lab.trace("cluster-a-worker/pod1", "cluster-a-control-plane/pod1")
+        assert inside.ok
+        agree(lab, inside)

@@ -10,10 +10,10 @@ import pytest
 
 import kindscape
 from kindscape.plan import ops, planner
-from kindscape.plan.decide import Action, Hook, Packet, Place
+from kindscape.plan.decide import Action, Hook, InstalledRuleset, Packet, Place
 from kindscape.plan.rules_explain import DockerNetworks, KindnetMasquerade
 from kindscape.runtimes.netns.introspect import parse_ruleset
-from kindscape.trace.rulesets import EXPLAINERS, InstalledRuleset, consult, unexplained_tables
+from kindscape.trace.rulesets import EXPLAINERS, consult, unexplained_tables
 from tests.conftest import EXAMPLES
 from tests.feature_gate import SCENARIOS, load_or_skip
 ip = ipaddress.ip_address

@@ -34,6 +34,7 @@ class Hook(str, Enum):
     INPUT = "input"  # for a local socket
     FORWARD = "forward"  # routed (or bridged, with br_netfilter) through
     POSTROUTING = "postrouting"  # leaving: SNAT, masquerade
+    EGRESS = "egress"  # netdev egress of the interface it leaves by: the packet as it goes on the wire
 
 
 class Action(str, Enum):
@@ -66,6 +67,28 @@ class Packet:
 
 
 @dataclass(frozen=True)
+class InstalledRule:
+    """One rule the kernel holds (from `nft -j list ruleset`): where it sits, its comment,
+    and its expressions as nft's JSON (text), for explainers of rules made at run time."""
+
+    table: str  # "netdev kindscape-partition"
+    chain: str
+    hook: str  # the base chain's hook ("" for a regular chain)
+    device: str  # netdev chains: the interface
+    comment: str
+    expr: str
+
+
+@dataclass(frozen=True)
+class InstalledRuleset:
+    """What the kernel of one namespace holds: its nft tables ("inet kindnet") with the
+    comments of their rules, and the rules themselves."""
+
+    tables: dict[str, frozenset[str]] = field(default_factory=dict)
+    rules: tuple[InstalledRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class Place:
     """Where a packet meets a hook: the namespace, its endpoint, the interfaces."""
 
@@ -76,6 +99,7 @@ class Place:
     oif: str = ""  # interface it leaves by ("" before the route lookup or when delivered)
     reply: bool = False  # a reply of a tracked connection (nat chains are not consulted)
     bridged: bool = False  # crossing a bridge (br_netfilter), not routed by this namespace
+    installed: InstalledRuleset = field(default_factory=InstalledRuleset, compare=False)  # in the kernel here
 
 
 @dataclass(frozen=True)
@@ -88,6 +112,7 @@ class Decision:
     choices: tuple[tuple[IPAddr, int], ...] = field(default_factory=tuple)  # DNAT: every backend
     source: str = ""  # where the rule comes from when not an nft table of ours
     mark: int = 0  # MARK: the bits set
+    detail: str = ""  # what it does, in words, where the action does not say it (NOTE)
 
     @property
     def by(self) -> str:

@@ -5,26 +5,21 @@ issue 6's partitions plug in here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ..plan.decide import Action, Decision, Hook, Packet, Place, RulesetExplainer
+from ..plan.decide import Action, Decision, Hook, InstalledRuleset, Packet, Place, RulesetExplainer
 from ..plan.kubeproxy_explain import KubeProxy
 from ..plan.rules_explain import DockerNetworks, KindnetMasquerade
 from ..topology import Topology
+from .netdev import NetdevEgress
 
 EXPLAINERS: tuple[RulesetExplainer, ...] = (
     KindnetMasquerade(),
     KubeProxy(),
     DockerNetworks(),
+    NetdevEgress("netdev kindscape-partition"),  # issue 6: partitions
+    NetdevEgress("netdev kindscape-impair"),  # issue 6: impairments (loss, tc classes)
 )
-
-
-@dataclass(frozen=True)
-class InstalledRuleset:
-    """What the kernel holds in one namespace: nft tables ("inet kindnet") and, per table,
-    the comments of its rules."""
-
-    tables: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass

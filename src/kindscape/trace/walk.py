@@ -6,10 +6,10 @@ asking the next namespace's kernel that it holds the address)."""
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..plan.decide import Action, Decision, Hook, Packet, Place
-from ..topology import Topology
+from ..topology import DOCKER_HOST, Topology
 from .kernel import Kernel, Route, RouteRefused
 from .model import (BY_CONNTRACK, BY_ROUTE, BY_RP_FILTER, BY_WIRING, DELIVERED, DROPPED, LOOP,
                     Hop, Path)
@@ -133,6 +133,9 @@ class Walker:
             packet = self._restore_src(hop, pending, packet)
         elif not reply and packet != hop.packet:  # NATed here: as it came in, or as the socket sent it
             conntrack.entries.append(NatEntry(spot, hop.packet, packet))
+        packet, end = self._hooks(hop, place, Hook.EGRESS, packet)
+        if end:
+            return end
         landing = self._land(hop, spot, route, nexthop, packet, reply)
         if isinstance(landing, _End):
             return landing
@@ -211,6 +214,12 @@ class Walker:
             end = self._bridged(hop, landing, packet, reply)
             if end:
                 return end
+        if landing.port:
+            ns = self.topology.docker_host.netns
+            place = Place(ns, DOCKER_HOST, "docker-host", landing.bridge, landing.port, reply, bool(landing.bridge))
+            packet, end = self._hooks(hop, place, Hook.EGRESS, packet)
+            if end:
+                return end
         return landing
 
     def _bridged(self, hop: Hop, landing: Landing, packet: Packet, reply: bool) -> _End | None:
@@ -236,12 +245,14 @@ class Walker:
 
     def _hooks(self, hop: Hop, place: Place, hook: Hook, packet: Packet, route: Route | None = None,
                nexthop=None) -> tuple[Packet, _End | None]:
-        found = rulesets.consult(self.topology, self.kernel.installed(place.ns), place, hook, packet,
-                                 rulesets.EXPLAINERS)
+        installed = self.kernel.installed(place.ns)
+        place = replace(place, installed=installed)
+        found = rulesets.consult(self.topology, installed, place, hook, packet, rulesets.EXPLAINERS)
         self.warnings += [w for w in found.warnings if w not in self.warnings]
         translated: set[str] = set()  # the first nat chain that translates an address wins
         for decision in found.decisions:
-            where = hook.value + (f" in {place.endpoint}, bridged" if place.bridged else "")
+            where = hook.value + (f" on {place.oif}" if hook is Hook.EGRESS else "") + \
+                (f" in {place.endpoint}" if place.endpoint != hop.at else "") + (", bridged" if place.bridged else "")
             if decision.action is Action.DROP:
                 hop.note(decision.by, f"{where}: drop", decision.rule)
                 return packet, _End(DROPPED, f"{place.endpoint}: dropped by {decision.by}: "
@@ -258,7 +269,7 @@ class Walker:
             packet, effect = self._nat(place, decision, packet, route, nexthop)
             if effect:
                 hop.add_nat(f"{effect} by {decision.by}")
-            hop.note(decision.by, f"{where}: {effect or decision.action.value}", decision.rule)
+            hop.note(decision.by, f"{where}: {effect or decision.detail or decision.action.value}", decision.rule)
         return packet, None
 
     def _nat(self, place: Place, decision: Decision, packet: Packet, route: Route | None,

@@ -29,6 +29,7 @@ class Landing:
     iif: str  # the interface it comes in on there
     network: str = ""  # the network crossed ("" for a ptp veth)
     bridge: str = ""  # set when docker-host's bridge switches it between two members
+    port: str = ""  # the docker-host bridge port it leaves by towards its owner
 
 
 class Wiring:
@@ -37,7 +38,7 @@ class Wiring:
         self.spots: dict[str, Spot] = {}
         self.ptp: dict[tuple[str, str], tuple[str, str]] = {}
         self.networks: dict[tuple[str, str], str] = {}
-        self.owners: dict[tuple[str, IPAddr], tuple[str, str]] = {}
+        self.owners: dict[tuple[str, IPAddr], tuple[str, str, str]] = {}  # -> ns, ifname, bridge port
         self.by_address: dict[IPAddr, str] = {}
         self._docker_host(topology)
         for node in topology.nodes:
@@ -58,7 +59,7 @@ class Wiring:
         for network in topology.networks:
             self.networks[(ns, network.bridge)] = network.name
             for gateway in network.gateways:
-                self.owners[(network.name, gateway)] = (ns, network.bridge)
+                self.owners[(network.name, gateway)] = (ns, network.bridge, "")
                 self.by_address.setdefault(gateway, DOCKER_HOST)
 
     def _attach(self, spot: Spot, attachments, loopbacks) -> None:
@@ -67,7 +68,7 @@ class Wiring:
             self.networks[(spot.ns, attachment.ifname)] = attachment.network
             # KIND nodes answer ARP for any of their addresses on any interface (arp_ignore=0).
             for address in tuple(attachment.addresses) + tuple(loopbacks):
-                self.owners[(attachment.network, address)] = (spot.ns, attachment.ifname)
+                self.owners[(attachment.network, address)] = (spot.ns, attachment.ifname, attachment.peer)
                 self.by_address.setdefault(address, spot.endpoint)
 
     def land(self, ns: str, oif: str, nexthop: IPAddr) -> Landing | str:
@@ -82,11 +83,11 @@ class Wiring:
         owner = self.owners.get((network, nexthop))
         if owner is None:
             return f"{here.endpoint}: nothing on network {network} has {nexthop} (no answer to ARP)"
-        owner_ns, owner_if = owner
+        owner_ns, owner_if, port = owner
         docker = self.topology.docker_host.netns
         bridged = ns != docker and owner_ns != docker
         bridge = self.topology.network(network).bridge if bridged else ""
-        return Landing(self.spots[owner_ns], owner_if, network, bridge)
+        return Landing(self.spots[owner_ns], owner_if, network, bridge, port)
 
     def endpoint_at(self, address: IPAddr) -> str | None:
         return self.by_address.get(address)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import replace
 
 from ...errors import KindscapeError
 from ...runner import run
 from ...topology import IPAddr
 from ...trace.kernel import ROUTE_TYPES, TABLE_NAMES, Route, RouteRefused
-from ...trace.rulesets import InstalledRuleset
+from ...plan.decide import InstalledRule, InstalledRuleset
 from . import nsfs
 from .netlink import NetlinkSocket, RouteAnswer
 
@@ -83,8 +84,12 @@ class NetnsKernel:
 
     def installed(self, ns: str) -> InstalledRuleset:
         if ns not in self._rulesets:
-            done = run(["nsenter", f"--net={nsfs.path_of(ns)}", "nft", "-j", "list", "ruleset"])
-            self._rulesets[ns] = parse_ruleset(done.stdout)
+            nft = ["nsenter", f"--net={nsfs.path_of(ns)}", "nft"]
+            found = parse_ruleset(run(nft + ["-j", "list", "ruleset"]).stdout)
+            if any(rule.table.startswith("netdev ") for rule in found.rules):
+                # nft's JSON leaves out a netdev chain's device: its text says it.
+                found = with_devices(found, run(nft + ["list", "chains"]).stdout)
+            self._rulesets[ns] = found
         return self._rulesets[ns]
 
     def listening(self, ns: str, address: IPAddr, port: int) -> bool:
@@ -103,17 +108,43 @@ class NetnsKernel:
 
 
 def parse_ruleset(text: str) -> InstalledRuleset:
-    """`nft -j list ruleset` → tables ("inet kindnet") and the comments of their rules."""
+    """`nft -j list ruleset` → tables ("inet kindnet") with their rules' comments, and the
+    rules with where they sit (base chain hook, netdev device) and their expressions."""
     tables: dict[str, set[str]] = {}
+    chains: dict[tuple[str, str], tuple[str, str]] = {}
+    rules: list[InstalledRule] = []
     for item in json.loads(text or "{}").get("nftables", []):
         if "table" in item:
             tables.setdefault(f"{item['table']['family']} {item['table']['name']}", set())
+        elif "chain" in item:
+            chain = item["chain"]
+            chains[(f"{chain['family']} {chain['table']}", chain["name"])] = \
+                (chain.get("hook", ""), chain.get("dev", ""))
         elif "rule" in item:
             rule = item["rule"]
-            comments = tables.setdefault(f"{rule['family']} {rule['table']}", set())
-            if rule.get("comment"):
-                comments.add(rule["comment"])
-    return InstalledRuleset({name: frozenset(found) for name, found in tables.items()})
+            table = f"{rule['family']} {rule['table']}"
+            hook, device = chains.get((table, rule["chain"]), ("", ""))
+            comment = rule.get("comment", "")
+            tables.setdefault(table, set()).update([comment] if comment else [])
+            rules.append(InstalledRule(table, rule["chain"], hook, device, comment,
+                                       json.dumps(rule.get("expr", []))))
+    return InstalledRuleset({name: frozenset(found) for name, found in tables.items()}, tuple(rules))
+
+
+def with_devices(found: InstalledRuleset, chains_text: str) -> InstalledRuleset:
+    """Fill in the device of netdev chains from `nft list chains`."""
+    devices: dict[tuple[str, str], str] = {}
+    table = chain = ""
+    for line in chains_text.splitlines():
+        words = line.split()
+        if words[:1] == ["table"] and len(words) >= 3:
+            table = f"{words[1]} {words[2]}"
+        elif words[:1] == ["chain"] and len(words) >= 2:
+            chain = words[1]
+        elif "device" in words:
+            devices[(table, chain)] = words[words.index("device") + 1].strip('",;')
+    rules = tuple(replace(r, device=r.device or devices.get((r.table, r.chain), "")) for r in found.rules)
+    return replace(found, rules=rules)
 
 
 def _prefix(matched: RouteAnswer, answer: RouteAnswer) -> str:

@@ -62,7 +62,7 @@ def test_an_impairment_crossed_is_shown(no_leaks):
     with kindscape.up(scenario) as lab:
         report = lab.trace("cluster-a-control-plane/pod1", "cluster-b-control-plane/pod1")
         assert report.ok, report.reason
-        crossed = [s for h in report.forward.hops for s in h.steps if "100mbit" in s.what]
+        crossed = [s for h in report.forward.hops for s in h.steps if "rate 100mbit" in (s.rule or "")]
         assert crossed, [s for h in report.forward.hops for s in h.steps]
         agree(lab, report)
 

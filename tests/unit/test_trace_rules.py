@@ -168,9 +168,12 @@ def test_kube_proxy_decisions_name_rules_the_plan_installs():
         (Action.MARK, "from outside the podSubnet: masquerade"), (Action.DNAT, "default/web cluster IP")]
     backends = {a for pod in cluster.pods if pod.name in service.backends for a in pod.addresses}
     assert {a for a, port in found.decisions[-1].choices} == backends and found.decisions[-1].to_port == 8080
-    pod = cluster.pods[0].addresses[0]
-    inside = consult(topology, installed[node.netns], place, Hook.PREROUTING, Packet(pod, vip, 80))
-    assert [d.action for d in inside.decisions] == [Action.DNAT]
+    first = found.decisions[-1].to  # the backend trace follows
+    other = next(a for pod in cluster.pods for a in pod.addresses if a != first)
+    inside = consult(topology, installed[node.netns], place, Hook.PREROUTING, Packet(other, vip, 80))
+    assert [d.action for d in inside.decisions] == [Action.DNAT]  # a pod: no masquerade
+    itself = consult(topology, installed[node.netns], place, Hook.PREROUTING, Packet(first, vip, 80))
+    assert [(d.action, d.rule) for d in itself.decisions][0] == (Action.MARK, "hairpin: the pod reaches itself")
     marked = Packet(vm1, found.decisions[-1].to, 8080, mark=0x4000)
     out = consult(topology, installed[node.netns], place, Hook.POSTROUTING, marked)
     assert (Action.MASQUERADE, "KUBE-POSTROUTING: masquerade marked traffic") in \

@@ -54,7 +54,7 @@ def trace_view(report: TraceReport) -> Group:
     parts += [_verdict("request", report.forward), _verdict("reply", report.back)]
     if report.seen_source is not None and report.ok:
         kept = "kept" if report.source_preserved else f"NATed (sent as {report.from_address})"
-        parts.append(Text(f"{report.target} sees the connection from {report.seen_source}: source {kept}"))
+        parts.append(Text(f"{report.forward.delivered_to} sees the connection from {report.seen_source}: source {kept}"))
     parts += [Text(f"warning: {warning}", style="yellow") for warning in report.warnings]
     parts.append(Text("the connection can be made" if report.ok else "the connection cannot be made",
                       style="bold green" if report.ok else "bold red"))

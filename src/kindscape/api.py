@@ -103,6 +103,23 @@ class Lab:
             probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure)
         return checks.check(self.topology, probe, everything=all)
 
+    def explain(self, report):
+        """Give each failed expectation of a `check` report its one-line reason, from `trace`
+        (what `check --explain` shows); returns the report."""
+        from .trace.explain import explain
+        explain(report.expectations, self.trace)
+        return report
+
+    def trace(self, source: str, target: str, port: int | None = None, address: str | None = None):
+        """The path a new connection from `source` to `target` takes, hop by hop, and its
+        reply's path back (same content as `trace -o json`)."""
+        from .trace import trace
+        open_kernel = getattr(self.runtime, "kernel", None)
+        if open_kernel is None:
+            raise KindscapeError(f"trace is not available for the {self.state.runtime} runtime")
+        with open_kernel(self.state) as kernel:
+            return trace(self.topology, kernel, source, target, port, address)
+
     def exec(self, endpoint: str, argv: Sequence[str], capture: bool = True) -> subprocess.CompletedProcess:
         """Run `argv` inside an endpoint (`cluster-a-worker/pod1`, `cluster-a-worker`, a
         host, `docker-host`) as `ip netns exec` would, and wait for it.

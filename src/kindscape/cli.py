@@ -115,6 +115,24 @@ def validate(file: str, output: OutputOpt = Output.table) -> None:
 
 
 @app.command()
+def trace(name: str,
+          source: Annotated[str, typer.Argument(metavar="FROM", help="pod, node, host, docker-host or an address")],
+          target: Annotated[str, typer.Argument(metavar="TO", help="pod, node, host, docker-host, Service or an address")],
+          port: Annotated[Optional[int], typer.Option("--port", "-p", help="TCP port (default: 8080, a Service's port)")] = None,
+          output: OutputOpt = Output.table) -> None:
+    """The path a new connection takes, hop by hop and back; exit 0 when delivered both ways."""
+    with _guard(output):
+        from . import api
+        report = api.attach(name).trace(source, target, port=port)
+        if output is Output.json:
+            _print_json(report.to_json())
+        else:
+            from .render.trace import trace_view
+            _console().print(trace_view(report))
+        raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
 def plan(file: str, runtime: RuntimeOpt = RuntimeName.netns,
          output: Annotated[PlanOutput, typer.Option("--output", "-o")] = PlanOutput.text) -> None:
     """Print what `up` would do, as the equivalent ip/nft (or docker/kind) commands."""
@@ -150,11 +168,15 @@ def check(name: NameArg, all: Annotated[bool, typer.Option("--all", help="probe 
           timeout: Annotated[float, typer.Option(help="seconds before a probe counts as unreachable")] = 1.0,
           measure: Annotated[bool, typer.Option("--measure", help="a burst of probes per pair: loss and RTT spread")] = False,
           probes: Annotated[int, typer.Option(help="probes per pair with --measure", min=1, max=200)] = 20,
+          explain: Annotated[bool, typer.Option("--explain", help="one line per failed expectation saying why (from trace)")] = False,
           output: OutputOpt = Output.table) -> None:
     """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
     with _guard(output):
         from . import api
-        report = api.attach(name).check(all=all, timeout=timeout, measure=probes if measure else 0)
+        lab = api.attach(name)
+        report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0)
+        if explain:
+            lab.explain(report)
         if output is Output.json:
             _print_json(report.to_json())
         else:

@@ -20,6 +20,7 @@ class ExpectationOutcome:
     expectation: Expectation
     results: list[ProbeResult] = field(default_factory=list)
     failures: list[ProbeResult] = field(default_factory=list)
+    explanation: str | None = None  # `check --explain`: why it failed, in one line (from trace)
 
     @property
     def met(self) -> bool:
@@ -65,12 +66,15 @@ def result_json(result: ProbeResult) -> dict[str, Any]:
 
 def expectation_json(outcome: ExpectationOutcome) -> dict[str, Any]:
     item = outcome.expectation
-    return {
+    found = {
         "from": item.source, "to": item.target, "reachable": item.reachable,
         "sourcePreserved": item.source_preserved, "met": outcome.met,
         "probes": len(outcome.results),
         "failures": [result_json(r) for r in outcome.failures],
     }
+    if outcome.explanation is not None:
+        found["explanation"] = outcome.explanation
+    return found
 
 
 def tasks_between(sources: list[Endpoint], targets: list[Endpoint]) -> list[ProbeTask]:

@@ -112,6 +112,9 @@ def check_view(report: CheckReport) -> Group:
     lines = failure_lines(report)
     if lines:
         parts.append(Text("\n".join(lines), style="red"))
+    why = [f"why: {o.explanation}" for o in report.expectations if o.explanation]
+    if why:
+        parts.append(Text("\n".join(why), style="yellow"))
     verdict = "all expectations met" if report.ok else "some expectations failed"
     counts = {v: sum(1 for r in report.results if r.family == v) for v in (4, 6)}
     split = f" (IPv4 {counts[4]}, IPv6 {counts[6]})" if all(counts.values()) else ""

@@ -22,6 +22,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.ndmsg import NTF_PROXY, NUD_PERMANENT, ndmsg
 from pyroute2.netlink.rtnl.ndtmsg import ndtmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
+from pyroute2.netlink.rtnl import RTM_GETROUTE  # trace: route lookups
 
 SOL_NETLINK = 270
 NETLINK_CAP_ACK = 10
@@ -36,6 +37,7 @@ IFLA_ALT_IFNAME = 53
 RT_TABLE_MAIN = 254
 RTPROT_BOOT = 3
 RTN_UNICAST = 1
+RTM_F_FIB_MATCH = 0x2000  # RTM_GETROUTE: answer the FIB entry that matched (`ip route get fibmatch`)
 SCOPES = {"": 0, "universe": 0, "link": 253, "host": 254}
 CREATE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
 MODIFY = NLM_F_REQUEST | NLM_F_ACK
@@ -59,6 +61,19 @@ class Failure:
     def __str__(self) -> str:
         text = f"{self.what}: {os.strerror(self.code)}"
         return text + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class RouteAnswer:
+    """The kernel's answer to RTM_GETROUTE (`ip route get`): what it would do with a packet."""
+
+    type: int  # RTN_*: 1 unicast, 2 local, 6 blackhole, 7 unreachable, 8 prohibit, ...
+    table: int
+    dst: str | None
+    dst_len: int  # the matched prefix length when asked with fib_match
+    gateway: str | None
+    oif: int
+    prefsrc: str | None
 
 
 @dataclass
@@ -221,6 +236,38 @@ class NetlinkSocket:
                             for a, v in _attrs(value) if a == IFLA_ALT_IFNAME]
         return []
 
+    def route_get(self, dst: str, src: str = "", iif: int = 0, oif: int = 0, mark: int = 0,
+                  fib_match: bool = False) -> RouteAnswer:
+        """Ask the kernel how it routes a packet (RTM_GETROUTE): from a local socket when
+        `iif` is 0, else as if it arrived on interface `iif` (which runs the input checks,
+        e.g. strict rp_filter). Raises OSError with the kernel's errno when it refuses."""
+        address = ipaddress.ip_address(dst)
+        msg = rtmsg()
+        msg["family"] = socket.AF_INET if address.version == 4 else socket.AF_INET6
+        msg["dst_len"] = address.max_prefixlen
+        msg["flags"] = RTM_F_FIB_MATCH if fib_match else 0
+        attrs = [("RTA_DST", str(address))]
+        if src:
+            msg["src_len"] = address.max_prefixlen
+            attrs.append(("RTA_SRC", src))
+        attrs += [(name, value) for name, value in (("RTA_IIF", iif), ("RTA_OIF", oif), ("RTA_MARK", mark))
+                  if value]
+        msg["attrs"] = attrs
+        self.seq += 1
+        msg["header"]["type"] = RTM_GETROUTE
+        msg["header"]["flags"] = NLM_F_REQUEST
+        msg["header"]["sequence_number"] = self.seq
+        msg.encode()
+        self.sock.sendall(bytes(msg.data))
+        data = self.sock.recv(1 << 16)
+        for kind, _seq, payload in _messages(data):
+            if kind == NLMSG_ERROR:
+                code = struct.unpack_from("=i", payload, 0)[0]
+                raise OSError(-code, os.strerror(-code), _ext_ack_message(payload))
+            if kind == RTM_NEWROUTE:
+                return _route_answer(data)
+        raise OSError(0, "no answer to RTM_GETROUTE")
+
     def link_indexes(self) -> dict[str, int]:
         """Dump the namespace's links: name -> ifindex."""
         self.seq += 1
@@ -243,6 +290,15 @@ class NetlinkSocket:
                 name = _attr_string(payload[16:], 3)  # IFLA_IFNAME
                 if name:
                     found[name] = index
+
+
+def _route_answer(data: bytes) -> RouteAnswer:
+    msg = rtmsg(data)
+    msg.decode()
+    return RouteAnswer(type=msg["type"], table=msg.get_attr("RTA_TABLE") or msg["table"],
+                       dst=msg.get_attr("RTA_DST"), dst_len=msg["dst_len"],
+                       gateway=msg.get_attr("RTA_GATEWAY"), oif=msg.get_attr("RTA_OIF") or 0,
+                       prefsrc=msg.get_attr("RTA_PREFSRC"))
 
 
 def _messages(data: bytes):

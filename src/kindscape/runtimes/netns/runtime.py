@@ -128,6 +128,12 @@ class NetnsRuntime:
         check_privileges()
         return prober.run(tasks, timeout=timeout)
 
+    def kernel(self, state: ScenarioState):
+        """What `trace` asks: routes, rulesets, sockets and sysctls of the namespaces."""
+        check_privileges()
+        from .introspect import NetnsKernel
+        return NetnsKernel()
+
     def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         check_privileges()

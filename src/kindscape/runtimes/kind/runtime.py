@@ -13,6 +13,7 @@ from dataclasses import replace
 from ... import codec
 from ... import state as statefile
 from ...errors import CommandFailed, KindscapeError, PrivilegeError
+from ...plan import clusterdns
 from ...plan.ops import Plan
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
@@ -24,6 +25,7 @@ from ..netns import processes
 from .apply import KindApplier
 from .docker_side import DockerSide
 from .facts import DOCKER_HOST_NS, netns_path
+from . import podexec
 from .kind_cli import KindCli
 from .kubectl import Kubectl
 from .links import apply as apply_links
@@ -169,7 +171,8 @@ class KindRuntime:
     def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         """Nodes and hosts: `docker exec` (their own tools and files); pods: the pod's
-        network namespace with this machine's tools (as `ip netns exec`); docker-host: here."""
+        network namespace with this machine's tools and the pod's resolv.conf (as `ip netns
+        exec`, see podexec.py); docker-host: here."""
         kind, _, rest = endpoint_ns.partition(":")
         container, _, pod_netns = rest.partition(":")
         if endpoint_ns == DOCKER_HOST_NS:
@@ -178,6 +181,8 @@ class KindRuntime:
             if capture:
                 return self.docker.exec(container, list(argv))
             full = ["docker", "exec", "-i", *(["-t"] if sys.stdin.isatty() else []), container, *argv]
+        elif pod_netns:
+            full = podexec.argv(netns_path(self.docker, endpoint_ns), _resolv_conf(state, endpoint_ns), list(argv))
         else:
             full = ["nsenter", f"--net={netns_path(self.docker, endpoint_ns)}", *argv]
         output = {"capture_output": True, "text": True} if capture else {}
@@ -197,6 +202,17 @@ class KindRuntime:
             if docker.container(container) is None:
                 problems.append(f"container {container} is missing")
         return problems + _pending_load_balancers(state)
+
+
+def _resolv_conf(state: ScenarioState, pod_ns: str) -> str:
+    """kubelet's resolv.conf for the pod's cluster, in the scenario's state directory."""
+    topology = codec.decode(Topology, state.topology)
+    cluster = next(c for c in topology.clusters for p in c.pods if p.netns == pod_ns)
+    path = os.path.join(statefile.scenario_dir(state.name), f"resolv.conf.{cluster.name}")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(clusterdns.resolv_conf(cluster, state.name))
+    os.chmod(path, 0o644)
+    return path
 
 
 def _pending_load_balancers(state: ScenarioState) -> list[str]:

@@ -14,6 +14,7 @@ limit holding on a real TCP stream between two node containers, and runtime chan
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -165,3 +166,11 @@ def test_cli_changes_links_of_a_kind_scenario(lab):
     assert cli("impair", "kst-svc", "vm1", "kst-s-worker", "--loss", "2%").returncode == 0
     assert "loss 2%" in _in_container(lab, "kst-svc-vm1", "nft", "list", "table", "netdev", "kindscape-impair")
     # Left in place for `down` (the fixture's): it removes the containers and this machine's table.
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and kernel.available("netem"), reason="this kernel has netem: nothing to refuse")
+def test_delay_in_the_file_is_refused_before_anything_is_made(standin, no_leaks):
+    wan = Path(__file__).parents[2] / "examples" / "multi-region-wan.yaml"  # delay 25ms: no netem here
+    with pytest.raises(KernelFeatureMissing, match=r"impairments\[0\]: delay and jitter need the kernel's netem"):
+        kindscape.up(wan, runtime="kind")
+    assert not standin.created  # no cluster was asked for

@@ -16,6 +16,7 @@ they are named for the scenario (`kindscape-impair-<scenario>`), and `down` remo
 from __future__ import annotations
 
 import shlex
+import shutil
 from dataclasses import dataclass, replace
 
 from ...plan import links as core_links
@@ -55,7 +56,10 @@ def apply(docker: DockerSide, scenario: str, desired: list[LinkOp], previous: li
 
 
 def remove_host_tables(scenario: str) -> list[str]:
-    """The scenario's tables in the machine's own namespace, if any (`down`)."""
+    """The scenario's tables in the machine's own namespace, if any (`down`). Without nft
+    on this machine no scenario could have made one."""
+    if shutil.which("nft") is None:
+        return []
     removed = []
     for table in TABLES:
         name = host_table(table, scenario)

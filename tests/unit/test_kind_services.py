@@ -33,6 +33,7 @@ clusters:
 services:
   - {cluster: c, name: web, port: 80, targetPort: 8080}
   - {cluster: c, name: db, namespace: data, type: Headless, port: 5432, backends: "c-worker"}
+  - {cluster: c, name: metrics, namespace: kube-system, port: 9100}
 """
 
 
@@ -110,6 +111,9 @@ def test_dual_stack_services_request_both_families_in_the_clusters_order():
     assert db["clusterIP"] == "None" and db["ipFamilyPolicy"] == "RequireDualStack"
     assert docs[("EndpointSlice", "db-kindscape-ipv6")]["endpoints"][0]["addresses"] == ["<ks-c-worker-pod1:0>"]
     assert docs[("EndpointSlice", "db-kindscape-ipv4")]["endpoints"][0]["addresses"] == ["<ks-c-worker-pod1:1>"]
+    # A namespace Kubernetes has already is used as it is, never re-applied with our label.
+    assert [name for kind, name in docs if kind == "Namespace"] == ["data"]
+    assert docs[("Service", "metrics")]["metadata"]["namespace"] == "kube-system"
 
 
 def test_links_are_planned_in_the_containers_namespaces():

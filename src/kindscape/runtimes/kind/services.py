@@ -29,6 +29,7 @@ MANAGED_BY = "kindscape"
 SERVICE_LABEL = "svc.kindscape.io/"  # + the Service's name, on every pod that backs it
 BACKEND = "backend"
 FAMILIES = {4: "IPv4", 6: "IPv6"}
+BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")  # never re-applied
 
 
 def probe_pod_name(endpoint: str) -> str:
@@ -112,7 +113,8 @@ def pod_labels(cluster: Cluster, pod_namespace: str) -> dict[str, tuple[tuple[st
 
 # Manifests ---------------------------------------------------------------------------
 def render(services: tuple[ServiceObject, ...], value: Callable[[Value], str]) -> str:
-    docs: list[dict] = [_namespace(n) for n in dict.fromkeys(s.namespace for s in services if not s.selects)]
+    docs: list[dict] = [_namespace(n) for n in dict.fromkeys(s.namespace for s in services if not s.selects)
+                        if n not in BUILT_IN_NAMESPACES]
     for service in services:
         docs.append(service_manifest(service))
         if not service.selects and service.type != "ExternalName":

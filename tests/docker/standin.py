@@ -17,6 +17,10 @@ What the stand-in replaces, and only that:
 - the kubelet + containerd + CNI ptp for probe pods: a namespace per pod made with
   `ip netns add cni-<id>` inside the node, a veth, the pod's /32, routes as ptp makes them.
 - systemd: `systemctl` only records its arguments (/var/log/systemctl.log).
+- the API server for everything but pods: Services, Namespaces and EndpointSlices are
+  only kept, as applied (there is no kube-proxy, no CoreDNS and no cloud provider: a
+  ClusterIP, NodePort or LoadBalancer answers nothing here, and LoadBalancers get no
+  address).
 Not as KIND: `--privileged` cannot start a container in this sandbox (its capability
 bounding set lacks CAP_SYS_RESOURCE), so nodes get the capabilities the steps need
 (NET_ADMIN, SYS_ADMIN, NET_RAW, unconfined seccomp/AppArmor) and their sysctls at creation.
@@ -62,6 +66,8 @@ class StandInCluster:
         self.nodes = nodes
         self.cidrs = {node: list(pod_subnet.subnets(new_prefix=24))[i] for i, node in enumerate(nodes)}
         self.pods: dict[str, PodStatus] = {}
+        self.objects: list[dict] = []  # everything else `kubectl apply` got (Services, ...)
+        self.labels: dict[str, dict[str, str]] = {}  # each pod's labels
 
 
 class StandInKind:
@@ -162,9 +168,18 @@ class StandInKube:
         return found
 
     def apply(self, manifest: str) -> None:
+        """Pods get a namespace and an address as kubelet + CNI would give them; every other
+        object is only kept (no API server, no kube-proxy, no CoreDNS: nothing acts on them)."""
         for doc in yaml.safe_load_all(manifest):
             if doc and doc.get("kind") == "Pod":
                 self._pod(doc["metadata"]["name"], doc["spec"]["nodeName"])
+                self.cluster.labels[doc["metadata"]["name"]] = dict(doc["metadata"].get("labels") or {})
+            elif doc:
+                self.cluster.objects.append(doc)
+
+    def load_balancer_ips(self, namespace: str, name: str) -> tuple[str, ...]:
+        """No cloud provider here (cloud-provider-kind's part): no LoadBalancer address."""
+        return ()
 
     def _pod(self, name: str, node: str) -> None:
         """What containerd + CNI ptp do for a pod: its namespace, a veth, a /32 each side."""

@@ -3,6 +3,7 @@ SDK, the kind binary or kubectl. Everything is recorded in the state before it i
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -10,18 +11,23 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import codec
 from ... import state as statefile
 from ...errors import RuntimeFailure
+from ...plan import links as core_links
 from ...plan.ops import Plan
 from ...runner import run
 from ...state import ScenarioState
+from ...topology import Topology
 from ..base import Progress
 from ..netns import processes
 from .docker_side import DockerSide
 from .facts import Facts, netns_path, real_topology
 from .kind_cli import KindCli
 from .kubectl import Kubectl, PodStatus
+from .links import ApplyLinks
+from .links import apply as apply_links
 from .ops import (Connect, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Phase, ProbePods,
                   RunHost, StartWorkloads)
 from .records import Records
+from .services import ApplyServices
 
 WORKLOADS = "workloads"
 PROBE_SELECTOR = "app.kubernetes.io/managed-by=kindscape"
@@ -30,12 +36,15 @@ PROBE_SELECTOR = "app.kubernetes.io/managed-by=kindscape"
 class KindApplier:
     def __init__(self, plan: Plan, state: ScenarioState, records: Records, progress: Progress,
                  save: Callable[[], None], docker: DockerSide, kind: KindCli,
-                 kube: Callable[[str], Kubectl]):
+                 kube: Callable[[str], Kubectl], load_balancer_wait: float = 30):
         self.plan, self.state, self.records = plan, state, records
         self.progress, self.save = progress, save
         self.docker, self.kind, self.kube = docker, kind, kube
         self.facts = Facts(docker, kube, records.topology)
         self.pods: dict[str, PodStatus] = {}
+        self.load_balancer_wait = load_balancer_wait
+        self.load_balancers: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        self.real: Topology | None = None
 
     def apply(self) -> None:
         phases: dict[Phase, list] = defaultdict(list)
@@ -66,8 +75,12 @@ class KindApplier:
                 self._host_route(op)
             case ProbePods():
                 self._probe_pods(op)
+            case ApplyServices():
+                self._services(op)
             case StartWorkloads():
                 self._workloads(op)
+            case ApplyLinks():
+                self._links()
             case _:
                 raise RuntimeFailure(f"the kind runtime cannot apply {op!r}")
 
@@ -111,11 +124,33 @@ class KindApplier:
             if pod.name in found:
                 self.pods[pod.endpoint] = found[pod.name]
 
+    def _services(self, op: ApplyServices) -> None:
+        """The Services (kubectl apply); then what Kubernetes gave the LoadBalancers (its
+        cloud provider takes a moment; none without one: the status says so)."""
+        kube = self.kube(op.cluster)
+        kube.apply(op.manifest(self.facts.value))
+        balancers = [s for s in op.services if s.type == "LoadBalancer"]
+        deadline = time.monotonic() + self.load_balancer_wait
+        for service in balancers:
+            while True:
+                found = kube.load_balancer_ips(service.namespace, service.name)
+                if found or time.monotonic() >= deadline:
+                    break
+                time.sleep(1)
+            self.load_balancers[(op.cluster, service.namespace, service.name)] = found
+
+    def _links(self) -> None:
+        """The file's impairments, computed from the real topology (the addresses Docker gave)."""
+        assert self.real is not None, "the links come after the workloads"
+        desired = core_links.plan_links(self.real, self.real.impairments)
+        apply_links(self.docker, self.plan.scenario, desired, [], self.progress)
+
     def _workloads(self, op: StartWorkloads) -> None:
         """The real topology first (every endpoint's namespace), then one server process
         with a listener inside each of them."""
         real = real_topology(self.records.topology, self.facts, self.records.kind_network, self.pods,
-                             self.records.host_containers)
+                             self.records.host_containers, self.load_balancers)
+        self.real = real
         self.state.topology = codec.encode(real)
         self.save()
         spaces = {p.name: p.netns for p in real.pods}

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import replace
 
-from ...errors import RuntimeFailure
+from ...errors import CommandFailed, RuntimeFailure
+from ...runner import run
 from ...topology import Attachment, Node, Pod, Topology
 from .docker_side import DockerSide
 from .kubectl import Kubectl, NodeStatus, PodStatus
-from .ops import ContainerIP, PodCIDR, Ref, Value
+from .ops import ContainerIP, PodCIDR, PodIP, Ref, Value
 
 DOCKER_HOST_NS = "host"
 
@@ -64,12 +66,41 @@ class Facts:
             if ref.index >= len(cidrs):
                 raise RuntimeFailure(f"node {ref.node} has no podCIDR number {ref.index + 1}")
             return cidrs[ref.index]
+        if isinstance(ref, PodIP):
+            return self._pod_ip(ref)
         done = self.docker.exec(ref.node, ref.argv())
         image = done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
         if done.returncode != 0 or not image:
             raise RuntimeFailure(f"{ref.lookup()}: no sandbox image found on {ref.node} "
                                  "(set KINDSCAPE_PROBE_IMAGE)")
         return image
+
+    def _pod_ip(self, ref: PodIP) -> str:
+        from .apply import PROBE_SELECTOR
+        found = self.kube(ref.cluster).pods(ref.namespace, PROBE_SELECTOR).get(ref.pod)
+        if found is None or len(found.ips) <= ref.index:
+            raise RuntimeFailure(f"{ref.lookup()}: probe pod {ref.pod} has no address number {ref.index + 1}")
+        return found.ips[ref.index]
+
+    def interface(self, container: str, address: str) -> tuple[str, str]:
+        """(the container's interface that holds `address`, the Docker host's end of it):
+        what impairments are applied to (Docker picks both names)."""
+        path = netns_path(self.docker, container_ns(container))
+        try:
+            found = run(["nsenter", f"--net={path}", "ip", "-o", "addr", "show", "to", address]).stdout
+            ifname = found.split()[1] if found.strip() else ""
+            link = run(["nsenter", f"--net={path}", "ip", "-o", "link", "show", "dev", ifname]).stdout \
+                if ifname else ""
+        except CommandFailed as exc:
+            raise RuntimeFailure(f"{container}: cannot read its interfaces ({exc.stderr.strip()})") from None
+        peer = re.search(r"^\d+: [^@:]+@if(\d+):", link)
+        if not peer:
+            raise RuntimeFailure(f"{container}: no veth interface holds {address}")
+        try:
+            return ifname, socket.if_indextoname(int(peer.group(1)))
+        except OSError:
+            raise RuntimeFailure(f"{container}: the peer of {ifname} (index {peer.group(1)}) is not in this "
+                                 "machine's namespace") from None
 
     def cluster_nodes(self, cluster: str) -> dict[str, NodeStatus]:
         if cluster not in self.nodes:
@@ -106,14 +137,19 @@ class Facts:
 
 
 def real_topology(topology: Topology, facts: Facts, kind_network: str,
-                  pods: dict[str, PodStatus], host_containers: dict[str, str]) -> Topology:
+                  pods: dict[str, PodStatus], host_containers: dict[str, str],
+                  load_balancers: dict[tuple[str, str, str], tuple[str, ...]]) -> Topology:
     """The topology with what Docker and Kubernetes really gave: addresses, podCIDRs, pod
-    IPs and every endpoint's namespace."""
+    IPs, every endpoint's namespace and interfaces, LoadBalancer addresses (keyed by
+    cluster, namespace, name). CoreDNS is the cluster's own: no emulated DNS pod."""
     clusters = []
     for cluster in topology.clusters:
         statuses = facts.cluster_nodes(cluster.name)
         nodes = tuple(_real_node(node, statuses[node.name], facts, kind_network, pods) for node in cluster.nodes)
-        clusters.append(replace(cluster, nodes=nodes))
+        services = tuple(replace(s, announced_by=None, load_balancer_ips=tuple(
+            ipaddress.ip_address(a) for a in load_balancers.get((cluster.name, s.namespace, s.name), ())))
+            for s in cluster.services)
+        clusters.append(replace(cluster, nodes=nodes, services=services, dns_pod=None))
     hosts = tuple(replace(h, netns=container_ns(host_containers[h.name]),
                           attachments=tuple(_real_attachment(a, host_containers[h.name], facts, kind_network)
                                             for a in h.attachments))
@@ -148,7 +184,8 @@ def _real_attachment(attachment: Attachment, container: str, facts: Facts, kind_
     network = kind_network if attachment.network == "kind" else attachment.network
     addresses = tuple(ipaddress.ip_address(facts.value(ContainerIP(container, network, a.version)))
                       for a in attachment.addresses)
-    return replace(attachment, addresses=addresses)
+    ifname, peer = facts.interface(container, str(addresses[0]))
+    return replace(attachment, addresses=addresses, ifname=ifname, peer=peer)
 
 
 def _real_network(network, docker: DockerSide, kind_network: str):

@@ -76,3 +76,9 @@ class Kubectl:
                 or ((status["podIP"],) if status.get("podIP") else ())
             found[item["metadata"]["name"]] = PodStatus((item.get("spec") or {}).get("nodeName", ""), ips)
         return found
+
+    def load_balancer_ips(self, namespace: str, name: str) -> tuple[str, ...]:
+        """The addresses Kubernetes (its cloud provider) gave a LoadBalancer Service, if any."""
+        data = json.loads(self._run(["-n", namespace, "get", "service", name, "-o", "json"]).stdout)
+        ingress = ((data.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        return tuple(item["ip"] for item in ingress if item.get("ip"))

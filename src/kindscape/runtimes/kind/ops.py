@@ -34,7 +34,10 @@ class Phase(IntEnum):
     NODE_ADDRESS = 7
     ROUTES = 8
     MASQUERADE = 9
-    WORKLOADS = 10
+    PODS = 10
+    SERVICES = 11
+    WORKLOADS = 12
+    LINKS = 13
 
 
 def _var(*parts: str) -> str:
@@ -97,8 +100,28 @@ class SandboxImage:
                 CONTAINERD_CONFIG]
 
 
-Ref = ContainerIP | PodCIDR | SandboxImage
-Value = str | ContainerIP | PodCIDR | SandboxImage
+@dataclass(frozen=True)
+class PodIP:
+    """A probe pod's address (the CNI picked it), primary family first: what the
+    EndpointSlices of a Service in another namespace than the pods' list."""
+
+    cluster: str
+    namespace: str
+    pod: str  # the Kubernetes pod's name
+    index: int = 0  # position in the pod's .status.podIPs
+
+    @property
+    def var(self) -> str:
+        return _var("POD_IP" if self.index == 0 else f"POD_IP{self.index}", self.pod)
+
+    def lookup(self) -> str:
+        path = f"{{.status.podIPs[{self.index}].ip}}"
+        return (f"kubectl --context kind-{self.cluster} -n {self.namespace} get pod {self.pod} "
+                f"-o jsonpath={shlex.quote(path)}")
+
+
+Ref = ContainerIP | PodCIDR | SandboxImage | PodIP
+Value = str | ContainerIP | PodCIDR | SandboxImage | PodIP
 
 
 def shown(value: Value) -> str:
@@ -201,8 +224,8 @@ class Discover:
     """Look up a value that exists only now (the page: "obtain pod subnet assigned to the
     node, obtain ip address in the docker network")."""
 
-    ref: ContainerIP | PodCIDR | SandboxImage
-    phase = Phase.DISCOVER
+    ref: Ref
+    phase: Phase = Phase.DISCOVER  # a probe pod's address: once the pods exist
 
     def shell(self) -> str:
         return f"{self.ref.var}=$({self.ref.lookup()})"
@@ -247,6 +270,7 @@ class ProbePod:
     name: str  # the Kubernetes pod's name
     endpoint: str
     node: str
+    labels: tuple[tuple[str, str], ...] = ()  # the Services that select it (services.py)
 
 
 @dataclass(frozen=True)
@@ -258,7 +282,7 @@ class ProbePods:
     namespace: str
     image: Value
     pods: tuple[ProbePod, ...]
-    phase = Phase.WORKLOADS
+    phase = Phase.PODS
 
     def manifest(self, image: str) -> str:
         from .manifests import probe_pods

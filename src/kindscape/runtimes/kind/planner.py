@@ -15,11 +15,12 @@ import ipaddress
 import struct
 from dataclasses import dataclass, fields
 
-from ...errors import KindscapeError
 from ...plan import routing, rules
+from ...plan.services import pod_ports
 from ...plan.ops import Plan, Route
 from ...topology import Host, Node, Topology
-from . import manifests
+from . import manifests, services
+from .links import plan_link_ops
 from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCENARIO_LABEL, Connect,
                   ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Listener, Phase,
                   PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage, StartWorkloads, Value)
@@ -51,7 +52,6 @@ def host_container(scenario: str, host: str) -> str:
 
 
 def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
-    _refuse_unbuilt(topology)
     names = _Names(topology, settings)
     steps: list = []
     steps += _networks(topology, names)
@@ -67,21 +67,11 @@ def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
     steps += _routes(topology, names)
     steps += _no_masquerade(topology)
     steps += _workloads(topology, settings)
+    steps += services.plan_services(topology, PROBE_NAMESPACE)
+    steps += plan_link_ops(topology, {h.name: names.containers[h.netns] for h in topology.hosts})
     steps += [Discover(ref) for ref in _references(steps, names)]
     steps.sort(key=lambda op: op.phase)  # stable: the order above within a phase
     return Plan(topology.scenario, tuple(steps))
-
-
-def _refuse_unbuilt(topology: Topology) -> None:
-    """What this runtime cannot realise yet is refused, never silently left out."""
-    missing = []
-    if any(cluster.services for cluster in topology.clusters):
-        missing.append("`services`")
-    if topology.impairments:
-        missing.append("`impairments`")
-    if missing:
-        raise KindscapeError(f"the kind runtime does not create {' or '.join(missing)} yet: "
-                             "use the netns runtime (the default) for this scenario")
 
 
 class _Names:
@@ -218,11 +208,14 @@ def _no_masquerade(topology: Topology) -> list:
 def _workloads(topology: Topology, settings: Settings) -> list:
     steps: list = []
     for cluster in topology.clusters:
-        pods = tuple(ProbePod(f"ks-{pod.name.replace('/', '-')}", pod.name, pod.node) for pod in cluster.pods)
+        labels = services.pod_labels(cluster, PROBE_NAMESPACE)
+        pods = tuple(ProbePod(services.probe_pod_name(pod.name), pod.name, pod.node, labels.get(pod.name, ()))
+                     for pod in cluster.pods)
         if pods:
             image: Value = settings.probe_image or SandboxImage(cluster.nodes[0].name)
             steps.append(ProbePods(cluster.name, PROBE_NAMESPACE, image, pods))
-    listeners = [Listener(p.name, "pod", (PROBE_PORT,)) for p in topology.pods]
+    ports = pod_ports(topology)  # 8080 and every targetPort of the Services selecting the pod
+    listeners = [Listener(p.name, "pod", ports[p.name]) for p in topology.pods]
     listeners += [Listener(n.name, "node", (PROBE_PORT,)) for n in topology.nodes]
     listeners += [Listener(h.name, "host", (PROBE_PORT,)) for h in topology.hosts]
     steps.append(StartWorkloads(tuple(listeners)))

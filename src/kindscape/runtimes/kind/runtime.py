@@ -13,23 +13,36 @@ from dataclasses import replace
 from ... import codec
 from ... import state as statefile
 from ...errors import CommandFailed, KindscapeError, PrivilegeError
+from ...plan import clusterdns
 from ...plan.ops import Plan
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
 from ...runner import require, run
 from ...state import ScenarioState
-from ...topology import Topology
+from ...topology import Impairment, Topology
 from ..base import Progress
 from ..netns import processes
 from .apply import KindApplier
 from .docker_side import DockerSide
 from .facts import DOCKER_HOST_NS, netns_path
+from . import podexec
 from .kind_cli import KindCli
 from .kubectl import Kubectl
+from .links import apply as apply_links
+from .links import remove_host_tables
 from .ops import SCENARIO_LABEL
 from .planner import KIND_NETWORK, Settings, plan
 from .preflight import check_docker_state
 from .records import Records, orphan_extra, routes_in, volume_name
+
+
+def load_balancer_wait() -> float:
+    """How long `up` waits for Kubernetes to give each LoadBalancer an address (seconds)."""
+    text = os.environ.get("KINDSCAPE_LB_WAIT", "30")
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        raise KindscapeError(f"KINDSCAPE_LB_WAIT={text!r} is not a number of seconds") from None
 
 
 def settings_from_env() -> Settings:
@@ -61,6 +74,7 @@ class KindRuntime:
                                  "namespaces for probes and workloads; run with sudo")
         self.kind.require()
         require("kubectl")
+        self.check_links([(f"impairments[{i}]", item) for i, item in enumerate(topology.impairments)])
         check_docker_state(self.docker, topology, self.settings)
 
     def plan(self, topology: Topology) -> Plan:
@@ -71,7 +85,18 @@ class KindRuntime:
         records = Records.start(state, plan_, topology, self.settings.kind_network)
         save()
         self.docker.record_volume(volume_name(state.name), records.volume_labels())
-        KindApplier(plan_, state, records, progress, save, self.docker, self.kind, self.kube).apply()
+        KindApplier(plan_, state, records, progress, save, self.docker, self.kind, self.kube,
+                    load_balancer_wait()).apply()
+
+    def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
+        """The containers share this machine's kernel: the netns runtime's feature checks."""
+        if items:
+            from ..netns import kernel
+            kernel.check(items)
+
+    def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
+        """Impairments and partitions in the containers' namespaces (see links.py)."""
+        apply_links(self.docker, state.name, desired, previous, progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
         removed: list[str] = []
@@ -83,6 +108,7 @@ class KindRuntime:
         volumes = docker.labelled_volumes(state.name)
         routes = state.extra.get("hostRoutes", []) + routes_in(volumes)
         removed += _remove_host_routes(list({json.dumps(r, sort_keys=True): r for r in routes}.values()))
+        removed += remove_host_tables(state.name)
         clusters = state.extra.get("clusters", [])
         for done, cluster in enumerate(clusters, start=1):
             if docker.kind_nodes(cluster):
@@ -145,7 +171,8 @@ class KindRuntime:
     def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         """Nodes and hosts: `docker exec` (their own tools and files); pods: the pod's
-        network namespace with this machine's tools (as `ip netns exec`); docker-host: here."""
+        network namespace with this machine's tools and the pod's resolv.conf (as `ip netns
+        exec`, see podexec.py); docker-host: here."""
         kind, _, rest = endpoint_ns.partition(":")
         container, _, pod_netns = rest.partition(":")
         if endpoint_ns == DOCKER_HOST_NS:
@@ -154,6 +181,8 @@ class KindRuntime:
             if capture:
                 return self.docker.exec(container, list(argv))
             full = ["docker", "exec", "-i", *(["-t"] if sys.stdin.isatty() else []), container, *argv]
+        elif pod_netns:
+            full = podexec.argv(netns_path(self.docker, endpoint_ns), _resolv_conf(state, endpoint_ns), list(argv))
         else:
             full = ["nsenter", f"--net={netns_path(self.docker, endpoint_ns)}", *argv]
         output = {"capture_output": True, "text": True} if capture else {}
@@ -172,7 +201,28 @@ class KindRuntime:
         for container in state.extra.get("containers", []):
             if docker.container(container) is None:
                 problems.append(f"container {container} is missing")
-        return problems
+        return problems + _pending_load_balancers(state)
+
+
+def _resolv_conf(state: ScenarioState, pod_ns: str) -> str:
+    """kubelet's resolv.conf for the pod's cluster, in the scenario's state directory."""
+    topology = codec.decode(Topology, state.topology)
+    cluster = next(c for c in topology.clusters for p in c.pods if p.netns == pod_ns)
+    path = os.path.join(statefile.scenario_dir(state.name), f"resolv.conf.{cluster.name}")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(clusterdns.resolv_conf(cluster, state.name))
+    os.chmod(path, 0o644)
+    return path
+
+
+def _pending_load_balancers(state: ScenarioState) -> list[str]:
+    """LoadBalancer Services Kubernetes gave no address while `up` waited for one."""
+    if not state.topology:
+        return []
+    topology = codec.decode(Topology, state.topology)
+    return [f"LoadBalancer Service {s.namespace}/{s.name} of cluster {c.name} got no address from "
+            "Kubernetes: KIND needs cloud-provider-kind running for that (then `down` and `up` again)"
+            for c in topology.clusters for s in c.services if s.type == "LoadBalancer" and not s.load_balancer_ips]
 
 
 def _remove_host_routes(routes: list[dict]) -> list[str]:

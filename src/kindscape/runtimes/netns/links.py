@@ -17,14 +17,16 @@ from . import nsfs
 Progress = Callable[[str, int, int], None]
 
 
-def apply(desired: list[LinkOp], previous: list[LinkOp], progress: Progress, workers: int = 8) -> int:
+def apply(desired: list[LinkOp], previous: list[LinkOp], progress: Progress, workers: int = 8,
+          path_of: Callable[[str], str] = nsfs.path_of) -> int:
     """Make each namespace's links match `desired`, where `previous` (what may be in
-    place) differs; returns how many namespaces were changed."""
+    place) differs; returns how many namespaces were changed. `path_of` turns an op's
+    namespace into a path to enter (the kind runtime's are containers')."""
     names = list(dict.fromkeys(op.ns for op in previous + desired))
     changed = [ns for ns in names if _of(previous, ns) != _of(desired, ns)]
 
     def one(ns: str) -> None:
-        _apply_namespace(ns, _of(desired, ns), _of(previous, ns))
+        _apply_namespace(path_of(ns), _of(desired, ns), _of(previous, ns))
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for done, _ in enumerate(pool.map(one, changed), start=1):
@@ -36,8 +38,8 @@ def _of(found: list[LinkOp], ns: str) -> list[LinkOp]:
     return [op for op in found if op.ns == ns]
 
 
-def _apply_namespace(ns: str, desired: list[LinkOp], previous: list[LinkOp]) -> None:
-    enter = ["nsenter", f"--net={nsfs.path_of(ns)}"]
+def _apply_namespace(path: str, desired: list[LinkOp], previous: list[LinkOp]) -> None:
+    enter = ["nsenter", f"--net={path}"]
     tc = tc_batch(desired, previous)
     if tc:
         run(enter + ["tc", "-batch", "-"], input=tc)

@@ -127,7 +127,7 @@ def render(machine: dict, seed: dict, results, pingall) -> str:
            f"load average before {machine['load_before']}, after {machine['load_after']}",
            f"command timed: {seed['command']} (byte-compiled, as pip installs it)", ""]
     med = seed["median"]
-    out.append(f"seed example (2 clusters, 9 namespaces), median of {seed['repeats']}: up {med['up']:.3f} s + "
+    out.append(f"seed example (2 clusters, 11 namespaces), median of {seed['repeats']}: up {med['up']:.3f} s + "
                f"check {med['check']:.3f} s + down {med['down']:.3f} s = {med['total']:.3f} s "
                f"(best {seed['best_total']:.3f} s){'; FAILED: ' + ', '.join(seed['failures']) if seed['failures'] else ''}")
     out += ["", "kindscape (commands; lib = the Python API in a warm process, as Mininet is measured):",

@@ -2,8 +2,9 @@
 with P pods each, all interconnected (the page's loop among every cluster), and
 expectations that send a probe from every pod to one pod of every cluster.
 
-Namespaces: 1 (docker-host) + C*N nodes + C*N*P pods. Routes grow with the square of
-the node count (every node routes every other node's podCIDR).
+Namespaces: 1 (docker-host) + C*N nodes + C*N*P pods + C CoreDNS pods (every cluster
+has one, as KIND's). Routes grow with the square of the node count (every node routes
+every other node's podCIDR).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Shape:
 
     @property
     def namespaces(self) -> int:
-        return 1 + self.clusters * self.nodes * (1 + self.pods)
+        return 1 + self.clusters * self.nodes * (1 + self.pods) + self.clusters
 
     @property
     def pod_count(self) -> int:
@@ -45,9 +46,10 @@ class Shape:
     @property
     def routes(self) -> int:
         """Routes the plan installs: kindnet + interconnect (every other node's podCIDR),
-        each node's default route and one route per pod on it; each pod's two."""
+        each node's default route and one route per pod on it (CoreDNS's too); each pod's two."""
         nodes = self.clusters * self.nodes
-        return nodes * (nodes - 1) + nodes + self.pod_count + 2 * self.pod_count
+        pods = self.pod_count + self.clusters
+        return nodes * (nodes - 1) + nodes + 3 * pods
 
 
 def shape(size: int) -> Shape:

@@ -13,7 +13,16 @@ from tests.machine import snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-KIND_CONFIGS = ROOT.parent / "shared" / "conformance" / "kind-configs"
+# KIND's own config test files, copied unchanged from shared/conformance (see its README).
+KIND_CONFIGS = ROOT / "tests" / "data" / "kind-configs"
+
+
+def pytest_configure(config):
+    # Installed, kindscape's pytest plugin loads through its pytest11 entry point; run
+    # from a checkout (PYTHONPATH=src) it has none, so load the same module here.
+    manager = config.pluginmanager
+    if not manager.has_plugin("kindscape") and not manager.is_blocked("kindscape"):
+        manager.import_plugin("kindscape.pytest_plugin")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,16 +1,33 @@
 """What the machine looks like from the outside: used to prove that kindscape leaves
-nothing behind and touches nothing it did not create."""
+nothing behind and touches nothing it did not create.
+
+A snapshot reads the root namespace's links, addresses, routes and policy rules (both
+families), the nft ruleset and the iptables/ip6tables rules, every sysctl under
+/proc/sys/net (the tool writes only net.* keys, inside its namespaces; the machine-wide
+ones must not move), the mount table, our namespaces, kindscape's processes, the state
+directory (recursively, with modes) and /etc/netns.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass, fields
 
-SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding", "net/ipv4/conf/all/rp_filter",
-           "net/ipv4/neigh/default/gc_thresh1", "net/ipv4/neigh/default/gc_thresh2",
-           "net/ipv4/neigh/default/gc_thresh3", "net/ipv6/neigh/default/gc_thresh3",
-           "net/core/somaxconn")
+# Interfaces whose per-device sysctls are compared: the defaults and the machine's own.
+# (Interfaces other users of the machine add and remove, e.g. Docker's veths, are not.)
+STABLE_DEVICES = ("all", "default", "lo", "eth0")
+PER_DEVICE_DIRS = ("net/ipv4/conf", "net/ipv6/conf", "net/ipv4/neigh", "net/ipv6/neigh")
+# Counters the kernel changes with any traffic on the machine (not settings).
+VOLATILE_SYSCTLS = ("net/netfilter/nf_conntrack_count", "net/netfilter/nf_conntrack_expect_count")
+# Mounts that belong to other software on this machine, which changes them on its own.
+FOREIGN_MOUNTS = ("/var/lib/docker/", "/run/docker/", "/mnt/sandboxing/")
+# dockerd (shared by everyone on this machine: the docker tests, the kind runtime) makes
+# and removes its own interfaces, addresses, routes and rules in the root namespace at any
+# time. kindscape's netns runtime makes nothing there, and none of its names look like
+# these, so Docker's own objects are left out of the comparison.
+DOCKER_OWNED = re.compile(r"\b(docker0|veth[0-9a-f]{7}|br-[0-9a-f]{12})\b|DOCKER")
 
 
 def _run(argv: list[str]) -> str:
@@ -31,6 +48,10 @@ def state_root() -> str:
     return os.environ.get("KINDSCAPE_STATE_DIR", "/run/kindscape")
 
 
+def netns_prefix() -> str:
+    return os.environ.get("KINDSCAPE_NETNS_PREFIX", "ks") + "."
+
+
 def _kindscape_processes() -> tuple[str, ...]:
     found = []
     for entry in _listdir("/proc"):
@@ -41,67 +62,173 @@ def _kindscape_processes() -> tuple[str, ...]:
                 argv = handle.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "kindscape.probe." in argv and state_root() in argv:
+        if "kindscape.probe." in argv and state_root().rstrip("/") + "/" in argv:
             found.append(argv.strip())
     return tuple(sorted(found))
 
 
+def _compared_sysctl(relative: str) -> bool:
+    if relative in VOLATILE_SYSCTLS:
+        return False
+    for directory in PER_DEVICE_DIRS:
+        if relative.startswith(directory + "/"):
+            device = relative[len(directory) + 1:].split("/", 1)[0]
+            return device in STABLE_DEVICES
+    return True
+
+
 def _sysctls() -> tuple[str, ...]:
     values = []
-    for key in SYSCTLS:
-        try:
-            with open(f"/proc/sys/{key}") as handle:
-                values.append(f"{key}={handle.read().strip()}")
-        except OSError:
-            pass
+    for root, dirs, files in os.walk("/proc/sys/net"):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            relative = path[len("/proc/sys/"):]
+            if not _compared_sysctl(relative):
+                continue
+            try:
+                with open(path) as handle:
+                    values.append(f"{relative}={handle.read().strip()}")
+            except OSError:  # write-only entries (e.g. route/flush)
+                pass
     return tuple(values)
+
+
+def _mounts() -> tuple[str, ...]:
+    """Mount points and their types (ids and options change on their own); of the
+    namespace files under /run/netns, only ours (other users of the machine make theirs)."""
+    found = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            parts = line.split()
+            point, fstype = parts[4], parts[parts.index("-") + 1]
+            if point.startswith(FOREIGN_MOUNTS):
+                continue
+            if point.startswith("/run/netns/") and not point.startswith("/run/netns/" + netns_prefix()):
+                continue
+            found.append(f"{point} {fstype}")
+    return tuple(sorted(found))
+
+
+def _tree(path: str) -> tuple[str, ...]:
+    """Every file and directory under `path`, with its mode (state must stay root-only)."""
+    found = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(dirs) + sorted(files):
+            full = os.path.join(root, name)
+            try:
+                mode = os.lstat(full).st_mode & 0o7777
+            except FileNotFoundError:
+                continue
+            found.append(f"{os.path.relpath(full, path)} {mode:o}")
+    return tuple(found)
 
 
 @dataclass(frozen=True)
 class Snapshot:
     namespaces: tuple[str, ...]
+    mounts: tuple[str, ...]
     links: str
     addresses: str
     routes: str
     routes6: str
+    rules: str
     nft: str
     iptables: str
+    ip6tables: str
     sysctls: tuple[str, ...]
     processes: tuple[str, ...]
     state: tuple[str, ...]
     etc_netns: tuple[str, ...]
+    docker: tuple[str, ...] = ()  # containers, networks, volumes, images with our labels
 
-    def diff(self, other: "Snapshot") -> dict[str, tuple]:
-        return {f.name: (getattr(other, f.name), getattr(self, f.name)) for f in fields(self)
-                if getattr(self, f.name) != getattr(other, f.name)}
+    def diff(self, other: "Snapshot") -> dict[str, dict[str, list[str]]]:
+        """What changed from `other` to this one: per field, the lines gone and the new ones."""
+        changes = {}
+        for f in fields(self):
+            now, then = _lines(getattr(self, f.name)), _lines(getattr(other, f.name))
+            if now != then:
+                changes[f.name] = {"gone": sorted(set(then) - set(now)), "new": sorted(set(now) - set(then))}
+        return changes
+
+
+def _lines(value: str | tuple[str, ...]) -> list[str]:
+    return value.splitlines() if isinstance(value, str) else list(value)
 
 
 def _links() -> str:
     # Statistics and operational state change on their own; names and kinds must not.
     lines = _run(["ip", "-o", "link", "show"]).splitlines()
-    return "\n".join(sorted(line.split(":")[1].strip().split("@")[0] for line in lines if ":" in line))
+    names = (line.split(":")[1].strip().split("@")[0] for line in lines if ":" in line)
+    return "\n".join(sorted(name for name in names if not DOCKER_OWNED.search(name)))
 
 
-def _namespaces() -> tuple[str, ...]:
+def _ours(directory: str) -> tuple[str, ...]:
     # With KINDSCAPE_NETNS_PREFIX set (several developers on one machine), only ours count.
     prefix = os.environ.get("KINDSCAPE_NETNS_PREFIX")
-    found = _listdir("/run/netns")
+    found = _listdir(directory)
     return tuple(n for n in found if n.startswith(prefix + ".")) if prefix else found
+
+
+def _not_docker(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not DOCKER_OWNED.search(line))
+
+
+def _rules(program: str) -> str:
+    # The save tools' comment lines carry timestamps, chains their packet counters
+    # ([packets:bytes]); the rules are what matter.
+    lines = (re.sub(r"\[\d+:\d+\]", "", line) for line in _run([program]).splitlines())
+    return _not_docker("\n".join(line for line in lines if not line.startswith("#")))
+
+
+def _nft() -> str:
+    """The ruleset without counters (-s), and without Docker's chains and rules."""
+    kept, chain = [], ""
+    for line in _run(["nft", "-s", "list", "ruleset"]).splitlines():
+        words = line.split()
+        if words[:1] == ["chain"]:
+            chain = words[1]
+        if not chain.startswith("DOCKER") and not DOCKER_OWNED.search(line):
+            kept.append(line)
+        if words == ["}"]:
+            chain = ""
+    return "\n".join(kept)
 
 
 def snapshot() -> Snapshot:
     return Snapshot(
-        namespaces=_namespaces(),
+        namespaces=_ours("/run/netns"),
+        mounts=_mounts(),
         links=_links(),
-        addresses=_run(["ip", "-o", "addr", "show"]),
-        routes=_run(["ip", "route", "show", "table", "all"]),
-        routes6=_run(["ip", "-6", "route", "show", "table", "all"]),
-        nft=_run(["nft", "list", "ruleset"]),
-        # iptables-save's comment lines carry timestamps; the rules are what matter.
-        iptables="\n".join(line for line in _run(["iptables-save"]).splitlines()
-                           if not line.startswith("#")),
+        addresses=_not_docker(_run(["ip", "-o", "addr", "show"])),
+        routes=_not_docker(_run(["ip", "route", "show", "table", "all"])),
+        routes6=_not_docker(_run(["ip", "-6", "route", "show", "table", "all"])),
+        rules=_run(["ip", "rule", "show"]) + _run(["ip", "-6", "rule", "show"]),
+        nft=_nft(),
+        iptables=_rules("iptables-save"),
+        ip6tables=_rules("ip6tables-save"),
         sysctls=_sysctls(),
         processes=_kindscape_processes(),
-        state=_listdir(state_root()),
-        etc_netns=_listdir("/etc/netns"),
+        state=_tree(state_root()),
+        etc_netns=_ours("/etc/netns"),
+        docker=_docker_objects(),
     )
+
+
+# Docker objects a test or the kind runtime could leave: ours, KIND's, the test stand-in's.
+DOCKER_LABELS = ("io.kindscape.scenario", "io.x-k8s.kind.cluster", "io.kindscape.test")
+
+
+def _docker_objects() -> tuple[str, ...]:
+    found = []
+    for kind, command in (("container", ["ps", "-a"]), ("network", ["network", "ls"]),
+                          ("volume", ["volume", "ls"]), ("image", ["images"])):
+        for label in DOCKER_LABELS:
+            argv = ["docker", *command, "-q", "--filter", f"label={label}"]
+            try:
+                out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=20).stdout
+            except (FileNotFoundError, subprocess.TimeoutExpired):
+                return ()
+            found += [f"{kind} {line}" for line in out.split()]
+    return tuple(sorted(set(found)))

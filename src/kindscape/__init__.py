@@ -13,12 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["load", "up", "attach", "down", "status", "plan", "Lab", "Scenario",
-           "ScenarioError", "KindscapeError"]
+# `plan` is not exported: `kindscape.plan` is the package of plan operations (a function
+# of that name would be shadowed by the subpackage once imported); use `kindscape.api.plan`.
+__all__ = ["load", "up", "attach", "down", "status", "graph", "Lab", "Scenario",
+           "CheckReport", "ScenarioError", "KindscapeError"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Lab, attach, down, plan, status, up
+    from .api import Lab, attach, down, graph, status, up
     from .errors import KindscapeError, ScenarioError
+    from .probe.checks import CheckReport
     from .scenario import Scenario, load
 
 
@@ -29,6 +32,9 @@ def __getattr__(name: str) -> Any:
     if name in ("load", "Scenario"):
         from . import scenario
         return getattr(scenario, name)
+    if name == "CheckReport":
+        from .probe.checks import CheckReport
+        return CheckReport
     if name in __all__:
         from . import api
         return getattr(api, name)

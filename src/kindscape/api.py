@@ -9,24 +9,28 @@ import os
 import signal
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import codec, endpoints
 from . import state as statefile
-from .errors import KindscapeError, StateError
+from .errors import KindscapeError, PrivilegeError, StateError
 from .runtimes.base import Progress, Runtime, no_progress
 from .state import ScenarioState
 from .topology import Topology
 
 if TYPE_CHECKING:
+    from .plan.ops import Plan
+    from .probe.checks import CheckReport
     from .scenario import Scenario
 
 RUNTIMES = ("netns", "kind")
 
-__all__ = ["Lab", "load", "up", "attach", "down", "status", "plan", "get_runtime", "list_up"]
+__all__ = ["Lab", "load", "up", "attach", "down", "status", "plan", "graph", "get_runtime", "list_up"]
 
 
 def get_runtime(name: str) -> Runtime:
+    """The provider of a runtime by name (`netns` or `kind`)."""
     if name == "netns":
         from .runtimes.netns.runtime import NetnsRuntime
         return NetnsRuntime()
@@ -50,13 +54,19 @@ def _as_scenario(scenario: "Scenario | str | os.PathLike") -> "Scenario":
     return scenario if isinstance(scenario, Scenario) else load(scenario)
 
 
-def plan(scenario: "Scenario | str | os.PathLike", runtime: str = "netns"):
-    """The operations `up` would apply (pure: creates nothing)."""
+def plan(scenario: "Scenario | str | os.PathLike", runtime: str = "netns") -> "Plan":
+    """The operations `up` would apply, in order (pure: creates nothing, needs no root)."""
     return get_runtime(runtime).plan(_as_scenario(scenario).topology)
 
 
 class Lab:
-    """A scenario that is up. Leaving a `with` block takes it down, even on error."""
+    """A scenario that is up: what `up` and `attach` return.
+
+    Use it as a context manager (`with kindscape.up(...) as lab:`): leaving the block
+    takes the scenario down, also when the block raised. Outside a `with`, call `down()`.
+    `name` is the scenario's name, `topology` its resolved topology (every node, pod,
+    host and address), `state` what was recorded to take it down.
+    """
 
     def __init__(self, state: ScenarioState):
         self.state = state
@@ -75,22 +85,84 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
-    def check(self, all: bool = False, timeout: float = 1.0):
-        """Probe and judge the expectations (or every pair); same content as `check -o json`."""
+    def check(self, all: bool = False, timeout: float = 1.0, measure: int = 0) -> "CheckReport":
+        """Probe what the scenario's `expect` names (with `all`, or when it names nothing:
+        every pod, node and host to every pod and host) and judge the expectations.
+
+        The report has the content of `kindscape check -o json` (`report.to_json()`):
+        `report.ok` is true when every expectation is met, `report.failures` lists the
+        probes that broke one, `report.results` every probe (`reachable`, `seen_source`,
+        `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe. With
+        `measure`, each pair gets a burst of that many probes (loss, RTT spread).
+        """
         from .probe import checks
-        return checks.check(self.topology, lambda tasks: self.runtime.probe(self.state, tasks, timeout),
-                            everything=all)
+        probe = lambda tasks: self.runtime.probe(self.state, tasks, timeout)  # noqa: E731
+        if measure:
+            from .probe.measure import MAX_TIMEOUT, measuring
+            wait = min(timeout, MAX_TIMEOUT)
+            probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure)
+        return checks.check(self.topology, probe, everything=all)
+
+    def explain(self, report):
+        """Give each failed expectation of a `check` report its one-line reason, from `trace`
+        (what `check --explain` shows); returns the report."""
+        from .trace.explain import explain
+        explain(report.expectations, self.trace)
+        return report
+
+    def trace(self, source: str, target: str, port: int | None = None, address: str | None = None):
+        """The path a new connection from `source` to `target` takes, hop by hop, and its
+        reply's path back (same content as `trace -o json`)."""
+        from .trace import trace
+        open_kernel = getattr(self.runtime, "kernel", None)
+        if open_kernel is None:
+            raise KindscapeError(f"trace is not available for the {self.state.runtime} runtime")
+        with open_kernel(self.state) as kernel:
+            return trace(self.topology, kernel, source, target, port, address)
 
     def exec(self, endpoint: str, argv: Sequence[str], capture: bool = True) -> subprocess.CompletedProcess:
-        """Run a command inside an endpoint (pod, node, host, docker-host)."""
+        """Run `argv` inside an endpoint (`cluster-a-worker/pod1`, `cluster-a-worker`, a
+        host, `docker-host`) as `ip netns exec` would, and wait for it.
+
+        Returns the CompletedProcess: its `returncode`, and with `capture` its `stdout`
+        and `stderr` as text. A failing command is not an exception: check `returncode`.
+        """
+        if isinstance(argv, str):
+            raise TypeError(f"argv must be a list of arguments, e.g. {argv.split()!r}, not a string")
         target = _exec_target(self.topology, endpoint)
         return self.runtime.exec(self.state, target, list(argv), capture)
 
     def status(self) -> dict[str, Any]:
+        """The scenario's status document: the content of `kindscape status NAME -o json`."""
         from .render.status import status_json
         return status_json(self.topology, self.state, self.runtime.health(self.state))
 
+    # Links: impairments and partitions on the running scenario (see faults.py) ---------
+    def impair(self, one: str, other: str, clear: bool = False, progress: Progress = no_progress,
+               **settings: Any) -> dict[str, Any]:
+        """Set the impairment between two sides to `settings` (delay="25ms", loss="1%",
+        rate="10mbit", ...), or clear it; returns the scenario's links (as `status`)."""
+        from . import faults
+        return self._links_changed(faults.impair(self.name, one, other, None if clear else settings, progress))
+
+    def partition(self, one: str, other: str, progress: Progress = no_progress) -> dict[str, Any]:
+        """Cut all traffic between two sides until `heal`."""
+        from . import faults
+        return self._links_changed(faults.partition(self.name, one, other, progress))
+
+    def heal(self, one: str, other: str, progress: Progress = no_progress) -> dict[str, Any]:
+        from . import faults
+        return self._links_changed(faults.heal(self.name, one, other, progress))
+
+    def _links_changed(self, links) -> dict[str, Any]:
+        self.state = statefile.load(self.name) or self.state
+        return {"name": self.name, **links.to_json()}
+
     def down(self, progress: Progress = no_progress) -> list[str]:
+        """Remove everything of the scenario; returns what was removed. Once down, a
+        second call does nothing (so leaving a `with` block after `down()` is fine)."""
+        if self.is_down:
+            return []
         removed = down(self.name, progress)
         self.is_down = True
         return removed
@@ -108,25 +180,36 @@ def _exec_target(topology: Topology, selector: str) -> str:
 
 def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
        progress: Progress = no_progress) -> Lab:
-    """Create the scenario; on any failure or interruption, remove what was created."""
+    """Create the scenario (a loaded Scenario or a file) and return its Lab.
+
+    On any failure or interruption (Ctrl-C, SIGTERM) what was created is removed before
+    the error propagates. A scenario of the same name that is up is an error
+    (StateError): take it down first. `progress(step, done, total)` is called as the work
+    advances. The netns runtime needs root (PrivilegeError otherwise).
+    """
     loaded = _as_scenario(scenario)
     provider = get_runtime(runtime)
-    with statefile.locked(loaded.name) as lock:
+    # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
+    # was never made (see statefile.locked).
+    with _terminate_as_interrupt(), statefile.locked(loaded.name) as lock:
         _refuse_existing(loaded.name)
-        provider.preflight(loaded.topology)
+        try:
+            provider.preflight(loaded.topology)
+        except BaseException:
+            lock.remove_on_exit = True  # refused before anything was made: leave no lock file
+            raise
         plan_ = provider.plan(loaded.topology)
         state = ScenarioState(loaded.name, runtime, source=loaded.source,
                               topology=codec.encode(loaded.topology))
-        with _terminate_as_interrupt():
-            try:
-                provider.up(plan_, state, _with_crash_hook(progress), lambda: statefile.save(state))
-            except BaseException:
-                provider.down(state, no_progress)
-                statefile.forget(loaded.name)
-                lock.remove_on_exit = True
-                raise
-        state.phase = "up"
-        statefile.save(state)
+        try:
+            provider.up(plan_, state, _with_crash_hook(progress), lambda: statefile.save(state))
+            state.phase = "up"
+            statefile.save(state)
+        except BaseException:
+            provider.down(state, no_progress)
+            statefile.forget(loaded.name)
+            lock.remove_on_exit = True
+            raise
     return Lab(state)
 
 
@@ -174,7 +257,7 @@ class _terminate_as_interrupt:
 
 
 def attach(name: str) -> Lab:
-    """The Lab of a scenario that is up."""
+    """The Lab of a scenario that is up (brought up by this or another process)."""
     state = statefile.load(name)
     if state is None:
         raise StateError(f"no scenario named {name!r} is up" + _known())
@@ -192,26 +275,51 @@ def _known() -> str:
 def down(name: str, progress: Progress = no_progress, runtime: str | None = None) -> list[str]:
     """Remove everything of a scenario, from its state file or, without one, by its marks."""
     with statefile.locked(name, wait=True) as lock:
-        state = statefile.load(name)
+        state = _recorded_or_found(name, runtime)
         if state is None:
-            state = _orphans(name, runtime)
-            if state is None:
-                lock.remove_on_exit = True
-                raise StateError(f"no scenario named {name!r} is up, and nothing of it was found"
-                                 + _known())
-        state.phase = "removing"
-        if os.path.isdir(statefile.scenario_dir(name)):
+            lock.remove_on_exit = True
+            raise StateError(f"no scenario named {name!r} is up, and nothing of it was found"
+                             + _known())
+        recorded = os.path.isdir(statefile.scenario_dir(name))
+        state.phase, previous = "removing", state.phase
+        if recorded:
             statefile.save(state)
-        removed = get_runtime(state.runtime).down(state, progress)
+        try:
+            removed = get_runtime(state.runtime).down(state, progress)
+        except PrivilegeError:  # refused before removing anything: the scenario is as it was
+            state.phase = previous
+            if recorded:
+                statefile.save(state)
+            raise
         statefile.forget(name)
         lock.remove_on_exit = True
     return removed
 
 
+def _recorded_or_found(name: str, runtime: str | None) -> ScenarioState | None:
+    """The state file; without a readable one, what the scenario's marks find; or, when
+    only a state directory is left (a `down` killed half-way), that directory."""
+    try:
+        state = statefile.load(name)
+    except PrivilegeError:
+        raise
+    except StateError:
+        state = None  # unreadable: `down` must still remove everything, by the marks
+    if state is not None:
+        return state
+    found = _orphans(name, runtime)
+    if found is None and os.path.isdir(statefile.scenario_dir(name)):
+        found = ScenarioState(name, runtime or RUNTIMES[0], phase="orphaned")
+    return found
+
+
 def _orphans(name: str, runtime: str | None) -> ScenarioState | None:
-    for candidate in ([runtime] if runtime else list(RUNTIMES)):
+    # kind first: its record in Docker is specific; a lone workload server is not.
+    for candidate in ([runtime] if runtime else sorted(RUNTIMES, key=lambda r: r != "kind")):
         try:
             found = get_runtime(candidate).orphans(name)
+        except PrivilegeError:
+            raise
         except KindscapeError:
             continue
         if found is not None:
@@ -220,6 +328,7 @@ def _orphans(name: str, runtime: str | None) -> ScenarioState | None:
 
 
 def list_up() -> list[str]:
+    """The names of the scenarios that have state on this machine (up, or left by a crash)."""
     return statefile.names()
 
 
@@ -233,3 +342,29 @@ def status(name: str | None = None) -> dict[str, Any]:
         if state is not None and state.phase == "up":
             found.append(Lab(state).status())
     return {"scenarios": found}
+
+
+def graph(source: "Scenario | str | os.PathLike", output: str | os.PathLike) -> Path:
+    """Draw a scenario to `output` (.svg, .png or .dot, by its suffix) and return its path.
+
+    `source` is a loaded Scenario or a scenario file (drawn with its planned addresses),
+    or the name of a scenario that is up (drawn as its state recorded it).
+    """
+    from .render import graph as drawing
+    drawing.output_format(output)  # refuse a bad file name before any work
+    if isinstance(source, str) and _is_scenario_name(source):
+        lab = attach(source)
+        title = f"{lab.name}: up ({lab.state.runtime} runtime)"
+        topology, effects = lab.topology, drawing.link_effects(getattr(lab.topology, "impairments", ()))
+    else:
+        loaded = _as_scenario(source)
+        title = f"{loaded.name}: planned" + (f" from {loaded.source}" if loaded.source else "")
+        topology, effects = loaded.topology, drawing.link_effects(loaded.spec.impairments)
+    return drawing.write(drawing.build(topology, title, effects), output)
+
+
+def _is_scenario_name(text: str) -> bool:
+    """A scenario name has no '/' or '.', so `multi-cluster` is a name and
+    `multi-cluster.yaml` a file; an existing file of that name wins."""
+    from .scenario.naming import SCENARIO_NAME_RE
+    return bool(SCENARIO_NAME_RE.match(text)) and not os.path.isfile(text)

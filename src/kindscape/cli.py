@@ -38,13 +38,32 @@ OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table for peo
 RuntimeOpt = Annotated[RuntimeName, typer.Option("--runtime", "-r", help="netns (default) or kind")]
 
 
+def _complete_names(incomplete: str) -> list[str]:
+    from .completion import scenario_names
+    return scenario_names(incomplete)
+
+
+def _complete_endpoints(ctx: typer.Context, incomplete: str) -> list[str]:
+    from .completion import endpoints
+    return endpoints(ctx, incomplete)
+
+
+NameArg = Annotated[str, typer.Argument(help="a scenario that is up", autocompletion=_complete_names)]
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
 def _console(stderr: bool = False):
+    import os
+
     from rich.console import Console
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # On a terminal rich uses its width; into a pipe or a CI log, 80 columns would cut
+    # names and addresses, so a wide page is used unless COLUMNS says otherwise.
+    width = None if stream.isatty() or "COLUMNS" in os.environ else 160
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def _fail(exc: Exception, output: Output = Output.table) -> None:
@@ -96,6 +115,24 @@ def validate(file: str, output: OutputOpt = Output.table) -> None:
 
 
 @app.command()
+def trace(name: str,
+          source: Annotated[str, typer.Argument(metavar="FROM", help="pod, node, host, docker-host or an address")],
+          target: Annotated[str, typer.Argument(metavar="TO", help="pod, node, host, docker-host, Service or an address")],
+          port: Annotated[Optional[int], typer.Option("--port", "-p", help="TCP port (default: 8080, a Service's port)")] = None,
+          output: OutputOpt = Output.table) -> None:
+    """The path a new connection takes, hop by hop and back; exit 0 when delivered both ways."""
+    with _guard(output):
+        from . import api
+        report = api.attach(name).trace(source, target, port=port)
+        if output is Output.json:
+            _print_json(report.to_json())
+        else:
+            from .render.trace import trace_view
+            _console().print(trace_view(report))
+        raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
 def plan(file: str, runtime: RuntimeOpt = RuntimeName.netns,
          output: Annotated[PlanOutput, typer.Option("--output", "-o")] = PlanOutput.text) -> None:
     """Print what `up` would do, as the equivalent ip/nft (or docker/kind) commands."""
@@ -127,13 +164,19 @@ def up(file: str, runtime: RuntimeOpt = RuntimeName.netns, output: OutputOpt = O
 
 
 @app.command()
-def check(name: str, all: Annotated[bool, typer.Option("--all", help="probe every pod, node and host to every pod and host")] = False,
+def check(name: NameArg, all: Annotated[bool, typer.Option("--all", help="probe every pod, node and host to every pod and host")] = False,
           timeout: Annotated[float, typer.Option(help="seconds before a probe counts as unreachable")] = 1.0,
+          measure: Annotated[bool, typer.Option("--measure", help="a burst of probes per pair: loss and RTT spread")] = False,
+          probes: Annotated[int, typer.Option(help="probes per pair with --measure", min=1, max=200)] = 20,
+          explain: Annotated[bool, typer.Option("--explain", help="one line per failed expectation saying why (from trace)")] = False,
           output: OutputOpt = Output.table) -> None:
     """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
     with _guard(output):
         from . import api
-        report = api.attach(name).check(all=all, timeout=timeout)
+        lab = api.attach(name)
+        report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0)
+        if explain:
+            lab.explain(report)
         if output is Output.json:
             _print_json(report.to_json())
         else:
@@ -143,7 +186,7 @@ def check(name: str, all: Annotated[bool, typer.Option("--all", help="probe ever
 
 
 @app.command()
-def status(name: Annotated[Optional[str], typer.Argument()] = None, output: OutputOpt = Output.table) -> None:
+def status(name: Annotated[Optional[str], typer.Argument(autocompletion=_complete_names)] = None, output: OutputOpt = Output.table) -> None:
     """Scenarios that are up: clusters, nodes, pods, hosts, addresses."""
     with _guard(output):
         from . import api
@@ -160,7 +203,8 @@ def status(name: Annotated[Optional[str], typer.Argument()] = None, output: Outp
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
-def exec(name: str, endpoint: str, command: Annotated[list[str], typer.Argument(help="the command, after --")]) -> None:
+def exec(name: NameArg,
+         endpoint: Annotated[str, typer.Argument(autocompletion=_complete_endpoints)], command: Annotated[list[str], typer.Argument(help="the command, after --")]) -> None:
     """Run a command inside a node, pod, host or docker-host: kindscape exec NAME EP -- CMD..."""
     with _guard():
         from . import api
@@ -172,8 +216,67 @@ def exec(name: str, endpoint: str, command: Annotated[list[str], typer.Argument(
         raise typer.Exit(done.returncode)
 
 
+SettingOpt = Annotated[Optional[str], typer.Option(show_default=False)]
+SideArg = Annotated[str, typer.Argument(help="a cluster, node, host or network (kind:name when ambiguous)")]
+
+
 @app.command()
-def down(name: str, output: OutputOpt = Output.table) -> None:
+def impair(name: str, a: SideArg, b: SideArg,
+           delay: Annotated[Optional[str], typer.Option(help="e.g. 50ms (needs netem)")] = None,
+           jitter: Annotated[Optional[str], typer.Option(help="e.g. 5ms, with --delay (needs netem)")] = None,
+           loss: Annotated[Optional[str], typer.Option(help="e.g. 1%")] = None,
+           duplicate: SettingOpt = None, corrupt: SettingOpt = None, reorder: SettingOpt = None,
+           rate: Annotated[Optional[str], typer.Option(help="e.g. 10mbit")] = None,
+           clear: Annotated[bool, typer.Option("--clear", help="remove the impairment between A and B")] = False,
+           output: OutputOpt = Output.table) -> None:
+    """Set the impairment between two sides of a running scenario (both directions), or --clear it."""
+    with _guard(output):
+        from . import api
+        from .errors import KindscapeError
+        settings = {key: value for key, value in (("delay", delay), ("jitter", jitter), ("loss", loss),
+                                                  ("duplicate", duplicate), ("corrupt", corrupt),
+                                                  ("reorder", reorder), ("rate", rate)) if value is not None}
+        if clear == bool(settings):
+            raise KindscapeError("give the settings (--delay, --jitter, --loss, --duplicate, --corrupt, "
+                                 "--reorder, --rate) or --clear, not both" if clear else
+                                 "give at least one of --delay, --jitter, --loss, --duplicate, --corrupt, "
+                                 "--reorder, --rate (or --clear)")
+        lab = api.attach(name)
+        _links_changed(lambda progress: lab.impair(a, b, clear=clear, progress=progress, **settings), output)
+
+
+@app.command()
+def partition(name: str, a: SideArg, b: SideArg, output: OutputOpt = Output.table) -> None:
+    """Cut all traffic between two sides of a running scenario (fault injection) until `heal`."""
+    with _guard(output):
+        from . import api
+        lab = api.attach(name)
+        _links_changed(lambda progress: lab.partition(a, b, progress=progress), output)
+
+
+@app.command()
+def heal(name: str, a: SideArg, b: SideArg, output: OutputOpt = Output.table) -> None:
+    """Restore the traffic between two sides that `partition` cut."""
+    with _guard(output):
+        from . import api
+        lab = api.attach(name)
+        _links_changed(lambda progress: lab.heal(a, b, progress=progress), output)
+
+
+def _links_changed(change, output: Output) -> None:
+    from .progress import progress_printer
+    with progress_printer() as progress:
+        doc = change(progress)
+    if output is Output.json:
+        _print_json({"ok": True, **doc})
+        return
+    from .render.links import links_table
+    table = links_table(doc)
+    _console().print(table if table is not None else f"{doc['name']}: no impairments or partitions")
+
+
+@app.command()
+def down(name: NameArg, output: OutputOpt = Output.table) -> None:
     """Remove everything the scenario created, even after a crash of `up`."""
     with _guard(output):
         from . import api
@@ -186,10 +289,32 @@ def down(name: str, output: OutputOpt = Output.table) -> None:
             print(f"down: {name} removed ({len(removed)} objects)")
 
 
+@app.command()
+def graph(source: Annotated[str, typer.Argument(metavar="NAME|FILE", help="a scenario that is up, or a scenario file",
+                                               autocompletion=_complete_names)],
+          output: Annotated[str, typer.Option("--output", "-o", metavar="FILE.svg|.png|.dot",
+                                              help="the picture to write; its suffix picks the format")]) -> None:
+    """Draw the scenario: networks, clusters, nodes, pods, hosts, interconnects, Services."""
+    with _guard():
+        from . import api
+        written = api.graph(source, output)
+        sys.stderr.write(f"graph: wrote {written}\n")
+
+
+@app.command()
+def schema(path: Annotated[bool, typer.Option("--path", help="print where the installed schema file is instead")] = False) -> None:
+    """Print the JSON Schema of the scenario file, for editors: kindscape schema > kindscape.schema.json"""
+    from .scenario import editor_schema
+    if path:
+        print(editor_schema.SHIPPED)
+        return
+    sys.stdout.write(editor_schema.schema_text())
+
+
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
-        print(f"kindscape {version('kindscape')}")
+        from . import __version__  # the running code's version (pyproject reads it too)
+        print(f"kindscape {__version__}")
         raise typer.Exit()
 
 

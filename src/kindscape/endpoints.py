@@ -1,4 +1,5 @@
-"""Endpoint selectors (`cluster-a/pods`, `cluster-a-worker/pod1`, `vm1`, `docker-host`, …)
+"""Endpoint selectors (`cluster-a/pods`, `cluster-a-worker/pod1`, `vm1`, `docker-host`,
+`cluster-a/svc/web`, …)
 resolved against a topology into the concrete things a probe starts from or goes to."""
 
 from __future__ import annotations
@@ -6,6 +7,10 @@ from __future__ import annotations
 from .topology import DOCKER_HOST, Endpoint, Node, Pod, Topology
 
 PROBE_PORT = 8080
+# Which Service types each view of a Service (`<cluster>/<view>/<name>`) can probe.
+SERVICE_VIEWS = {"svc": ("ClusterIP", "NodePort", "LoadBalancer", "Headless"),
+                 "nodeport": ("NodePort", "LoadBalancer"),
+                 "lb": ("LoadBalancer",)}
 
 
 class EndpointError(ValueError):
@@ -62,8 +67,9 @@ def resolve(topology: Topology, selector: str) -> list[Endpoint]:
         if not pods:
             raise EndpointError(f"cluster {cluster.name} has no pods", "set podsPerNode to 1 or more")
         return pods
-    if len(parts) >= 3 and parts[1] == "svc":
-        return [_service(topology, parts[0], parts[2:])]
+    wanted = service_selector(selector)
+    if wanted is not None:
+        return [_service(topology, *wanted)]
     if len(parts) == 2:
         return [_pod(topology, parts[0], parts[1])]
     if len(parts) == 1:
@@ -104,19 +110,50 @@ def _pod(topology: Topology, node_name: str, pod: str) -> Endpoint:
                         f"{node_name} has no pods (podsPerNode is 0)")
 
 
-def _service(topology: Topology, cluster_name: str, rest: list[str]) -> Endpoint:
+def service_selector(selector: str) -> tuple[str, str, str, str] | None:
+    """`<cluster>/<view>/[<namespace>/]<name>` as (cluster, view, namespace, name), where the
+    view says which address and port a probe connects to: `svc` the ClusterIP and port
+    (a Headless Service: its pods at the port), `nodeport` every node's address on `kind`
+    at the NodePort, `lb` the LoadBalancer address and port."""
+    parts = selector.split("/")
+    if len(parts) in (3, 4) and parts[1] in SERVICE_VIEWS:
+        namespace, name = (parts[2], parts[3]) if len(parts) == 4 else ("default", parts[2])
+        return parts[0], parts[1], namespace, name
+    return None
+
+
+def service_view_problem(view: str, service_type: str) -> tuple[str, str] | None:
+    """Why a Service of this type cannot be probed through this view (message, hint)."""
+    if service_type not in SERVICE_VIEWS[view]:
+        what = {"svc": "no address to connect to (DNS answers a CNAME)",
+                "nodeport": "no NodePort", "lb": "no LoadBalancer address"}[view]
+        article = "an" if service_type[0] in "AEIOU" else "a"
+        return (f"{article} {service_type} Service has {what}",
+                "probe a ClusterIP, NodePort, LoadBalancer or Headless Service, or its pods")
+    return None
+
+
+def _service(topology: Topology, cluster_name: str, view: str, namespace: str, name: str) -> Endpoint:
     cluster = _cluster(topology, cluster_name)
-    namespace, name = (rest[0], rest[1]) if len(rest) == 2 else ("default", rest[0])
-    for service in cluster.services:
-        if service.name == name and service.namespace == namespace:
-            if not service.cluster_ips:
-                raise EndpointError(f"service {namespace}/{name} has no cluster IP ({service.type})",
-                                    "probe its pods instead")
-            return Endpoint(f"{cluster.name}/svc/{namespace}/{name}", "service", "",
-                            service.cluster_ips, f"{cluster.name}/svc", service.port)
-    raise EndpointError(f"unknown service {namespace}/{name} in cluster {cluster.name}",
-                        "services: " + (", ".join(f"{s.namespace}/{s.name}" for s in cluster.services)
-                                        or "none"))
+    service = next((s for s in cluster.services if (s.namespace, s.name) == (namespace, name)), None)
+    if service is None:
+        raise EndpointError(f"unknown service {namespace}/{name} in cluster {cluster.name}",
+                            "services: " + (", ".join(f"{s.namespace}/{s.name}" for s in cluster.services)
+                                            or "none"))
+    problem = service_view_problem(view, service.type)
+    if problem:
+        raise EndpointError(f"{cluster.name}/svc/{namespace}/{name}: {problem[0]}", problem[1])
+    full = f"{cluster.name}/{view}/{namespace}/{name}"
+    if view == "nodeport":
+        addresses = tuple(a for node in cluster.nodes for a in node.attachments[0].addresses)
+        return Endpoint(full, "service", "", addresses, full, service.node_port or 0)
+    if view == "lb":
+        return Endpoint(full, "service", "", service.load_balancer_ips, full, service.port)
+    if service.type == "Headless":
+        pods = {pod.name: pod for pod in cluster.pods}
+        addresses = tuple(a for backend in service.backends for a in pods[backend].addresses)
+        return Endpoint(full, "service", "", addresses, full, service.target_port)
+    return Endpoint(full, "service", "", service.cluster_ips, full, service.port)
 
 
 def _known_hint(topology: Topology) -> str:

@@ -29,7 +29,9 @@ class Spec:
 
 SPECS = {
     "up": Spec(("file",), options={**OUTPUT, "-r": "runtime", "--runtime": "runtime"}),
-    "check": Spec(("name",), options={**OUTPUT, "--timeout": "timeout"}, flags={"--all": "all"}),
+    # --probes (an int with a range) is left to typer, which checks and reports its range.
+    "check": Spec(("name",), options={**OUTPUT, "--timeout": "timeout"},
+                  flags={"--all": "all", "--measure": "measure", "--explain": "explain"}),
     "down": Spec(("name",), options=OUTPUT),
     "status": Spec(optional=("name",), options=OUTPUT),
 }

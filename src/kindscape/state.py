@@ -11,14 +11,20 @@ import errno
 import fcntl
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import StateError
+from .errors import PrivilegeError, StateError
 
 STATE_ROOT = os.environ.get("KINDSCAPE_STATE_DIR", "/run/kindscape")
+# scenario/naming.py's rule for scenario names, restated here because importing the
+# scenario package loads pydantic, which commands on a running scenario never need
+# (tests/unit/test_state_names.py holds the two equal).
+SCENARIO_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+SCENARIO_NAME_MAX = 20
 
 
 @dataclass
@@ -37,7 +43,16 @@ class ScenarioState:
 
 
 def scenario_dir(name: str) -> str:
+    """The scenario's directory; a name that is not a scenario name (e.g. one that would
+    escape the state directory, like `../etc`) is refused before any path is built."""
+    if not _is_name(name):
+        raise StateError(f"invalid scenario name {name!r}: lower-case letters, digits and '-', "
+                         f"at most {SCENARIO_NAME_MAX} characters")
     return os.path.join(STATE_ROOT, name)
+
+
+def _is_name(name: str) -> bool:
+    return isinstance(name, str) and len(name) <= SCENARIO_NAME_MAX and bool(SCENARIO_NAME_RE.match(name))
 
 
 def state_path(name: str) -> str:
@@ -45,8 +60,16 @@ def state_path(name: str) -> str:
 
 
 def ensure_root() -> None:
-    os.makedirs(STATE_ROOT, mode=0o700, exist_ok=True)
-    os.chmod(STATE_ROOT, 0o700)
+    try:
+        os.makedirs(STATE_ROOT, mode=0o700, exist_ok=True)
+        os.chmod(STATE_ROOT, 0o700)
+    except PermissionError as exc:
+        raise _not_permitted(exc) from None
+
+
+def _not_permitted(exc: OSError) -> PrivilegeError:
+    return PrivilegeError(f"kindscape keeps its state in {STATE_ROOT}, which only root may use "
+                          f"({exc.strerror}): run with sudo")
 
 
 def save(state: ScenarioState) -> None:
@@ -69,6 +92,8 @@ def load(name: str) -> ScenarioState | None:
             data = json.load(handle)
     except FileNotFoundError:
         return None
+    except PermissionError as exc:
+        raise _not_permitted(exc) from None
     except (OSError, ValueError) as exc:
         raise StateError(f"state of scenario {name!r} is unreadable ({exc}): "
                          f"run `kindscape down {name}` to remove what is left") from None
@@ -81,7 +106,9 @@ def names() -> list[str]:
         entries = sorted(os.listdir(STATE_ROOT))
     except FileNotFoundError:
         return []
-    return [e for e in entries if os.path.isfile(state_path(e))]
+    except PermissionError as exc:
+        raise _not_permitted(exc) from None
+    return [e for e in entries if _is_name(e) and os.path.isfile(state_path(e))]
 
 
 def forget(name: str) -> None:
@@ -97,14 +124,16 @@ def forget(name: str) -> None:
 @dataclass
 class Lock:
     path: str
-    remove_on_exit: bool = False  # set by `down`: the scenario is gone, so is its lock file
+    # Set by `down`: the scenario is gone, so is its lock file. A lock of a scenario that
+    # has no state file (a refused `up`, a `down` of nothing) is removed as well.
+    remove_on_exit: bool = False
 
 
 @contextlib.contextmanager
 def locked(name: str, wait: bool = False) -> Iterator[Lock]:
     """Hold the scenario's lock; a second holder gets a clear error (or waits)."""
+    lock = Lock(scenario_dir(name) + ".lock")  # refuses a bad name before touching anything
     ensure_root()
-    lock = Lock(os.path.join(STATE_ROOT, f"{name}.lock"))
     fd = _acquire(lock.path, name, wait)
     try:
         os.ftruncate(fd, 0)
@@ -112,7 +141,7 @@ def locked(name: str, wait: bool = False) -> Iterator[Lock]:
         try:
             yield lock
         finally:
-            if lock.remove_on_exit:
+            if lock.remove_on_exit or not os.path.exists(state_path(name)):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(lock.path)
             else:

@@ -46,6 +46,7 @@ class Network:
     subnets: tuple[IPNet, ...]
     gateways: tuple[IPAddr, ...]
     masquerade: bool
+    declared: bool = True  # written in the file (False: `kind` left to KIND/Docker to create)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class Service:
     load_balancer_ips: tuple[IPAddr, ...]
     external_name: str | None
     backends: tuple[str, ...]  # pod endpoint names
+    # The node that answers ARP/NDP for the LoadBalancer addresses (MetalLB's L2 mode:
+    # one speaker per address); every node's kube-proxy rules catch them.
+    announced_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,13 @@ class Cluster:
     nodes: tuple[Node, ...]
     kube_proxy_mode: str = "iptables"
     services: tuple[Service, ...] = ()
+    dns_pod: Pod | None = None  # CoreDNS: the backend of kube-dns, a pod of the first control-plane
+    kind_config: str = ""  # the cluster's KIND config document as written (YAML), for `kind create`
+
+    @property
+    def all_pods(self) -> tuple[Pod, ...]:
+        """The emulated pods and the cluster's own (CoreDNS): every pod namespace."""
+        return self.pods + ((self.dns_pod,) if self.dns_pod is not None else ())
 
     @property
     def dns_ips(self) -> tuple[IPAddr, ...]:
@@ -139,6 +150,7 @@ class Host:
     attachments: tuple[Attachment, ...]
     routes_to: tuple[str, ...] = ()
     service_routes_to: tuple[str, ...] = ()
+    address_given: bool = False  # the first address was written in the file (not allocated)
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,22 @@ class Interconnect:
     pods: bool = True
     services: bool = False
     masquerade: bool = False
+
+
+@dataclass(frozen=True)
+class Impairment:
+    """Link emulation between two sides (a cluster, node, host or network, as written in
+    the file), both directions. Units: delay and jitter in microseconds, percentages in
+    percent, rate in bits per second; None means not set (see `measures.py`)."""
+
+    sides: tuple[str, str]
+    delay: int | None = None
+    jitter: int | None = None
+    loss: float | None = None
+    duplicate: float | None = None
+    corrupt: float | None = None
+    reorder: float | None = None
+    rate: int | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +213,7 @@ class Topology:
     docker_host: DockerHost = field(default_factory=lambda: DockerHost(""))
     interconnects: tuple[Interconnect, ...] = ()
     expectations: tuple[Expectation, ...] = ()
+    impairments: tuple[Impairment, ...] = ()
 
     # Lookups -----------------------------------------------------------------
     def network(self, name: str) -> Network:
@@ -208,6 +237,6 @@ class Topology:
         """Every namespace of the scenario, docker-host first (it holds the bridges)."""
         names = [self.docker_host.netns]
         names += [node.netns for node in self.nodes]
-        names += [pod.netns for pod in self.pods]
+        names += [pod.netns for cluster in self.clusters for pod in cluster.all_pods]
         names += [host.netns for host in self.hosts]
         return names

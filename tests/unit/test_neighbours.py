@@ -61,8 +61,9 @@ def _check(plan: ops.Plan) -> int:
 @pytest.mark.parametrize("name", ["multi-cluster.yaml", "multi-cluster-isolated.yaml"])
 def test_every_segment_member_knows_every_other(name: str) -> None:
     plan = api.plan(EXAMPLES / name)
-    # 5 interfaces on kind (4 nodes, the bridge): 20 entries; 4 pods: 2 each.
-    assert _check(plan) == 20 + 8
+    # 5 interfaces on kind (4 nodes, the bridge): 20 entries; 4 pods and the two
+    # clusters' CoreDNS pods: 2 each.
+    assert _check(plan) == 20 + 2 * (4 + 2)
 
 
 def test_macs_follow_docker_and_cni_conventions() -> None:
@@ -80,5 +81,6 @@ def test_a_thousand_namespaces_need_no_dynamic_neighbours() -> None:
     shape = scenarios.shape(1000)
     plan = api.plan(loads(yaml.safe_dump(scenarios.scenario("big", shape))))
     nodes = shape.clusters * shape.nodes
-    # kind: nodes + the bridge, all pairs; each pod and its node: one entry each way.
-    assert _check(plan) == (nodes + 1) * nodes + 2 * shape.pod_count
+    # kind: nodes + the bridge, all pairs; each pod (and each cluster's CoreDNS) and its
+    # node: one entry each way.
+    assert _check(plan) == (nodes + 1) * nodes + 2 * (shape.pod_count + shape.clusters)

@@ -14,6 +14,8 @@ SAME = [
     ["up", "s.yaml", "-r", "kind", "--output", "table"], ["up", "--runtime=netns", "s.yaml"],
     ["check", "lab"], ["check", "lab", "--all"], ["check", "--timeout", "2.5", "lab", "-o", "json"],
     ["check", "lab", "--timeout=0.3", "--all", "--output", "table"],
+    ["check", "lab", "--measure"], ["check", "--explain", "lab", "--all", "--measure", "-o", "json"],
+    ["up", "s.yaml", "--runtime", "kind"],
     ["down", "lab"], ["down", "lab", "-o", "json"],
     ["status"], ["status", "lab"], ["status", "-o", "json"], ["status", "lab", "--output=json"],
 ]
@@ -22,6 +24,9 @@ TYPER_ONLY = [
     ["up", "s.yaml", "-o"], ["check", "lab", "-o", "yaml"], ["check", "lab", "--timeout", "soon"],
     ["check", "lab", "-o", "json", "-o", "table"], ["check", "lab", "--all=1"], ["validate", "s.yaml"],
     ["exec", "lab", "pod", "--", "ip", "route"], ["down"], ["status", "a", "b"],
+    ["check", "lab", "--measure", "--probes", "5"], ["check", "lab", "--probes", "0"],
+    ["check", "lab", "--explain", "--explain"], ["up", "s.yaml", "--runtime", "docker"],
+    ["trace", "lab", "a", "b"], ["graph", "lab", "-o", "x.svg"], ["schema"], ["impair", "lab", "a", "b"],
 ]
 
 

@@ -89,8 +89,9 @@ def _segment(members: list[_Member]) -> list[ops.Neighbour]:
 def _ptp(topology: Topology) -> list[ops.Neighbour]:
     """CNI ptp: the pod knows its gateway's MAC, the node knows the pod's."""
     found = []
-    for node in topology.nodes:
-        for pod in node.pods:
+    for cluster in topology.clusters:
+        for pod in cluster.all_pods:  # the emulated pods and the cluster's CoreDNS
+            node = topology.node(pod.node)
             found += [ops.Neighbour(pod.netns, "eth0", str(gateway), pod_peer_mac(pod))
                       for gateway in pod.gateways]
             found += [ops.Neighbour(node.netns, pod.host_ifname, str(address), pod_mac(pod))

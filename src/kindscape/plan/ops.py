@@ -19,7 +19,8 @@ class Phase(IntEnum):
     ROUTES = 5
     RULESETS = 6
     FILES = 7
-    WORKLOADS = 8
+    IMPAIRMENTS = 8  # tc and nftables on the interfaces where impaired traffic leaves (plan/links.py)
+    WORKLOADS = 9
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,18 @@ class Address:
 
 
 @dataclass(frozen=True)
+class NeighProxy:
+    """IPv6 proxy NDP: `ns` answers neighbour solicitations for `address` on `dev`, at once
+    (the device's proxy_delay set to 0). How a node's IPv6 loopback is reached on-link from
+    its neighbours; IPv4 needs nothing (arp_ignore=0 answers ARP for any local address)."""
+
+    ns: str
+    dev: str
+    address: str
+    phase = Phase.ADDRESSES
+
+
+@dataclass(frozen=True)
 class Route:
     ns: str
     to: str  # CIDR or "default"
@@ -131,15 +144,36 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class DnsRecord:
+    """One resource record, in zone-file terms: `name. TTL IN type data`."""
+
+    name: str  # fully qualified, without the trailing dot: web.default.svc.cluster.local
+    type: str  # A | AAAA | CNAME | SRV | PTR
+    data: str  # an address, a target name (with its dot), or "priority weight port target."
+
+
+@dataclass(frozen=True)
+class DnsServer:
+    """A cluster's DNS (CoreDNS's place): UDP and TCP 53 in `ns`, authoritative for `zone`."""
+
+    ns: str
+    endpoint: str
+    zone: str
+    records: tuple[DnsRecord, ...]
+
+
+@dataclass(frozen=True)
 class StartWorkloads:
-    """One server process for every emulated pod/host: echo listeners in their namespaces."""
+    """One server process for every emulated pod/host: echo listeners in their namespaces,
+    and each cluster's DNS server (served by the same process)."""
 
     listeners: tuple[Listener, ...] = field(default_factory=tuple)
+    dns: tuple[DnsServer, ...] = ()
     phase = Phase.WORKLOADS
 
 
-Op = (CreateNamespace | Sysctl | Bridge | Veth | LinkUp | Address | Route | Neighbour | Ruleset | WriteFile
-      | StartWorkloads)
+Op = (CreateNamespace | Sysctl | Bridge | Veth | LinkUp | Address | NeighProxy | Route | Neighbour | Ruleset
+      | WriteFile | StartWorkloads)
 
 
 @dataclass(frozen=True)

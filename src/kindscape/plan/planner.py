@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import topology as topo
 from ..topology import Node, Topology
-from . import neighbours, ops, routing, rules
+from . import links, neighbours, ops, routing, rules, services
 
 PROBE_PORT = 8080
 NODE_SYSCTLS = (
@@ -19,6 +19,14 @@ NODE_SYSCTLS = (
     ("net.ipv4.conf.default.rp_filter", "1"),
     ("net.ipv4.conf.all.route_localnet", "1"),
     ("net.ipv6.conf.all.forwarding", "1"),
+)
+# Namespaces that forward IPv6 skip duplicate address detection on every link: while a
+# link-local address is tentative (about 2 s after the link comes up) the kernel sends no
+# neighbour solicitation for forwarded packets, so a fresh scenario would drop them.
+# (Our own addresses are added with nodad, as Docker adds its containers'.)
+IPV6_FORWARDER_SYSCTLS = (
+    ("net.ipv6.conf.all.accept_dad", "0"),
+    ("net.ipv6.conf.default.accept_dad", "0"),
 )
 
 
@@ -31,11 +39,15 @@ def plan(topology: Topology) -> ops.Plan:
             steps += _node(topology, node)
             for pod in node.pods:
                 steps += _pod(node, pod)
+        if cluster.dns_pod is not None:
+            steps += _pod(topology.node(cluster.dns_pod.node), cluster.dns_pod)
     for host in topology.hosts:
         steps += _host(topology, host)
     steps += routing.routes(topology)
     steps += neighbours.neighbours(topology)
     steps += rules.rulesets(topology)
+    steps += services.steps(topology)
+    steps += links.plan_links(topology, topology.impairments)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
     steps.sort(key=lambda op: op.phase)
@@ -49,6 +61,8 @@ def _namespaces(topology: Topology) -> list:
     for node in topology.nodes:
         found.append(ops.CreateNamespace(node.netns, node.name, "node", mark))
         found += [ops.CreateNamespace(p.netns, p.name, "pod", mark) for p in node.pods]
+    found += [ops.CreateNamespace(c.dns_pod.netns, c.dns_pod.name, "pod", mark)
+              for c in topology.clusters if c.dns_pod is not None]
     found += [ops.CreateNamespace(h.netns, h.name, "host", mark) for h in topology.hosts]
     return found
 
@@ -57,6 +71,8 @@ def _docker_host(topology: Topology) -> list:
     ns = topology.docker_host.netns
     steps: list = [ops.Sysctl(ns, "net.ipv4.ip_forward", "1"),
                    ops.Sysctl(ns, "net.ipv6.conf.all.forwarding", "1")]
+    if any(subnet.version == 6 for network in topology.networks for subnet in network.subnets):
+        steps += [ops.Sysctl(ns, key, value) for key, value in IPV6_FORWARDER_SYSCTLS]
     for network in topology.networks:
         steps.append(ops.Bridge(ns, network.bridge, network.name, neighbours.bridge_mac(network)))
         for subnet, gateway in zip(network.subnets, network.gateways):
@@ -77,10 +93,13 @@ def _attach(topology: Topology, ns: str, attachment: topo.Attachment) -> list:
 
 def _node(topology: Topology, node: Node) -> list:
     steps: list = [ops.Sysctl(node.netns, key, value) for key, value in NODE_SYSCTLS]
+    if _has_ipv6(node):
+        steps += [ops.Sysctl(node.netns, key, value) for key, value in IPV6_FORWARDER_SYSCTLS]
     for attachment in node.attachments:
         steps += _attach(topology, node.netns, attachment)
     for loopback in node.loopbacks:
         steps.append(ops.Address(node.netns, "lo", f"{loopback}/{loopback.max_prefixlen}"))
+    steps += _ipv6_loopback_proxies(node)
     kind = topology.networks[0]
     for gateway in kind.gateways:
         steps.append(ops.Route(node.netns, "default", str(gateway), "eth0", family=gateway.version,
@@ -122,9 +141,29 @@ def _host(topology: Topology, host: topo.Host) -> list:
 
 
 def _workloads(topology: Topology) -> ops.StartWorkloads:
-    listeners = [ops.Listener(pod.netns, pod.name, (PROBE_PORT,)) for pod in topology.pods]
+    ports = services.pod_ports(topology)
+    listeners = [ops.Listener(pod.netns, pod.name, ports[pod.name]) for pod in topology.pods]
     listeners += [ops.Listener(node.netns, node.name, (PROBE_PORT,)) for node in topology.nodes]
     listeners += [ops.Listener(host.netns, host.name, (PROBE_PORT,)) for host in topology.hosts]
     listeners.append(ops.Listener(topology.docker_host.netns, topo.DOCKER_HOST, (PROBE_PORT,)))
-    return ops.StartWorkloads(tuple(listeners))
+    return ops.StartWorkloads(tuple(listeners), services.dns_servers(topology))
 
+
+
+def _ipv6_loopback_proxies(node: Node) -> list:
+    """Neighbours reach a node's loopbacks on-link (see routing.py). IPv4 answers ARP for
+    any local address (arp_ignore=0); IPv6 answers only for addresses on the link, so the
+    node proxies NDP for its IPv6 loopbacks on each of its interfaces."""
+    loopbacks = [str(a) for a in node.loopbacks if a.version == 6]
+    if not loopbacks:
+        return []
+    steps: list = [ops.Sysctl(node.netns, "net.ipv6.conf.all.proxy_ndp", "1")]
+    for attachment in node.attachments:
+        steps += [ops.NeighProxy(node.netns, attachment.ifname, address) for address in loopbacks]
+    return steps
+
+
+def _has_ipv6(node: Node) -> bool:
+    addresses = [a for attachment in node.attachments for a in attachment.addresses]
+    addresses += list(node.loopbacks) + [a for pod in node.pods for a in pod.addresses]
+    return any(a.version == 6 for a in addresses)

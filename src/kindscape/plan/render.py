@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import ops
+from . import links, ops
 
 
 def command(op: ops.Op) -> str:
@@ -24,7 +24,11 @@ def command(op: ops.Op) -> str:
         case ops.LinkUp(ns=ns, name=name):
             return f"ip -n {ns} link set {name} up"
         case ops.Address(ns=ns, dev=dev, address=address):
-            return f"ip -n {ns} addr add {address} dev {dev}"
+            # IPv6 addresses skip duplicate address detection (netlink.py sets IFA_F_NODAD).
+            return f"ip -n {ns} addr add {address} dev {dev}" + (" nodad" if ":" in address else "")
+        case ops.NeighProxy(ns=ns, dev=dev, address=address):
+            return (f"ip -6 -n {ns} neigh add proxy {address} dev {dev}\n"
+                    f"ip netns exec {ns} sysctl -qw net.ipv6.neigh.{dev}.proxy_delay=0")
         case ops.Route():
             return _route(op)
         case ops.Neighbour(ns=ns, dev=dev, address=address, mac=mac):
@@ -33,10 +37,18 @@ def command(op: ops.Op) -> str:
             return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
         case ops.WriteFile(path=path, content=content):
             return f"install -D -m 0644 /dev/stdin {path} <<'EOF'\n{content}EOF"
-        case ops.StartWorkloads(listeners=listeners):
+        case links.Shaping(ns=ns, commands=commands):
+            return "\n".join(f"tc -n {ns} {line}" for line in commands)
+        case links.LinkRules(ns=ns, text=text):
+            return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
+        case ops.StartWorkloads(listeners=listeners, dns=dns):
             ports = sorted({p for item in listeners for p in item.ports})
-            return (f"# start the workload server: echo listeners for {len(listeners)} endpoints "
+            text = (f"# start the workload server: echo listeners for {len(listeners)} endpoints "
                     f"on TCP {', '.join(map(str, ports))} (one process, one socket per namespace and port)")
+            return "\n".join([text] + [_dns(server) for server in dns])
+    shell = getattr(op, "shell", None)  # other runtimes' ops render themselves (e.g. kind's)
+    if shell is not None:
+        return shell()
     raise TypeError(f"no rendering for {op!r}")
 
 
@@ -52,6 +64,13 @@ def _veth(op: ops.Veth) -> str:
     else:
         text += f"\nip -n {op.peer_ns} link set {op.peer_name} up"
     return text
+
+
+def _dns(server: ops.DnsServer) -> str:
+    lines = [f"# ... and the DNS server of {server.endpoint} on UDP/TCP 53 in {server.ns}, "
+             f"authoritative for {server.zone}:"]
+    lines += [f"#   {r.name}. IN {r.type} {r.data}" for r in server.records]
+    return "\n".join(lines)
 
 
 def _route(op: ops.Route) -> str:
@@ -88,5 +107,7 @@ def op_json(op: ops.Op) -> dict[str, Any]:
         value = getattr(op, field.name)
         if isinstance(value, tuple):
             value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+        elif dataclasses.is_dataclass(value):
+            value = dataclasses.asdict(value)
         data[field.name] = value
     return data

@@ -64,6 +64,10 @@ def _shared_attachment(node: Node, other: Node) -> str | None:
     return next((a.ifname for a in node.attachments if a.network in theirs), None)
 
 
+def cluster_families(cluster: Cluster) -> set[int]:
+    return {subnet.version for subnet in cluster.pod_subnets}
+
+
 def interconnected_pairs(topology: Topology):
     """(cluster, remote cluster, interconnect) for every ordered pair an interconnect joins."""
     seen = set()
@@ -77,20 +81,22 @@ def interconnected_pairs(topology: Topology):
 
 def _interconnect_routes(topology: Topology) -> list[ops.Route]:
     """The page's loop: every node routes every remote node's podCIDR via that node's
-    address; with `services`, each remote serviceSubnet via one of its nodes."""
+    address; with `services`, each remote serviceSubnet via one of its nodes. Only in the
+    families the local cluster has: its pods have no address in the others."""
     found = []
     for cluster, remote, item in interconnected_pairs(topology):
+        families = cluster_families(cluster)
         for node in cluster.nodes:
             if item.pods:
                 for other in remote.nodes:
-                    for cidr in other.pod_cidrs:
+                    for cidr in (c for c in other.pod_cidrs if c.version in families):
                         gateway = _match(other.internal_ips, cidr.version)
                         if gateway is not None:
                             found.append(_via(node.netns, cidr, gateway,
                                               f"interconnect: {other.name}'s podCIDR"))
             if item.services:
-                found += _service_routes(node.netns, remote, remote.nodes[0].internal_ips,
-                                         "interconnect services")
+                found += [r for r in _service_routes(node.netns, remote, remote.nodes[0].internal_ips,
+                                                     "interconnect services") if r.family in families]
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..topology import Cluster, Node, Topology
 from . import ops
-from .routing import interconnected_pairs
+from .routing import cluster_families, interconnected_pairs
 
 KINDNET_TABLE = "kindnet"
 DOCKER_TABLE = "docker"
@@ -26,7 +26,8 @@ def _no_masquerade(topology: Topology) -> dict[str, list]:
     for cluster, remote, item in interconnected_pairs(topology):
         if item.pods and not item.masquerade:
             subnets = found.setdefault(cluster.name, [])
-            subnets += [s for s in remote.pod_subnets if s not in subnets]
+            subnets += [s for s in remote.pod_subnets
+                        if s not in subnets and s.version in cluster_families(cluster)]
     return found
 
 
@@ -48,10 +49,20 @@ def _kindnet(node: Node, cluster: Cluster, remote: list) -> ops.Ruleset:
             lines.append(f'    {keyword} daddr {_set(own)} return comment "KIND-MASQ-AGENT: cluster podSubnet"')
         if other:
             lines.append(f'    {keyword} daddr {_set(other)} return comment "interconnect: no masquerade"')
-    lines += ['    masquerade comment "KIND-MASQ-AGENT: outbound traffic is masqueraded"',
-              "  }", "}"]
+    lines += _masquerade(node, cluster) + ["  }", "}"]
     return ops.Ruleset(node.netns, KINDNET_TABLE, "\n".join(lines) + "\n",
                        f"kindnet masquerade on {node.name}")
+
+
+def _masquerade(node: Node, cluster: Cluster) -> list[str]:
+    """kindnet masquerades only in its cluster's families: an IPv6-only cluster's node on a
+    dual-stack network has no IPv4 masquerade (and the other way round)."""
+    comment = 'comment "KIND-MASQ-AGENT: outbound traffic is masqueraded"'
+    families = cluster_families(cluster)
+    mine = {a.version for attachment in node.attachments for a in attachment.addresses}
+    if mine | {a.version for a in node.loopbacks} <= families:
+        return [f"    masquerade {comment}"]
+    return [f"    meta nfproto ipv{version} masquerade {comment}" for version in sorted(families)]
 
 
 def _docker_host(topology: Topology) -> ops.Ruleset:

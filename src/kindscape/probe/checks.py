@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import endpoints
 from ..topology import Endpoint, Expectation, Topology
+from .measure import MeasuredResult
 from .prober import ProbeResult, ProbeTask
 
 Prober = Callable[[list[ProbeTask]], list[ProbeResult]]
@@ -19,6 +20,7 @@ class ExpectationOutcome:
     expectation: Expectation
     results: list[ProbeResult] = field(default_factory=list)
     failures: list[ProbeResult] = field(default_factory=list)
+    explanation: str | None = None  # `check --explain`: why it failed, in one line (from trace)
 
     @property
     def met(self) -> bool:
@@ -51,22 +53,28 @@ class CheckReport:
 
 def result_json(result: ProbeResult) -> dict[str, Any]:
     task = result.task
-    return {
+    data = {
         "from": task.source, "to": task.target, "toAddress": task.address, "port": task.port,
         "family": result.family, "reachable": result.reachable, "seenSource": result.seen_source,
         "sourcePreserved": result.source_preserved, "rttMs": result.rtt_ms,
         "answeredBy": result.answered_by, "error": result.error,
     }
+    if isinstance(result, MeasuredResult):  # check --measure: loss and RTT spread of a burst
+        data.update(result.measure_json())
+    return data
 
 
 def expectation_json(outcome: ExpectationOutcome) -> dict[str, Any]:
     item = outcome.expectation
-    return {
+    found = {
         "from": item.source, "to": item.target, "reachable": item.reachable,
         "sourcePreserved": item.source_preserved, "met": outcome.met,
         "probes": len(outcome.results),
         "failures": [result_json(r) for r in outcome.failures],
     }
+    if outcome.explanation is not None:
+        found["explanation"] = outcome.explanation
+    return found
 
 
 def tasks_between(sources: list[Endpoint], targets: list[Endpoint]) -> list[ProbeTask]:

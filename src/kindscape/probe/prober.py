@@ -1,12 +1,14 @@
-"""Real TCP probes, many at once, from one thread: each socket is made inside its source
-namespace (setns, socket, connect, setns back) and all of them are driven by one epoll
-loop. A probe is reachable when the target accepted the connection; the listener's line
-says which endpoint answered and which source address it saw."""
+"""Real TCP probes, many at once, from one process: each socket is made inside its source
+namespace (setns, socket, connect, setns back) and they are driven by epoll loops (one
+per core, each on a thread of its own, see `run`). A probe is reachable when the target
+accepted the connection; the listener's line says which endpoint answered and which
+source address it saw."""
 
 from __future__ import annotations
 
 import errno
 import os
+import resource
 import select
 import socket
 import struct
@@ -19,6 +21,7 @@ DEFAULT_TIMEOUT = 1.0
 DEFAULT_CONCURRENCY = 512  # sockets in flight: bounded, so fds and memory stay bounded
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset
 DEFAULT_WORKERS = 2  # epoll loops on threads of their own: about one per core
+FD_HEADROOM = 16  # descriptors left for everything else (namespace files, pipes, logs)
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
     thread (the GIL is free while the kernel works): one per core."""
     results = [ProbeResult(task) for task in tasks]
     order = sorted(range(len(tasks)), key=lambda i: tasks[i].source_ns)  # fewer setns calls
-    share = max(1, -(-len(order) // max(1, workers)))
+    concurrency = fd_budget(concurrency)  # for all loops together: they share the fd table
+    workers = max(1, min(workers, concurrency))  # each loop keeps at least one probe in flight
+    share = max(1, -(-len(order) // workers))
     groups = [[results[i] for i in order[start:start + share]] for start in range(0, len(order), share)]
     if len(groups) <= 1:
         for group in groups:
@@ -95,8 +100,10 @@ def _probe(results: list[ProbeResult], timeout: float, concurrency: int) -> None
         while next_task < len(results) or flights:
             if next_task < len(results) and len(flights) < concurrency:
                 batch = results[next_task: next_task + concurrency - len(flights)]
-                next_task += len(batch)
-                _launch(batch, timeout, poller, flights, home)
+                launched = _launch(batch, timeout, poller, flights, home)
+                next_task += launched
+                if launched < len(batch):  # out of descriptors after all: fewer at once
+                    concurrency = max(1, len(flights))
             _step(poller, flights)
     finally:
         for flight in flights.values():
@@ -105,17 +112,34 @@ def _probe(results: list[ProbeResult], timeout: float, concurrency: int) -> None
         os.close(home)
 
 
+def fd_budget(wanted: int) -> int:
+    """How many sockets may be in flight: `wanted`, or fewer when the limit on open files
+    (minus what is open now, minus headroom) is lower. Never more than it: no EMFILE."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    open_now = len(os.listdir("/proc/self/fd"))
+    return max(1, min(wanted, soft - open_now - FD_HEADROOM))
+
+
 def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int, _Flight],
-            home: int) -> None:
+            home: int) -> int:
+    """Start the batch's probes; returns how many were started (fewer when out of fds)."""
     current = None
+    started = 0
     try:
-        for result in batch:
+        for started, result in enumerate(batch):
             task = result.task
             if task.source_ns != current:
                 nsfs.enter(task.source_ns)
                 current = task.source_ns
             family = socket.AF_INET6 if ":" in task.address else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and flights:
+                    return started  # the rest waits until sockets in flight are closed
+                raise
             now = time.monotonic()
             code = sock.connect_ex((task.address, task.port))
             flight = _Flight(result, sock, now, now + timeout)
@@ -125,6 +149,7 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
                 continue
             flights[sock.fileno()] = flight
             poller.register(sock.fileno(), select.EPOLLOUT)
+        return len(batch)
     finally:
         if current is not None:
             nsfs.setns(home)

@@ -7,7 +7,8 @@ newline first and is answered at once.
 
 The listening sockets are made inside each namespace (setns on this one thread) and
 then served by a single epoll loop: a thousand pods cost a thousand sockets, not a
-thousand processes. Only the standard library is imported: this starts in milliseconds.
+thousand processes. Only the standard library is imported (and dnslib, where a cluster's
+DNS is served, see dns.py): this starts in milliseconds.
 
 Run as: python -m kindscape.probe.server SPEC.json READY_FD [--wait-for-go]
 (with --wait-for-go it opens its listeners after reading a line from stdin, and exits
@@ -66,6 +67,9 @@ def open_listeners(listeners: list[dict]) -> list[tuple[socket.socket, str]]:
             _setns(os.path.join("/run/netns", item["ns"]))
             for port in item["ports"]:
                 opened.append((_listen(port), item["endpoint"]))
+            if "dns" in item:  # a cluster's DNS: its sockets come with their own handlers
+                from . import dns
+                opened += dns.open_server(item["dns"])
     finally:
         if _libc.setns(home_fd, CLONE_NEWNET) != 0:
             raise OSError(ctypes.get_errno(), "setns back")
@@ -84,7 +88,8 @@ class Server:
         self.counter = itertools.count()
         self.pending: dict[socket.socket, tuple[str, bytes]] = {}
         for sock, endpoint in listeners:
-            self.selector.register(sock, selectors.EVENT_READ, ("listen", endpoint))
+            role = "call" if callable(endpoint) else "listen"
+            self.selector.register(sock, selectors.EVENT_READ, (role, endpoint))
 
     def serve(self) -> None:
         while True:
@@ -93,6 +98,8 @@ class Server:
                 role, endpoint = key.data
                 if role == "listen":
                     self._accept(key.fileobj, endpoint)
+                elif role == "call":  # a socket with its own handler (the cluster DNS)
+                    endpoint(key.fileobj, self.selector)
                 else:
                     self._read(key.fileobj)
             self._expire()
@@ -170,8 +177,13 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     raise_fd_limit()
-    with open(spec_path) as handle:
-        spec = json.load(handle)
+    try:
+        with open(spec_path) as handle:
+            spec = json.load(handle)
+    except FileNotFoundError:  # the scenario is being removed (`down` withdrew the spec)
+        return 1
+    if any("dns" in item for item in spec["listeners"]):
+        from . import dns  # noqa: F401  (imported while waiting: its import takes ~10 ms)
     if "--wait-for-go" in argv[2:] and not sys.stdin.buffer.readline():
         return 0  # whoever started us is gone
     try:

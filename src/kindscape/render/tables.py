@@ -8,7 +8,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..endpoints import service_selector
 from ..probe.checks import CheckReport
+from .links import links_table, measured_text, probe_count
 
 
 def _cell(results) -> Text:
@@ -19,6 +21,9 @@ def _cell(results) -> Text:
     text = Text(f"{len(reached)}/{total}", style=style)
     if natted:
         text.append(f" nat {natted}", style="cyan")
+    measured = measured_text(results)
+    if measured is not None:
+        text.append_text(measured)
     return text
 
 
@@ -70,22 +75,51 @@ def failure_lines(report: CheckReport, limit: int = 20) -> list[str]:
             got = f"reached, seen as {result.seen_source} (sender {result.local_address})"
         else:
             got = f"unreachable: {result.error or 'no answer'}"
-        lines.append(f"{task.source} -> {task.target} ({task.address}:{task.port}): {got}; "
+        where = f"[{task.address}]" if ":" in task.address else task.address
+        lines.append(f"{task.source} -> {task.target} ({where}:{task.port}, IPv{result.family}): {got}; "
                      f"explain: kindscape trace {report.scenario} {task.source} {task.target}")
     if len(failures) > limit:
         lines.append(f"… and {len(failures) - limit} more (see -o json)")
     return lines
 
 
+def service_answers(report: CheckReport) -> Table | None:
+    """For every Service probed: which backends answered, how often (kube-proxy's spread)."""
+    answered: dict[str, dict[str, int]] = {}
+    for result in report.results:
+        if service_selector(result.task.target) is None:
+            continue
+        counts = answered.setdefault(result.task.target, {})
+        who = result.answered_by or ("no answer" if not result.reachable else "?")
+        counts[who] = counts.get(who, 0) + 1
+    if not answered:
+        return None
+    table = Table(title="services: who answered", title_justify="left")
+    table.add_column("service")
+    table.add_column("answered by")
+    for target, counts in answered.items():
+        table.add_row(target, ", ".join(f"{who} ×{n}" for who, n in sorted(counts.items())))
+    return table
+
+
 def check_view(report: CheckReport) -> Group:
     parts: list[Any] = [check_matrix(report)]
+    answers = service_answers(report)
+    if answers is not None:
+        parts.append(answers)
     if report.expectations:
         parts.append(expectations_table(report))
     lines = failure_lines(report)
     if lines:
         parts.append(Text("\n".join(lines), style="red"))
+    why = [f"why: {o.explanation}" for o in report.expectations if o.explanation]
+    if why:
+        parts.append(Text("\n".join(why), style="yellow"))
     verdict = "all expectations met" if report.ok else "some expectations failed"
-    parts.append(Text(f"{len(report.results)} probes; {verdict}", style="bold green" if report.ok else "bold red"))
+    counts = {v: sum(1 for r in report.results if r.family == v) for v in (4, 6)}
+    split = f" (IPv4 {counts[4]}, IPv6 {counts[6]})" if all(counts.values()) else ""
+    parts.append(Text(f"{probe_count(report.results)} probes{split}; {verdict}",
+                      style="bold green" if report.ok else "bold red"))
     return Group(*parts)
 
 
@@ -98,10 +132,12 @@ def status_view(doc: dict[str, Any]) -> Group:
         table.add_column(column)
     for cluster in doc["clusters"]:
         for node in cluster["nodes"]:
-            pods = ", ".join(p["address"] or "-" for p in node["pods"])
-            others = ", ".join(f"{k}={v}" for k, v in node["addresses"].items() if k != "kind")
-            table.add_row(cluster["name"], node["name"], node["role"], node["address"] or "-",
-                          node["podCIDR"] or "-", pods, others)
+            # Every family (dual-stack shows both, primary first).
+            pods = ", ".join(" ".join(p["addresses"]) or "-" for p in node["pods"])
+            others = ", ".join(f"{k}={' '.join(v)}" for k, v in node["networkAddresses"].items()
+                               if k != "kind")
+            table.add_row(cluster["name"], node["name"], node["role"], " ".join(node["internalIPs"]) or "-",
+                          " ".join(node["podCIDRs"]) or "-", pods, others)
     parts: list[Any] = [head, table]
     if doc["hosts"]:
         hosts = Table(show_header=True)
@@ -109,16 +145,20 @@ def status_view(doc: dict[str, Any]) -> Group:
         hosts.add_column("addresses")
         hosts.add_column("routes to")
         for host in doc["hosts"]:
-            hosts.add_row(host["name"], ", ".join(f"{k}={v}" for k, v in host["addresses"].items()),
+            hosts.add_row(host["name"], ", ".join(f"{k}={' '.join(v)}" for k, v in host["networkAddresses"].items()),
                           ", ".join(host["routesTo"] + [f"svc:{c}" for c in host["serviceRoutesTo"]]))
         parts.append(hosts)
     services = [(c["name"], s) for c in doc["clusters"] for s in c["services"]]
     if services:
         table = Table(show_header=True)
-        for column in ("cluster", "service", "type", "clusterIP", "port", "nodePort", "backends"):
+        for column in ("cluster", "service", "type", "clusterIP", "port", "nodePort", "external", "backends"):
             table.add_column(column)
         for cluster, s in services:
             table.add_row(cluster, f"{s['namespace']}/{s['name']}", s["type"], s["clusterIP"] or "-",
-                          str(s["port"]), str(s["nodePort"] or "-"), str(len(s["backends"])))
+                          str(s["port"]), str(s["nodePort"] or "-"),
+                          s.get("loadBalancerIP") or s.get("externalName") or "-", str(len(s["backends"])))
         parts.append(table)
+    links = links_table(doc)
+    if links is not None:
+        parts.append(links)
     return Group(*parts)

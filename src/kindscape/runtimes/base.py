@@ -33,6 +33,13 @@ class Runtime(Protocol):
     def up(self, plan: Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
         """Create everything; record each thing in `state` (and `save()`) before making it."""
 
+    def check_links(self, items: list) -> None:
+        """Refuse, before changing anything, impairments or partitions (`(where, Impairment
+        or None)` pairs) that need what this machine lacks, naming the missing feature."""
+
+    def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
+        """Put the link operations `desired` in place of `previous` (see plan/links.py)."""
+
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
         """Remove everything the state records, and anything else carrying the scenario's
         mark; returns what was removed (for the user)."""

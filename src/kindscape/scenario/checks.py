@@ -1,5 +1,4 @@
-"""Checks that need the resolved topology: routes that must have a next hop, endpoints
-that must exist. Also refuses, clearly, the parts of the contract not built yet."""
+"""Checks that need the resolved topology: routes that must have a next hop."""
 
 from __future__ import annotations
 
@@ -8,18 +7,8 @@ from ..topology import Node, Topology
 from .validate import Context
 
 
-def check_unsupported(ctx: Context) -> None:
-    """Sections this version cannot realise yet: refused, never silently ignored."""
-    spec = ctx.spec
-    if spec.services:
-        ctx.add(("services",), "Services are not supported by this version of kindscape", None,
-                "remove `services` for now")
-    if spec.impairments:
-        ctx.add(("impairments",), "impairments are not supported by this version of kindscape", None,
-                "remove `impairments` for now")
-
-
 def check_topology_refs(ctx: Context, topology: Topology) -> None:
+    _check_cluster_next_hops(ctx, topology)
     _check_interconnect_next_hops(ctx, topology)
     for index, host in enumerate(ctx.spec.hosts):
         path = ("hosts", index)
@@ -27,7 +16,6 @@ def check_topology_refs(ctx: Context, topology: Topology) -> None:
                          set(host.networks), every_node=True)
         _check_routes_to(ctx, topology, host.name, host.serviceRoutesTo, path + ("serviceRoutesTo",),
                          set(host.networks), every_node=False)
-
 
 
 def _check_routes_to(ctx: Context, topology: Topology, host: str, clusters: list[str], path,
@@ -51,6 +39,18 @@ def _reaches(node: Node, other: Node) -> bool:
     if other.node_address == "loopback":
         return bool(mine & theirs)
     return any(a.network in mine and set(a.addresses) & set(other.internal_ips) for a in other.attachments)
+
+
+def _check_cluster_next_hops(ctx: Context, topology: Topology) -> None:
+    """kindnet routes each node's podCIDR via its InternalIP: every other node of the
+    cluster must be able to use that address as a next hop."""
+    for cluster in topology.clusters:
+        for node in cluster.nodes:
+            stranded = [o.name for o in cluster.nodes if o is not node and not _reaches(node, o)]
+            if stranded:
+                ctx.add(("nodes",), f"{node.name} cannot reach the InternalIP of {', '.join(stranded)}",
+                        None, "put every node of a cluster on the network its nodeAddress names")
+                return
 
 
 def _check_interconnect_next_hops(ctx: Context, topology: Topology) -> None:

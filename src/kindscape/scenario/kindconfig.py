@@ -100,6 +100,7 @@ class ClusterNetwork:
     service_subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     roles: tuple[str, ...]  # node roles in config order, defaulted
     kube_proxy_mode: str
+    document: str = ""  # the config as written, as YAML (what `kind create cluster --config -` reads)
 
 
 def defaulted_roles(config: KindCluster) -> tuple[str, ...]:
@@ -139,7 +140,14 @@ def resolve_network(config: KindCluster, at: Path, locator: Locator,
                                         None, "add `- role: control-plane`"))
     if len(problems) > bad or pods is None or services is None:
         return None
-    return ClusterNetwork(family, pods, services, roles, mode)
+    return ClusterNetwork(family, pods, services, roles, mode, config_document(config))
+
+
+def config_document(config: KindCluster) -> str:
+    """The config as the user wrote it (no defaults filled in), as YAML."""
+    import yaml
+    data = config.model_dump(mode="json", exclude_unset=True)
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
 def _parse_subnets(text: str, family: str, what: str, path: Path, locator: Locator,
@@ -153,18 +161,11 @@ def _parse_subnets(text: str, family: str, what: str, path: Path, locator: Locat
             problems.append(locator.problem(path, f"invalid {what} subnet: {exc}", text,
                                             "a CIDR such as 10.110.0.0/16"))
             return None
-    versions = [n.version for n in nets]
-    expected = {"ipv4": [4], "ipv6": [6]}.get(family)
-    if expected is not None and versions != expected:
-        want = "IPv4" if family == "ipv4" else "IPv6"
-        problems.append(locator.problem(
-            path, f"expected one {want} CIDR for {want} family", text,
-            f"ipFamily is {family}: give one {want} CIDR"))
-        return None
-    if family == "dual" and sorted(versions) != [4, 6]:
-        problems.append(locator.problem(
-            path, f"expected one IPv4 and one IPv6 {what} CIDR for dual-stack", text,
-            "e.g. 10.244.0.0/16,fd00:10:244::/56"))
+    message = _family_mismatch([n.version for n in nets], family)
+    if message:
+        example = default_subnet(DEFAULT_POD_SUBNET if what == "pod" else DEFAULT_SERVICE_SUBNET, family)
+        problems.append(locator.problem(path, f"invalid {what} subnet: {message}", text,
+                                        f"ipFamily is {family}: e.g. {example}"))
         return None
     if what == "service":
         for net in nets:
@@ -175,6 +176,21 @@ def _parse_subnets(text: str, family: str, what: str, path: Path, locator: Locat
                     f"prefix length must be /{limit} or longer"))
                 return None
     return tuple(nets)
+
+
+def _family_mismatch(versions: list[int], family: str) -> str | None:
+    """KIND's wording (validateSubnets); a dual-stack cluster with one CIDR, which KIND
+    lets through, is refused too: its pods would not be dual-stack."""
+    if family == "dual":
+        if sorted(versions) != [4, 6]:
+            return "expected two CIDRs, one from each family, for dual-stack networking"
+        return None
+    if len(versions) > 1:
+        return "only one CIDR allowed for single-stack networking"
+    want = 4 if family == "ipv4" else 6
+    if versions != [want]:
+        return f"expected IPv{want} CIDR for IPv{want} family"
+    return None
 
 
 def _check_ports(config: KindCluster, at: Path, locator: Locator, problems: list[Problem]) -> None:

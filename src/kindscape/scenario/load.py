@@ -12,7 +12,7 @@ from pathlib import Path as FsPath
 
 from ..errors import Problem, ScenarioError
 from ..topology import Topology
-from . import checks, validate
+from . import checks, families, impairments, services, validate
 from .kindconfig import ClusterNetwork, KindCluster, resolve_network
 from .resolve import resolve
 from .schema import ScenarioSpec
@@ -75,15 +75,20 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
     validate.check_overlaps(ctx, parsed_networks)
     validate.check_pod_capacity(ctx)
     validate.check_interconnects(ctx)
+    families.check_interconnect_families(ctx)
     validate.check_host_refs(ctx, parsed_networks)
     validate.check_expect_refs(ctx)
     selected = validate.check_node_selects(ctx)
-    checks.check_unsupported(ctx)
+    services.check_services(ctx)
+    impairments.check_values(ctx)
     if ctx.problems:
         raise ScenarioError(ctx.problems, locator.file)
     topology = resolve(ctx, parsed_networks, selected)
     if topology is not None:
         checks.check_topology_refs(ctx, topology)
+        topology = impairments.resolve(ctx, topology)
+        families.check_route_families(ctx, topology)
+        families.check_expect_families(ctx, topology)
     if ctx.problems or topology is None:
         raise ScenarioError(ctx.problems, locator.file)
     return topology

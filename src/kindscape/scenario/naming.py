@@ -13,8 +13,12 @@ HOST_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 HOST_NAME_MAX = 63
 # The longest KIND suffix is "-control-plane" plus a number; node names are hostnames.
 CLUSTER_NAME_MAX = 45
+KIND_NETWORK = "kind"  # KIND's shared Docker network
 RESERVED_NETWORK_NAMES = ("loopback", "primary", "host", "none", "bridge")
 RESERVED_ENDPOINTS = ("docker-host",)
+# A network's name is its bridge's altname in docker-host, so it must not be the name of
+# another interface there: lo, the veth ends (veth<N>) or a bridge (br-<network>).
+DOCKER_HOST_IFNAME_RE = re.compile(r"^(lo|veth[0-9]+|br-.*)$")
 
 
 def kind_node_names(cluster: str, roles: tuple[str, ...]) -> list[str]:

@@ -72,14 +72,15 @@ Measure = str | int | float
 
 
 class ImpairmentSpec(_Spec):
+    # Values are checked in impairments.py, which explains a bare number ("25": 25 what?).
     between: list[str]
-    delay: str | None = None
-    jitter: str | None = None
+    delay: Measure | None = None
+    jitter: Measure | None = None
     loss: Measure | None = None
     duplicate: Measure | None = None
     corrupt: Measure | None = None
     reorder: Measure | None = None
-    rate: str | None = None
+    rate: Measure | None = None
 
 
 class ServiceSpec(_Spec):

@@ -9,14 +9,16 @@ import fnmatch
 import ipaddress
 from dataclasses import dataclass, field
 
+from .. import endpoints
 from ..errors import Problem
-from . import naming
+from . import families, naming
 from .kindconfig import ClusterNetwork, check_cluster_name
 from .schema import ScenarioSpec
 from .yamlsource import Locator, Path
 
-KIND_NETWORK = "kind"
+KIND_NETWORK = naming.KIND_NETWORK
 KIND_DEFAULT_SUBNET = "172.18.0.0/16"
+CIDR_SET_MAX_DIFF = 16  # kube-controller-manager's cidrset: node mask - cluster mask <= 16
 MAX_PODS_PER_NODE = 250  # a /24 podCIDR: .1 is the node's gateway side, .255 broadcast
 
 
@@ -108,7 +110,8 @@ def _check_host_names(ctx: Context) -> None:
 
 
 def check_networks(ctx: Context) -> dict[str, tuple]:
-    """Check the networks; returns name -> (subnet, gateway) for the ones that parse."""
+    """Check the networks; returns name -> (subnets, gateways) for the ones that parse,
+    one of each per family, as written (`kind` gets KIND's IPv6 ULA when a cluster needs it)."""
     parsed: dict[str, tuple] = {}
     seen: dict[str, Path] = {}
     declared = {n.name for n in ctx.spec.networks}
@@ -121,8 +124,9 @@ def check_networks(ctx: Context) -> dict[str, tuple]:
         if result is not None and net.name not in parsed:
             parsed[net.name] = result
     if KIND_NETWORK not in declared:
-        parsed[KIND_NETWORK] = (ipaddress.ip_network(KIND_DEFAULT_SUBNET),
-                                ipaddress.ip_network(KIND_DEFAULT_SUBNET)[1])
+        default = ipaddress.ip_network(KIND_DEFAULT_SUBNET)
+        parsed[KIND_NETWORK] = ((default,), (default[1],))
+    families.add_kind_ula(ctx, parsed)
     return parsed
 
 
@@ -132,6 +136,9 @@ def _check_network_name(ctx: Context, name: str, path: Path) -> None:
     elif name in naming.RESERVED_NETWORK_NAMES:
         ctx.add(path, "reserved network name", name,
                 "'host', 'none' and 'bridge' are Docker's; 'primary' and 'loopback' are nodeAddress values")
+    elif naming.DOCKER_HOST_IFNAME_RE.match(name):
+        ctx.add(path, "network name clashes with an interface name", name,
+                "docker-host's interfaces are lo, veth<N> and br-<network>: choose another name")
 
 
 def _check_network_addresses(ctx: Context, net, path: Path):
@@ -140,24 +147,30 @@ def _check_network_addresses(ctx: Context, net, path: Path):
             ctx.add(path + ("subnet",), "required field is missing", None,
                     "every network other than `kind` needs a subnet")
             return None
-        subnet = ipaddress.ip_network(KIND_DEFAULT_SUBNET)
+        subnets = (ipaddress.ip_network(KIND_DEFAULT_SUBNET),)
     else:
-        subnet = parse_net(ctx, net.subnet, path + ("subnet",), "subnet")
-        if subnet is None:
+        subnets = families.split_per_family(ctx, net.subnet, path + ("subnet",), "subnet", parse_net)
+        if subnets is None:
             return None
-    if subnet.num_addresses < 4:
-        ctx.add(path + ("subnet",), "subnet too small", str(subnet), "at least a /30 (/126 for IPv6)")
-        return None
-    gateway = subnet[1]
+    for subnet in subnets:
+        if subnet.num_addresses < 4:
+            ctx.add(path + ("subnet",), "subnet too small", str(subnet), "at least a /30 (/126 for IPv6)")
+            return None
+    gateways = [subnet[1] for subnet in subnets]
     if net.gateway is not None:
-        gateway = parse_addr(ctx, net.gateway, path + ("gateway",), "gateway")
-        if gateway is None:
+        given = families.split_per_family(ctx, net.gateway, path + ("gateway",), "gateway", parse_addr)
+        if given is None:
             return None
-        if gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address):
-            ctx.add(path + ("gateway",), "gateway outside its subnet", net.gateway,
-                    f"a host address of {subnet}")
-            return None
-    return subnet, gateway
+        for gateway in given:
+            position = next((i for i, s in enumerate(subnets) if s.version == gateway.version), None)
+            subnet = subnets[position] if position is not None else None
+            if subnet is None or gateway not in subnet \
+                    or gateway in (subnet.network_address, subnet.broadcast_address):
+                ctx.add(path + ("gateway",), "gateway outside its subnet", net.gateway,
+                        f"a host address of {', '.join(map(str, subnets))}")
+                return None
+            gateways[position] = gateway
+    return subnets, tuple(gateways)
 
 
 def check_overlaps(ctx: Context, networks: dict[str, tuple]) -> None:
@@ -177,14 +190,14 @@ def check_overlaps(ctx: Context, networks: dict[str, tuple]) -> None:
         first.setdefault(net.name, index)
     for name, index in first.items():
         if name in networks:
-            ranges.append((f"network {name}", ("networks", index, "subnet"), networks[name][0]))
+            ranges += [(f"network {name}", ("networks", index, "subnet"), net) for net in networks[name][0]]
     if KIND_NETWORK not in {n.name for n in ctx.spec.networks}:
-        ranges.append(("network kind", ("networks",), networks[KIND_NETWORK][0]))
+        ranges += [("network kind", ("networks",), net) for net in networks[KIND_NETWORK][0]]
     for index, extra in enumerate(ctx.spec.nodes):
         if extra.loopback:
-            net = parse_net(ctx, extra.loopback, ("nodes", index, "loopback"), "loopback prefix")
-            if net is not None:
-                ranges.append((f"loopback {extra.select}", ("nodes", index, "loopback"), net))
+            path = ("nodes", index, "loopback")
+            found = families.split_per_family(ctx, extra.loopback, path, "loopback prefix", parse_net)
+            ranges += [(f"loopback {extra.select}", path, net) for net in found or ()]
     _report_overlaps(ctx, ranges)
 
 
@@ -209,6 +222,13 @@ def check_pod_capacity(ctx: Context) -> None:
         nodes = len(info.roles)
         for subnet in info.pod_subnets:
             per_node = 24 if subnet.version == 4 else 64
+            if per_node - subnet.prefixlen > CIDR_SET_MAX_DIFF:
+                ctx.add(ctx.cluster_paths[index] + ("networking", "podSubnet"),
+                        f"podSubnet {subnet} is too large: the node CIDR size is too big", str(subnet),
+                        f"kube-controller-manager allows at most {CIDR_SET_MAX_DIFF} bits between the "
+                        f"podSubnet and the /{per_node} of each node: use a /{per_node - CIDR_SET_MAX_DIFF} "
+                        "or smaller")
+                continue
             capacity = 2 ** (per_node - subnet.prefixlen) if subnet.prefixlen <= per_node else 0
             if capacity < nodes:
                 ctx.add(ctx.cluster_paths[index] + ("networking", "podSubnet"),
@@ -295,15 +315,18 @@ def endpoint_problem(ctx: Context, selector: str, source: bool) -> tuple[str, st
         if parts[1] == "pods" and clusters[parts[0]].podsPerNode == 0:
             return f"cluster {parts[0]} has no pods", "set podsPerNode to 1 or more"
         return None
-    if len(parts) >= 3 and parts[1] == "svc":
+    service = endpoints.service_selector(selector)
+    if service is not None:
         if source:
             return "a Service can only be a target", "probe from a pod, node or host"
-        if parts[0] not in clusters:
-            return f"unknown cluster {parts[0]!r}", f"clusters: {', '.join(clusters) or 'none'}"
-        wanted = (parts[2], parts[3]) if len(parts) == 4 else ("default", parts[2])
-        if not any(s.cluster == parts[0] and (s.namespace, s.name) == wanted for s in ctx.spec.services):
-            return f"unknown service {wanted[0]}/{wanted[1]} in cluster {parts[0]}", "declare it in `services`"
-        return None
+        cluster, view, namespace, name = service
+        if cluster not in clusters:
+            return f"unknown cluster {cluster!r}", f"clusters: {', '.join(clusters) or 'none'}"
+        found = next((s for s in ctx.spec.services
+                      if s.cluster == cluster and (s.namespace, s.name) == (namespace, name)), None)
+        if found is None:
+            return f"unknown service {namespace}/{name} in cluster {cluster}", "declare it in `services`"
+        return endpoints.service_view_problem(view, found.type)
     if len(parts) == 2 and parts[0] in nodes:
         cluster = next(c for c, names in ctx.node_names.items() if parts[0] in names)
         count = clusters[cluster].podsPerNode

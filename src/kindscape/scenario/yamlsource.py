@@ -15,6 +15,10 @@ import yaml
 from ..errors import Problem
 
 Path = tuple[str | int, ...]
+# Limits that keep hostile documents (alias bombs, alias cycles, absurd nesting) from
+# exhausting memory or the stack; real scenarios are far below them.
+MAX_DEPTH = 64
+MAX_NODES = 100_000
 
 
 def format_path(path: Path) -> str:
@@ -73,9 +77,12 @@ def parse_yaml(text: str, file: str | None = None) -> YamlDocument:
         node = loader.get_single_node()
         if node is None:
             return YamlDocument(None, locator, [])
+        shape = _shape_problem(node, file)
+        if shape is not None:
+            return YamlDocument(None, locator, [shape])
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
-        return YamlDocument(None, locator, [_syntax_problem(exc, file)])
+        return YamlDocument(None, locator, [_syntax_problem(exc, text, file)])
     finally:
         loader.dispose()
     problems: list[Problem] = []
@@ -83,9 +90,39 @@ def parse_yaml(text: str, file: str | None = None) -> YamlDocument:
     return YamlDocument(data, locator, problems)
 
 
-def _syntax_problem(exc: yaml.YAMLError, file: str | None) -> Problem:
+def _shape_problem(root: yaml.Node, file: str | None) -> Problem | None:
+    """Walk the node graph as construction would (aliases expanded), without recursion:
+    refuse alias cycles, nesting deeper than MAX_DEPTH and more than MAX_NODES nodes."""
+    stack: list[tuple[yaml.Node, int, frozenset[int]]] = [(root, 0, frozenset())]
+    visited = 0
+    while stack:
+        node, depth, ancestors = stack.pop()
+        visited += 1
+        line = node.start_mark.line + 1
+        if id(node) in ancestors:
+            return Problem("", "a YAML alias refers to itself", None,
+                           "remove the recursive anchor (&) / alias (*)", line, file)
+        if depth > MAX_DEPTH:
+            return Problem("", f"the document nests deeper than {MAX_DEPTH} levels", None, None, line, file)
+        if visited > MAX_NODES:
+            return Problem("", f"the document expands to more than {MAX_NODES} values", None,
+                           "aliases (*) copy what they refer to: use fewer of them", line, file)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            inside = ancestors | {id(node)}
+            children = [v for pair in node.value for v in pair] if isinstance(node, yaml.MappingNode) \
+                else node.value
+            stack.extend((child, depth + 1, inside) for child in children)
+    return None
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str, file: str | None) -> Problem:
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
+    if isinstance(exc, yaml.reader.ReaderError):  # a bad character: it has an offset, no mark
+        line = text.count("\n", 0, exc.position) + 1
+        return Problem("", f"invalid YAML: {exc.reason}", chr(exc.character) if
+                       isinstance(exc.character, int) else exc.character,
+                       "YAML allows printable characters, tabs and newlines only", line, file)
     reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {reason}" + (f" ({context})" if context else "")

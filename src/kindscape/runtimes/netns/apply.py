@@ -14,6 +14,7 @@ nft runs while the links are made, and failures are described only when they hap
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import defaultdict
 from collections.abc import Callable
@@ -73,10 +74,13 @@ class Applier:
         nsfs.prepare_netns_dir()
         made = nsfs.create_many(list(creates), lambda ns: _inside_new(creates[ns], sysctls.get(ns, [])),
                                 workers=NAMESPACE_WORKERS)
-        for done, (ns, sock) in enumerate(made, start=1):
-            self.sockets[ns] = sock
-            if done % 64 == 0 or done == len(creates):
-                self.progress("namespaces", done, len(creates))
+        # Closed on the way out of any failure or interrupt, so the makers' threads have
+        # stopped before the caller cleans up (a traceback would keep the generator alive).
+        with contextlib.closing(made):
+            for done, (ns, sock) in enumerate(made, start=1):
+                self.sockets[ns] = sock
+                if done % 64 == 0 or done == len(creates):
+                    self.progress("namespaces", done, len(creates))
 
     def links(self) -> None:
         veths = self.plan.of(ops.Veth)
@@ -115,6 +119,8 @@ class Applier:
     def addresses(self) -> None:
         for op in self.plan.of(ops.Address):
             self.sockets[op.ns].address(self._index(op.ns, op.dev), op.address, partial(command, op))
+        for op in self.plan.of(ops.NeighProxy):
+            self.sockets[op.ns].neigh_proxy(self._index(op.ns, op.dev), op.address, partial(command, op))
         self._flush_all("addresses")
 
     def routes(self) -> None:
@@ -137,7 +143,8 @@ class Applier:
                 run(["nft", "-f", "-"], input=op.text)
 
         self.pool = ThreadPoolExecutor(max_workers=workers)
-        self.pending_rulesets = [self.pool.submit(apply, op) for op in self.plan.of(ops.Ruleset)]
+        self.pending_rulesets = [self.pool.submit(apply, op)
+                                 for op in _per_namespace(self.plan.of(ops.Ruleset))]
 
     def rulesets(self) -> None:
         """Wait for the rulesets `start_rulesets` began (the first failure is raised)."""
@@ -200,6 +207,16 @@ def _inside_new(op: ops.CreateNamespace, sysctls: list[ops.Sysctl]) -> NetlinkSo
         sock.close()
         raise
     return sock
+
+
+def _per_namespace(rulesets: list[ops.Ruleset]) -> list[ops.Ruleset]:
+    """The tables of one namespace in one `nft -f`: one transaction, one process."""
+    merged: dict[str, ops.Ruleset] = {}
+    for op in rulesets:
+        seen = merged.get(op.ns)
+        merged[op.ns] = op if seen is None else \
+            ops.Ruleset(op.ns, f"{seen.table}+{op.table}", seen.text + op.text, seen.comment)
+    return list(merged.values())
 
 
 def _raise(failures: list[Failure], ns: str = "") -> None:

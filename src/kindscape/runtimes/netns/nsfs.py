@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import os
 import queue
 import threading
@@ -21,6 +22,7 @@ MS_REC = 16384
 MS_BIND = 4096
 MS_SHARED = 1 << 20
 MNT_DETACH = 2
+NS_GET_NSTYPE = 0xB703  # ioctl on an nsfs file: the namespace's CLONE_NEW* type
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
@@ -86,12 +88,23 @@ def make_mount_points(names: list[str]) -> None:
         first = path
 
 
-def _create_here(name: str) -> None:
-    """Move the calling thread into a new namespace, mounted on `name`'s mount point."""
+def _create_here(name: str, work: Callable[[str], T]) -> T:
+    """Move the calling thread into a new namespace, run `work(name)` there, then mount it
+    on `name`'s mount point. `work` (which puts the ownership mark on lo) runs *before*
+    the mount: a namespace is never left mounted without its mark (a crash before the
+    mount takes the namespace with the thread, or the next unshare leaves it)."""
     path = path_of(name)
     _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)", name)
+    result = work(name)
     source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
-    _check(_libc.mount(source, path.encode(), b"none", MS_BIND, None), "mount --bind", path)
+    try:
+        _check(_libc.mount(source, path.encode(), b"none", MS_BIND, None), "mount --bind", path)
+    except BaseException:
+        close = getattr(result, "close", None)  # e.g. a netlink socket made inside
+        if close is not None:
+            close()
+        raise
+    return result
 
 
 def run_in_new_namespace(name: str, work: Callable[[], T]) -> T:
@@ -116,8 +129,7 @@ def create_many(names: list[str], work: Callable[[str], T], workers: int = 2) ->
             for name in chunk:
                 if stop.is_set():
                     break
-                _create_here(name)
-                results.put((name, work(name), None))
+                results.put((name, _create_here(name, work), None))
         except BaseException as exc:  # handed to the caller's thread
             stop.set()
             results.put((None, None, exc))
@@ -141,9 +153,29 @@ def create_many(names: list[str], work: Callable[[str], T], workers: int = 2) ->
     finally:
         stop.set()
         for thread in threads:
-            thread.join()
+            _join(thread)
+        _close_unclaimed(results)
     if failure is not None:
         raise failure
+
+
+def _close_unclaimed(results: queue.Queue) -> None:
+    """Close what was made for namespaces nobody took (the caller stopped early)."""
+    while not results.empty():
+        item = results.get_nowait()
+        close = None if item is _DONE else getattr(item[1], "close", None)
+        if close is not None:
+            close()
+
+
+def _join(thread: threading.Thread) -> None:
+    """Wait for the thread even when a signal handler raises meanwhile (Ctrl-C, SIGTERM):
+    the caller's cleanup must not run while the thread is still creating things."""
+    try:
+        thread.join()
+    except BaseException:
+        thread.join()
+        raise
 
 
 def run_in_namespace(name: str, work: Callable[[], T]) -> T:
@@ -175,7 +207,7 @@ def run_in_each(names: list[str], work: Callable[[str], T]) -> list[T | OSError]
 
     thread = threading.Thread(target=body, name="netns:each")
     thread.start()
-    thread.join()
+    _join(thread)
     if failure:
         raise failure[0]
     return results
@@ -210,6 +242,22 @@ def remove(name: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def is_mounted(name: str) -> bool:
+    """Whether a network namespace is mounted on `name`'s file. Asked of the kernel: only
+    an nsfs file answers NS_GET_NSTYPE (reading the link of an open namespace file gives
+    `net:[...]` only under /proc; through its mount it gives the mount's path)."""
+    try:
+        fd = os.open(path_of(name), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET
+    except OSError:  # ENOTTY: a plain file (e.g. an empty mount point)
+        return False
+    finally:
+        os.close(fd)
 
 
 def exists(name: str) -> bool:

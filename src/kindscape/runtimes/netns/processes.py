@@ -38,6 +38,22 @@ def alive(record: dict[str, Any]) -> bool:
     return start_time(record["pid"]) == record["start"]
 
 
+def spec_path_of(directory: str, role: str) -> str:
+    """The server's spec file: it names the scenario's directory in the server's argv (its
+    ownership mark), and a server that starts without it exits (see `withdraw`)."""
+    return os.path.join(directory, f"{role}.json")
+
+
+def withdraw(directory: str, role: str) -> None:
+    """Remove a server's spec before looking for the server to stop: a server forked by an
+    `up` killed during its start, but not yet exec'd (so not yet findable by its argv),
+    then finds no spec and exits instead of serving a scenario that is being removed."""
+    try:
+        os.unlink(spec_path_of(directory, role))
+    except FileNotFoundError:
+        pass
+
+
 @dataclass
 class Server:
     """A workload server started early (its interpreter starts while namespaces are made)
@@ -51,8 +67,11 @@ class Server:
 
     def go(self) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(b"go\n")
-        self.proc.stdin.close()
+        try:
+            self.proc.stdin.write(b"go\n")
+            self.proc.stdin.close()
+        except BrokenPipeError:  # it exited already (e.g. no spec): wait_ready says why
+            pass
 
     def wait_ready(self) -> None:
         try:
@@ -70,13 +89,13 @@ class Server:
 def spawn_server(spec: dict[str, Any], directory: str, role: str) -> Server:
     """Start the workload server for `spec`; it waits for `go` before it opens listeners
     (and exits if we die first: its stdin closes)."""
-    spec_path = os.path.join(directory, f"{role}.json")
+    spec_path = spec_path_of(directory, role)
     fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(spec, handle)
     log_path = os.path.join(directory, f"{role}.log")
     read_end, write_end = os.pipe()
-    with open(log_path, "w") as log:
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", SERVER_MODULE, spec_path, str(write_end), "--wait-for-go"],
             pass_fds=(write_end,), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,

@@ -6,14 +6,15 @@ import os
 import subprocess
 from collections.abc import Callable, Sequence
 
+from ... import privileges
 from ... import state as statefile
-from ...errors import KindscapeError, PrivilegeError
-from ...plan import ops, planner
+from ...errors import KindscapeError
+from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
 from ...runner import require
 from ...state import ScenarioState
-from ...topology import Topology, netns_prefix, ownership_mark
+from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import Progress
 from . import nsfs, processes
 
@@ -26,6 +27,9 @@ class NetnsRuntime:
     def preflight(self, topology: Topology) -> None:
         check_privileges()
         require("nft")
+        require("nsenter")  # impairments (links.py) and trace (introspect.py) enter with it
+        self.check_links([(f"impairments[{i}] (between {item.sides[0]} and {item.sides[1]})", item)
+                          for i, item in enumerate(topology.impairments)])
         prefix = netns_prefix(topology.scenario)
         clashes = [n for n in nsfs.listed() if n.startswith(prefix)]
         if clashes:
@@ -34,6 +38,7 @@ class NetnsRuntime:
                 f"{topology.scenario!r}): left by a crash? run `kindscape down {topology.scenario}`")
 
     def plan(self, topology: Topology) -> ops.Plan:
+        from ...plan import planner
         return planner.plan(topology)
 
     def up(self, plan: ops.Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
@@ -62,14 +67,29 @@ class NetnsRuntime:
             applier.files()
         finally:
             applier.close()
+        from ...plan.links import LinkRules, Shaping
+        self.set_links(state, plan.of(Shaping) + plan.of(LinkRules), [], progress)
         for server in servers:
             progress("workloads", 0, 1)
             server.wait_ready()
             progress("workloads", 1, 1)
 
+    def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
+        """Refuse impairments (None: a partition) this kernel cannot do, naming the feature."""
+        if items:
+            from . import kernel
+            kernel.check(items)
+
+    def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
+        """Make the scenario's impairments and partitions match `desired` (link ops)."""
+        from . import links
+        links.apply(desired, previous, progress)
+
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
+        check_privileges()
         removed: list[str] = []
         directory = statefile.scenario_dir(state.name)
+        processes.withdraw(directory, WORKLOADS)
         records = state.processes + processes.find_servers(directory)
         for record in records:
             if processes.stop(record):
@@ -97,15 +117,23 @@ class NetnsRuntime:
         return [n for n in named if _is_unmounted(n)] + _with_mark(named, ownership_mark(scenario))
 
     def orphans(self, scenario: str) -> ScenarioState | None:
+        check_privileges()  # without them, marks cannot be read: never report "nothing found"
         names = self._marked_namespaces(scenario)
         procs = processes.find_servers(statefile.scenario_dir(scenario))
         if not names and not procs:
             return None
-        return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs)
+        return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs,
+                             files=_marked_files(names, ownership_mark(scenario)))
 
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
         check_privileges()
         return prober.run(tasks, timeout=timeout)
+
+    def kernel(self, state: ScenarioState):
+        """What `trace` asks: routes, rulesets, sockets and sysctls of the namespaces."""
+        check_privileges()
+        from .introspect import NetnsKernel
+        return NetnsKernel()
 
     def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
@@ -125,14 +153,17 @@ class NetnsRuntime:
 
 
 def _server_spec(scenario: str, op: ops.StartWorkloads) -> dict:
+    """The workload server's spec: echo listeners, and each cluster's DNS (see probe/dns.py)."""
     return {"scenario": scenario,
-            "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)} for l in op.listeners]}
+            "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)} for l in op.listeners]
+            + [{"ns": d.ns, "endpoint": d.endpoint, "ports": [],
+                "dns": {"zone": d.zone, "records": [[r.name, r.type, r.data] for r in d.records]}}
+               for d in op.dns]}
 
 
 def check_privileges() -> None:
-    if os.geteuid() != 0:
-        raise PrivilegeError("the netns runtime needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN "
-                             "to create network namespaces): run with sudo")
+    privileges.require(("CAP_NET_ADMIN", "CAP_SYS_ADMIN"), "the netns runtime",
+                       "to create, enter and mount network namespaces")
 
 
 def _with_mark(names: list[str], mark: str) -> list[str]:
@@ -148,24 +179,27 @@ def _with_mark(names: list[str], mark: str) -> list[str]:
     return [name for name, marked in zip(names, nsfs.run_in_each(names, look)) if marked is True]
 
 
+def _marked_files(namespaces: list[str], mark: str) -> list[str]:
+    """The pods' resolv.conf files of these namespaces that carry the scenario's mark."""
+    from ...plan.clusterdns import resolv_conf_path
+    found = []
+    for name in namespaces:
+        path = resolv_conf_path(name)
+        try:
+            with open(path) as handle:
+                if handle.readline().startswith(f"# {mark}:"):
+                    found.append(path)
+        except OSError:
+            continue
+    return found
+
+
 def _is_unmounted(name: str) -> bool:
     """An empty file left by a crash between creating it and mounting the namespace on it."""
-    path = nsfs.path_of(name)
     try:
-        return not _is_netns(path) and os.path.getsize(path) == 0
+        return not nsfs.is_mounted(name) and os.path.getsize(nsfs.path_of(name)) == 0
     except OSError:
         return False
-
-
-def _is_netns(path: str) -> bool:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        return os.readlink(f"/proc/self/fd/{fd}").startswith("net:")
-    finally:
-        os.close(fd)
 
 
 def _remove_empty_dirs(directory: str) -> None:

@@ -1,0 +1,113 @@
+"""How kube-proxy's rules decide a packet (see `decide.py`): the `inet kube-proxy` table
+every node of a cluster holds once Services are in (issue 4, `kubeproxy.py`), modelled on
+kube-proxy's nftables mode.
+
+- prerouting (through the node) and output (the node's own): a ClusterIP or LoadBalancer
+  address at its port, or any local address of the node at a NodePort, is DNATed to a
+  backend pod at the targetPort (kube-proxy picks one at random per connection: trace
+  follows the first and lists them all);
+- on the way it marks for masquerade (0x4000): traffic from outside the cluster's
+  podSubnet, all NodePort and LoadBalancer traffic, a pod reaching itself;
+- postrouting masquerades what is marked, so the reply comes back through the node.
+
+kube-dns (the tenth address of the serviceSubnet, TCP and UDP 53) is a Service like any
+other, backed by the cluster's CoreDNS pod. Rules are named by their nft comments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..topology import Cluster, IPAddr, Node, Topology
+from .decide import Action, Decision, Hook, Packet, Place
+
+TABLE = "inet kube-proxy"
+MASQ_MARK = 0x4000  # kube-proxy's --masquerade-bit 14
+DNS_PORT = 53
+
+
+@dataclass(frozen=True)
+class _Port:
+    name: str  # <namespace>/<name>, as the rules' comments say it
+    port: int
+    target_port: int
+    node_port: int | None
+    cluster_ips: tuple[IPAddr, ...]
+    lb_ips: tuple[IPAddr, ...]
+    backends: tuple[IPAddr, ...]
+
+
+def _ports(cluster: Cluster) -> list[_Port]:
+    found = []
+    dns = getattr(cluster, "dns_pod", None)  # CoreDNS, once Services are in
+    if dns is not None:
+        found.append(_Port("kube-system/kube-dns", DNS_PORT, DNS_PORT, None, cluster.dns_ips, (), dns.addresses))
+    pods = {pod.name: pod for pod in cluster.pods}
+    for service in cluster.services:
+        if service.cluster_ips:
+            backends = tuple(a for name in service.backends if name in pods for a in pods[name].addresses)
+            found.append(_Port(f"{service.namespace}/{service.name}", service.port, service.target_port,
+                               service.node_port, service.cluster_ips, service.load_balancer_ips, backends))
+    return found
+
+
+def _local(node: Node, cluster: Cluster) -> set[IPAddr]:
+    """The node's own addresses (`fib daddr type local`)."""
+    found = {a for attachment in node.attachments for a in attachment.addresses}
+    found |= set(node.loopbacks) | {g for pod in node.pods for g in pod.gateways}
+    found |= {a for s in cluster.services if getattr(s, "announced_by", None) == node.name
+              for a in s.load_balancer_ips}
+    return found
+
+
+def _match(node: Node, cluster: Cluster, packet: Packet) -> tuple[_Port, str, bool] | None:
+    """The Service port a packet is for, the rule that catches it, and whether it is
+    external traffic (NodePort, LoadBalancer), in the rules' order."""
+    ports = _ports(cluster)
+    for port in ports:
+        if packet.dport == port.port and packet.dst in port.cluster_ips:
+            return port, f"{port.name} cluster IP", False
+        if packet.dport == port.port and packet.dst in port.lb_ips:
+            return port, f"{port.name} loadbalancer IP", True
+    for port in ports:
+        if port.node_port is not None and packet.dport == port.node_port and packet.dst in _local(node, cluster):
+            return port, f"{port.name} nodePort", True
+    return None
+
+
+class KubeProxy:
+    table = TABLE
+
+    def decide(self, topology: Topology, place: Place, hook: Hook,
+               packet: Packet) -> tuple[Decision, ...] | Decision | None:
+        if place.role != "node" or place.reply:
+            return None
+        node = topology.node(place.endpoint)
+        if node is None:
+            return None
+        if hook in (Hook.PREROUTING, Hook.OUTPUT):
+            return self._service(node, topology.cluster(node.cluster), packet)
+        if hook is Hook.POSTROUTING and packet.mark & MASQ_MARK:
+            return Decision(TABLE, "KUBE-POSTROUTING: masquerade marked traffic", Action.MASQUERADE)
+        return None
+
+    def _service(self, node: Node, cluster: Cluster, packet: Packet) -> tuple[Decision, ...] | None:
+        found = _match(node, cluster, packet)
+        if found is None:
+            return None
+        port, rule, external = found
+        decisions = []
+        outside = packet.src is not None and not any(
+            packet.src in subnet for subnet in cluster.pod_subnets if subnet.version == packet.src.version)
+        if external:
+            decisions.append(Decision(TABLE, "external traffic: masquerade", Action.MARK, mark=MASQ_MARK))
+        elif outside:
+            decisions.append(Decision(TABLE, "from outside the podSubnet: masquerade", Action.MARK,
+                                      mark=MASQ_MARK))
+        backends = tuple((a, port.target_port) for a in port.backends if a.version == packet.dst.version)
+        if not backends:
+            return tuple(decisions) or None
+        chosen = backends[0]
+        if packet.src == chosen[0]:
+            decisions.append(Decision(TABLE, "hairpin: the pod reaches itself", Action.MARK, mark=MASQ_MARK))
+        decisions.append(Decision(TABLE, rule, Action.DNAT, chosen[0], chosen[1], backends))
+        return tuple(decisions)

@@ -1,0 +1,198 @@
+"""What only exists once the clusters do: addresses Docker picked, podCIDRs Kubernetes
+picked, the pods' network namespaces. Looked up (and cached) here; turned into the
+scenario's real topology, which `check`, `status` and `exec` then use.
+
+Endpoints of the real topology name their network namespace symbolically, resolved to
+a path only when used (a restarted container has a new pid):
+`container:<name>` (a node or host container), `container:<node>:<netns>` (a pod's
+namespace inside its node, as containerd named it), `host` (the Docker host itself).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Callable
+from dataclasses import replace
+
+from ...errors import CommandFailed, RuntimeFailure
+from ...runner import run
+from ...topology import Attachment, Node, Pod, Topology
+from .docker_side import DockerSide
+from .kubectl import Kubectl, NodeStatus, PodStatus
+from .ops import ContainerIP, PodCIDR, PodIP, Ref, Value
+
+DOCKER_HOST_NS = "host"
+
+
+def container_ns(container: str, netns: str = "") -> str:
+    return f"container:{container}:{netns}" if netns else f"container:{container}"
+
+
+def netns_path(docker: DockerSide, symbol: str) -> str:
+    """The path of an endpoint's network namespace, as seen from the Docker host."""
+    if symbol == DOCKER_HOST_NS:
+        return "/proc/self/ns/net"
+    kind, _, rest = symbol.partition(":")
+    container, _, netns = rest.partition(":")
+    if kind != "container" or not container:
+        raise RuntimeFailure(f"not a kind runtime endpoint: {symbol}")
+    pid = docker.pid(container)
+    # /run, not /var/run: an absolute symlink inside the container would resolve on the host.
+    return f"/proc/{pid}/root/run/netns/{netns}" if netns else f"/proc/{pid}/ns/net"
+
+
+class Facts:
+    def __init__(self, docker: DockerSide, kube: Callable[[str], Kubectl], topology: Topology):
+        self.docker = docker
+        self.kube = kube
+        self.topology = topology
+        self.known: dict[Ref, str] = {}
+        self.nodes: dict[str, dict[str, NodeStatus]] = {}
+
+    def value(self, value: Value) -> str:
+        if isinstance(value, str):
+            return value
+        if value not in self.known:
+            self.known[value] = self._look_up(value)
+        return self.known[value]
+
+    def _look_up(self, ref: Ref) -> str:
+        if isinstance(ref, ContainerIP):
+            return self.docker.address(ref.container, ref.network, ref.family)
+        if isinstance(ref, PodCIDR):
+            cidrs = self.cluster_nodes(ref.cluster)[ref.node].pod_cidrs
+            if ref.index >= len(cidrs):
+                raise RuntimeFailure(f"node {ref.node} has no podCIDR number {ref.index + 1}")
+            return cidrs[ref.index]
+        if isinstance(ref, PodIP):
+            return self._pod_ip(ref)
+        done = self.docker.exec(ref.node, ref.argv())
+        image = done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
+        if done.returncode != 0 or not image:
+            raise RuntimeFailure(f"{ref.lookup()}: no sandbox image found on {ref.node} "
+                                 "(set KINDSCAPE_PROBE_IMAGE)")
+        return image
+
+    def _pod_ip(self, ref: PodIP) -> str:
+        from .apply import PROBE_SELECTOR
+        found = self.kube(ref.cluster).pods(ref.namespace, PROBE_SELECTOR).get(ref.pod)
+        if found is None or len(found.ips) <= ref.index:
+            raise RuntimeFailure(f"{ref.lookup()}: probe pod {ref.pod} has no address number {ref.index + 1}")
+        return found.ips[ref.index]
+
+    def interface(self, container: str, address: str) -> tuple[str, str]:
+        """(the container's interface that holds `address`, the Docker host's end of it):
+        what impairments are applied to (Docker picks both names)."""
+        path = netns_path(self.docker, container_ns(container))
+        try:
+            found = run(["nsenter", f"--net={path}", "ip", "-o", "addr", "show", "to", address]).stdout
+            ifname = found.split()[1] if found.strip() else ""
+            link = run(["nsenter", f"--net={path}", "ip", "-o", "link", "show", "dev", ifname]).stdout \
+                if ifname else ""
+        except CommandFailed as exc:
+            raise RuntimeFailure(f"{container}: cannot read its interfaces ({exc.stderr.strip()})") from None
+        peer = re.search(r"^\d+: [^@:]+@if(\d+):", link)
+        if not peer:
+            raise RuntimeFailure(f"{container}: no veth interface holds {address}")
+        try:
+            return ifname, socket.if_indextoname(int(peer.group(1)))
+        except OSError:
+            raise RuntimeFailure(f"{container}: the peer of {ifname} (index {peer.group(1)}) is not in this "
+                                 "machine's namespace") from None
+
+    def cluster_nodes(self, cluster: str) -> dict[str, NodeStatus]:
+        if cluster not in self.nodes:
+            names = [n.name for n in self.topology.cluster(cluster).nodes]
+            self.nodes[cluster] = self.kube(cluster).nodes_with_cidrs(names)
+        return self.nodes[cluster]
+
+    def pod_netns(self, node: str, address: str) -> str:
+        """The namespace of the pod that has `address`, found as CNI ptp wires it: the
+        node's /32 route to the pod names the veth, whose peer's netns id names the
+        namespace file (`ip netns list`)."""
+        route = self._exec(node, ["ip", "-o", "route", "get", address])
+        device = re.search(r"\bdev (\S+)", route)
+        if not device:
+            raise RuntimeFailure(f"{node}: no route to pod {address}")
+        link = self._exec(node, ["ip", "-o", "link", "show", "dev", device.group(1)])
+        named = re.search(r"link-netns (\S+)", link)  # iproute2 names it when it can
+        if named:
+            return named.group(1)
+        nsid = re.search(r"link-netnsid (\d+)", link)
+        if not nsid:
+            raise RuntimeFailure(f"{node}: {device.group(1)} (to pod {address}) has no peer namespace")
+        for line in self._exec(node, ["ip", "netns", "list"]).splitlines():
+            match = re.match(r"(\S+) \(id: (\d+)\)", line.strip())
+            if match and match.group(2) == nsid.group(1):
+                return match.group(1)
+        raise RuntimeFailure(f"{node}: no namespace with id {nsid.group(1)} (pod {address})")
+
+    def _exec(self, container: str, argv: list[str]) -> str:
+        done = self.docker.exec(container, argv)
+        if done.returncode != 0:
+            raise RuntimeFailure(f"docker exec {container} {' '.join(argv)}: {done.stderr.strip()}")
+        return done.stdout
+
+
+def real_topology(topology: Topology, facts: Facts, kind_network: str,
+                  pods: dict[str, PodStatus], host_containers: dict[str, str],
+                  load_balancers: dict[tuple[str, str, str], tuple[str, ...]]) -> Topology:
+    """The topology with what Docker and Kubernetes really gave: addresses, podCIDRs, pod
+    IPs, every endpoint's namespace and interfaces, LoadBalancer addresses (keyed by
+    cluster, namespace, name). CoreDNS is the cluster's own: no emulated DNS pod."""
+    clusters = []
+    for cluster in topology.clusters:
+        statuses = facts.cluster_nodes(cluster.name)
+        nodes = tuple(_real_node(node, statuses[node.name], facts, kind_network, pods) for node in cluster.nodes)
+        services = tuple(replace(s, announced_by=None, load_balancer_ips=tuple(
+            ipaddress.ip_address(a) for a in load_balancers.get((cluster.name, s.namespace, s.name), ())))
+            for s in cluster.services)
+        clusters.append(replace(cluster, nodes=nodes, services=services, dns_pod=None))
+    hosts = tuple(replace(h, netns=container_ns(host_containers[h.name]),
+                          attachments=tuple(_real_attachment(a, host_containers[h.name], facts, kind_network)
+                                            for a in h.attachments))
+                  for h in topology.hosts)
+    networks = tuple(_real_network(n, facts.docker, kind_network) for n in topology.networks)
+    return replace(topology, networks=networks, clusters=tuple(clusters), hosts=hosts,
+                   docker_host=replace(topology.docker_host, netns=DOCKER_HOST_NS))
+
+
+def _real_node(node: Node, status: NodeStatus, facts: Facts, kind_network: str,
+               pods: dict[str, PodStatus]) -> Node:
+    attachments = tuple(_real_attachment(a, node.name, facts, kind_network) for a in node.attachments)
+    # The InternalIP: the node's address on `kind` (Docker picked it), or the address
+    # kindscape gave kubelet as --node-ip (the planned one: the kubelet reports it after its restart).
+    internal = attachments[0].addresses if node.node_address == "primary" else node.internal_ips
+    cidrs = tuple(ipaddress.ip_network(c) for c in status.pod_cidrs)
+    real_pods = []
+    for pod in node.pods:
+        found = pods.get(pod.name)
+        if found is None or not found.ips:
+            raise RuntimeFailure(f"probe pod for {pod.name} has no IP")
+        netns = facts.pod_netns(node.name, found.ips[0])
+        addresses = tuple(ipaddress.ip_address(a) for a in found.ips)
+        gateways = tuple(c[1] for c in cidrs)
+        real_pods.append(replace(pod, netns=container_ns(node.name, netns), addresses=addresses,
+                                 gateways=gateways))
+    return replace(node, netns=container_ns(node.name), attachments=attachments, internal_ips=internal,
+                   pod_cidrs=cidrs, pods=tuple(real_pods))
+
+
+def _real_attachment(attachment: Attachment, container: str, facts: Facts, kind_network: str) -> Attachment:
+    network = kind_network if attachment.network == "kind" else attachment.network
+    addresses = tuple(ipaddress.ip_address(facts.value(ContainerIP(container, network, a.version)))
+                      for a in attachment.addresses)
+    ifname, peer = facts.interface(container, str(addresses[0]))
+    return replace(attachment, addresses=addresses, ifname=ifname, peer=peer)
+
+
+def _real_network(network, docker: DockerSide, kind_network: str):
+    found = docker.network(kind_network if network.name == "kind" else network.name)
+    if found is None:
+        return network
+    subnets = tuple(ipaddress.ip_network(s) for s in docker.subnets(found))
+    gateways = tuple(ipaddress.ip_address(g) for g in docker.gateways(found))
+    return replace(network, subnets=subnets or network.subnets, gateways=gateways or network.gateways)
+

@@ -1,0 +1,84 @@
+"""A cluster's Kubernetes API, through kubectl argv lists (`--context kind-<cluster>`, the
+context `kind create cluster` writes). kubectl rather than a client library: it is what
+KIND users have, it needs no extra Python dependency, and the plan shows the same commands."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from ...errors import CommandFailed, RuntimeFailure
+from ...runner import run
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    pod_cidrs: tuple[str, ...]
+    internal_ips: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PodStatus:
+    node: str
+    ips: tuple[str, ...]
+
+
+class Kubectl:
+    def __init__(self, cluster: str):
+        self.cluster = cluster
+        self.context = f"kind-{cluster}"
+
+    def _run(self, args: list[str], input: str | None = None, timeout: float = 120):
+        try:
+            return run(["kubectl", "--context", self.context, *args], input=input, timeout=timeout)
+        except CommandFailed as exc:
+            raise RuntimeFailure(f"kubectl on cluster {self.cluster} failed: {' '.join(args)}\n"
+                                 f"{exc.stderr.strip()}") from None
+
+    def nodes(self) -> dict[str, NodeStatus]:
+        data = json.loads(self._run(["get", "nodes", "-o", "json"]).stdout)
+        found = {}
+        for item in data.get("items", []):
+            spec, status = item.get("spec") or {}, item.get("status") or {}
+            cidrs = tuple(spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else []))
+            ips = tuple(a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP")
+            found[item["metadata"]["name"]] = NodeStatus(cidrs, ips)
+        return found
+
+    def nodes_with_cidrs(self, names: list[str], timeout: float = 120) -> dict[str, NodeStatus]:
+        """The nodes once each has its podCIDR (kube-controller-manager hands them out as
+        nodes register, shortly after `kind create cluster` returns)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.nodes()
+            missing = [n for n in names if not (n in found and found[n].pod_cidrs)]
+            if not missing:
+                return found
+            if time.monotonic() > deadline:
+                raise RuntimeFailure(f"cluster {self.cluster}: no podCIDR for {', '.join(missing)} "
+                                     f"after {timeout:.0f} s")
+            time.sleep(1)
+
+    def apply(self, manifest: str) -> None:
+        self._run(["apply", "-f", "-"], input=manifest)
+
+    def wait_ready(self, namespace: str, selector: str, timeout: int = 300) -> None:
+        self._run(["-n", namespace, "wait", "--for=condition=Ready", "pod", "-l", selector,
+                   f"--timeout={timeout}s"], timeout=timeout + 30)
+
+    def pods(self, namespace: str, selector: str) -> dict[str, PodStatus]:
+        data = json.loads(self._run(["-n", namespace, "get", "pods", "-l", selector, "-o", "json"]).stdout)
+        found = {}
+        for item in data.get("items", []):
+            status = item.get("status") or {}
+            ips = tuple(p["ip"] for p in status.get("podIPs") or [] if p.get("ip")) \
+                or ((status["podIP"],) if status.get("podIP") else ())
+            found[item["metadata"]["name"]] = PodStatus((item.get("spec") or {}).get("nodeName", ""), ips)
+        return found
+
+    def load_balancer_ips(self, namespace: str, name: str) -> tuple[str, ...]:
+        """The addresses Kubernetes (its cloud provider) gave a LoadBalancer Service, if any."""
+        data = json.loads(self._run(["-n", namespace, "get", "service", name, "-o", "json"]).stdout)
+        ingress = ((data.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        return tuple(item["ip"] for item in ingress if item.get("ip"))

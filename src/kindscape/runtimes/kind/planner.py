@@ -1,0 +1,240 @@
+"""The kind planner: a pure function from a resolved topology to the operations that
+build it on real KIND clusters, the page's way (kind create, docker network connect,
+docker exec ip route, kubelet's node-ip, the apiserver's advertise address).
+
+Routes come from the core's routing (`plan/routing.py`: the same loops as the netns
+runtime), minus kindnet's own routes (real kindnet makes those). Addresses that only
+Docker or Kubernetes can know (a node's address on `kind`, its podCIDR) become
+references that `Discover` operations look up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import struct
+from dataclasses import dataclass, fields
+
+from ...plan import routing, rules
+from ...plan.services import pod_ports
+from ...plan.ops import Plan, Route
+from ...topology import Host, Node, Topology
+from . import manifests, services
+from .links import plan_link_ops
+from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCENARIO_LABEL, Connect,
+                  ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Listener, Phase,
+                  PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage, StartWorkloads, Value)
+
+KIND_NETWORK = "kind"
+PROBE_PORT = 8080
+PROBE_NAMESPACE = "default"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the planner needs besides the topology (the runtime reads them from the environment)."""
+
+    kind_network: str = KIND_NETWORK  # KIND_EXPERIMENTAL_DOCKER_NETWORK, as KIND honours it
+    host_image: str = "busybox:1.36"
+    probe_image: str = ""  # "": the node's own sandbox (pause) image
+
+
+def ula_subnet(name: str, attempt: int = 0) -> str:
+    """The IPv6 ULA /64 KIND derives from a network's name (fc00::/8, SHA-1 of the name
+    and the attempt number): fc00:f853:ccd:e793::/64 for `kind`."""
+    digest = hashlib.sha1(name.encode() + struct.pack("<i", attempt)).digest()
+    raw = bytes([0xFC, 0x00]) + digest[2:8] + bytes(8)
+    return str(ipaddress.IPv6Network((raw, 64)))
+
+
+def host_container(scenario: str, host: str) -> str:
+    return f"{scenario}-{host}"
+
+
+def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
+    names = _Names(topology, settings)
+    steps: list = []
+    steps += _networks(topology, names)
+    steps += [CreateCluster(c.name, manifests.with_cert_sans(c.kind_config, _moved_apiservers(c)))
+              for c in topology.clusters]
+    for node in topology.nodes:
+        steps += [Connect(names.docker(a.network), node.name, str(a.addresses[0]))
+                  for a in node.attachments[1:]]
+    for host in topology.hosts:
+        steps += _host(topology, host, names, settings)
+    for node in topology.nodes:
+        steps += _node(node)
+    steps += _routes(topology, names)
+    steps += _no_masquerade(topology)
+    steps += _workloads(topology, settings)
+    steps += services.plan_services(topology, PROBE_NAMESPACE)
+    steps += plan_link_ops(topology, {h.name: names.containers[h.netns] for h in topology.hosts})
+    steps += [Discover(ref) for ref in _references(steps, names)]
+    steps.sort(key=lambda op: op.phase)  # stable: the order above within a phase
+    return Plan(topology.scenario, tuple(steps))
+
+
+class _Names:
+    """Docker names, and the references that stand for values Docker or Kubernetes pick."""
+
+    def __init__(self, topology: Topology, settings: Settings):
+        self.kind_network = settings.kind_network
+        self.containers = {node.netns: node.name for node in topology.nodes}
+        self.containers.update({h.netns: host_container(topology.scenario, h.name) for h in topology.hosts})
+        self.refs: dict[str, Value] = {}
+        for cluster in topology.clusters:
+            for node in cluster.nodes:
+                self._picked_by_docker(node.name, node.attachments[0])
+                for index, cidr in enumerate(node.pod_cidrs):
+                    self.refs[str(cidr)] = PodCIDR(cluster.name, node.name, index)
+        for host in topology.hosts:
+            first = host.attachments[0]
+            if first.network == KIND_NETWORK and not host.address_given:
+                self._picked_by_docker(self.containers[host.netns], first)
+
+    def _picked_by_docker(self, container: str, attachment) -> None:
+        for address in attachment.addresses:
+            self.refs[str(address)] = ContainerIP(container, self.docker(attachment.network), address.version)
+
+    def docker(self, network: str) -> str:
+        return self.kind_network if network == KIND_NETWORK else network
+
+    def value(self, text: str) -> Value:
+        return self.refs.get(text, text)
+
+
+def _networks(topology: Topology, names: _Names) -> list:
+    """`kind` only when the file declares it (else `kind create` makes it, as KIND does);
+    the scenario's other networks always, labelled as the scenario's."""
+    ipv6 = any(c.ip_family != "ipv4" for c in topology.clusters)
+    labels = ((SCENARIO_LABEL, topology.scenario),)
+    found = []
+    for network in topology.networks:
+        if network.name == KIND_NETWORK and not network.declared:
+            continue
+        is_kind = network.name == KIND_NETWORK
+        ula = ula_subnet(names.docker(network.name)) if ipv6 else ""
+        found.append(CreateNetwork(names.docker(network.name), network.name, str(network.subnets[0]),
+                                   str(network.gateways[0]), ula, network.masquerade, labels, is_kind))
+    return found
+
+
+def _moved_apiservers(cluster) -> list[str]:
+    """Addresses the apiserver will advertise that KIND's certificate does not name."""
+    return [str(a) for n in cluster.nodes if n.role == "control-plane" and n.node_address != "primary"
+            for a in n.internal_ips]
+
+
+def _host(topology: Topology, host: Host, names: _Names, settings: Settings) -> list:
+    container = names.containers[host.netns]
+    first = host.attachments[0]
+    fixed = first.network != KIND_NETWORK or host.address_given
+    labels = ((SCENARIO_LABEL, topology.scenario), (ROLE_LABEL, f"host:{host.name}"))
+    steps: list = [RunHost(host.name, container, settings.host_image, names.docker(first.network),
+                           str(first.addresses[0]) if fixed else "", labels)]
+    steps += [Connect(names.docker(a.network), container, str(a.addresses[0]), Phase.HOSTS)
+              for a in host.attachments[1:]]
+    return steps
+
+
+def _node(node: Node) -> list:
+    """The page's loop body: a loopback address, static routes; then nodeAddress."""
+    steps: list = [Exec(node.name, ("ip", "addr", "add", f"{a}/{a.max_prefixlen}", "dev", "lo"),
+                        "nodes[].loopback") for a in node.loopbacks]
+    steps += [Exec(node.name, _ip(r.to.version) + ("route", "replace", str(r.to), "via", str(r.via)),
+                   "nodes[].routes") for r in node.static_routes]
+    if node.node_address == "primary":
+        return steps
+    ips = ",".join(map(str, node.internal_ips))
+    steps.append(Exec(node.name, ("sed", "-i", "-E", f's/--node-ip=[^ "]*/--node-ip={ips}/', KUBELET_FLAGS),
+                      f"nodeAddress {node.node_address}: kubelet --node-ip", phase=Phase.NODE_ADDRESS))
+    if node.role == "control-plane":
+        steps.append(Exec(node.name, ("sed", "-i", "-E",
+                                      f"s/--advertise-address=[^ \"]*/--advertise-address={node.internal_ips[0]}/",
+                                      APISERVER_MANIFEST),
+                          "apiserver --advertise-address (the kubelet restarts the static pod)",
+                          phase=Phase.NODE_ADDRESS))
+    steps.append(Exec(node.name, ("systemctl", "restart", "kubelet"), phase=Phase.NODE_ADDRESS))
+    return steps
+
+
+def _ip(family: int) -> tuple[str, ...]:
+    return ("ip", "-6") if family == 6 else ("ip",)
+
+
+def _routes(topology: Topology, names: _Names) -> list:
+    """The core's routes, except kindnet's own; on-link routes to loopbacks come with the
+    nodes (before kubelets move to them), the rest after."""
+    kindnet = {r for c in topology.clusters for n in c.nodes for r in routing._kindnet_routes(c, n)}
+    onlink = set(routing._loopback_routes(topology))
+    found = []
+    for route in routing.routes(topology):
+        if route in kindnet:
+            continue
+        to, via = names.value(route.to), names.value(route.via) if route.via else ""
+        if route.ns == topology.docker_host.netns:
+            found.append(HostRoute(to, via, route.family, route.comment))
+            continue
+        argv: tuple[Value, ...] = _ip(route.family) + ("route", "replace", to)
+        argv += ("via", via) if via else ()
+        argv += _device(route)
+        found.append(Exec(names.containers[route.ns], argv, route.comment,
+                          phase=Phase.NODES if route in onlink else Phase.ROUTES))
+    return found
+
+
+def _device(route: Route) -> tuple[str, ...]:
+    return (("dev", route.dev) if route.dev else ()) + (("scope", route.scope) if route.scope else ())
+
+
+def _no_masquerade(topology: Topology) -> list:
+    """kindnet's KIND-MASQ-AGENT gets a RETURN for each interconnected podSubnet, first in
+    the chain (kindnet only appends its own rules, so ours stay ahead of its MASQUERADE)."""
+    found = []
+    for cluster_name, subnets in rules._no_masquerade(topology).items():
+        for node in topology.cluster(cluster_name).nodes:
+            for family in sorted({s.version for s in subnets}):
+                tool = "iptables" if family == 4 else "ip6tables"
+                found.append(Exec(node.name, (tool, "-t", "nat", "-N", MASQ_CHAIN),
+                                  "kindnet makes it too", "Chain already exists", Phase.MASQUERADE))
+                for subnet in (s for s in subnets if s.version == family):
+                    found.append(Exec(node.name, (tool, "-t", "nat", "-I", MASQ_CHAIN, "1", "-d", str(subnet),
+                                                  "-j", "RETURN", "-m", "comment", "--comment",
+                                                  "kindscape: interconnect, no masquerade"),
+                                      phase=Phase.MASQUERADE))
+    return found
+
+
+def _workloads(topology: Topology, settings: Settings) -> list:
+    steps: list = []
+    for cluster in topology.clusters:
+        labels = services.pod_labels(cluster, PROBE_NAMESPACE)
+        pods = tuple(ProbePod(services.probe_pod_name(pod.name), pod.name, pod.node, labels.get(pod.name, ()))
+                     for pod in cluster.pods)
+        if pods:
+            image: Value = settings.probe_image or SandboxImage(cluster.nodes[0].name)
+            steps.append(ProbePods(cluster.name, PROBE_NAMESPACE, image, pods))
+    ports = pod_ports(topology)  # 8080 and every targetPort of the Services selecting the pod
+    listeners = [Listener(p.name, "pod", ports[p.name]) for p in topology.pods]
+    listeners += [Listener(n.name, "node", (PROBE_PORT,)) for n in topology.nodes]
+    listeners += [Listener(h.name, "host", (PROBE_PORT,)) for h in topology.hosts]
+    steps.append(StartWorkloads(tuple(listeners)))
+    return steps
+
+
+def _references(steps: list, names: _Names) -> list:
+    """Every reference the operations use, once, in the order of the containers."""
+    found: dict = {}
+    for op in steps:
+        for item in fields(op):
+            value = getattr(op, item.name)
+            for each in value if isinstance(value, tuple) else (value,):
+                if isinstance(each, (ContainerIP, PodCIDR, SandboxImage)):
+                    found.setdefault(each, None)
+    order = {name: index for index, name in enumerate(names.containers.values())}
+    kinds = (ContainerIP, PodCIDR, SandboxImage)
+
+    def key(ref) -> tuple:
+        container = getattr(ref, "container", None) or getattr(ref, "node")
+        return (kinds.index(type(ref)) // 2, order.get(container, len(order)), kinds.index(type(ref)))
+    return sorted(found, key=key)

@@ -1,0 +1,68 @@
+"""`exec` into a probe pod of a KIND cluster, as `ip netns exec` does for the netns runtime:
+this machine's command, inside the pod's network namespace, seeing the pod's
+/etc/resolv.conf (kubelet's, for dnsPolicy ClusterFirst: the cluster's kube-dns address,
+KIND's search path, ndots:5), so `nslookup web` asks the cluster's real CoreDNS.
+
+The probe pods run the pause image, which has no tools to exec; so this small program
+enters the pod's network namespace, makes a private mount namespace for itself (nothing
+it mounts is seen elsewhere, and it is gone when the command exits), bind-mounts the
+resolv.conf over /etc/resolv.conf and executes the command:
+
+    python -m kindscape.runtimes.kind.podexec NETNS_PATH RESOLV_CONF -- COMMAND...
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+from ..netns import nsfs
+
+CLONE_NEWNS = 0x00020000
+MS_PRIVATE = 1 << 18
+RESOLV_CONF = "/etc/resolv.conf"
+USAGE = "usage: python -m kindscape.runtimes.kind.podexec NETNS_PATH RESOLV_CONF -- COMMAND..."
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+_libc.unshare.argtypes = [ctypes.c_int]
+
+
+def argv(netns_path: str, resolv_conf: str, command: list[str]) -> list[str]:
+    return [sys.executable, "-m", __name__, netns_path, resolv_conf, "--", *command]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def enter(netns_path: str, resolv_conf: str) -> None:
+    fd = os.open(netns_path, os.O_RDONLY)
+    try:
+        nsfs.setns(fd)
+    finally:
+        os.close(fd)
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _check(_libc.mount(b"none", b"/", None, nsfs.MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _check(_libc.mount(resolv_conf.encode(), RESOLV_CONF.encode(), None, nsfs.MS_BIND, None),
+           f"mount --bind {resolv_conf} {RESOLV_CONF}")
+
+
+def main(args: list[str]) -> int:
+    if len(args) < 4 or args[2] != "--":
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        enter(args[0], args[1])
+        os.execvp(args[3], args[3:])
+    except OSError as exc:
+        print(f"kindscape exec: {exc}", file=sys.stderr)
+        return 127 if isinstance(exc, FileNotFoundError) else 1
+    return 0  # not reached: execvp replaced this process
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,91 @@
+"""What must hold in Docker before the kind runtime creates anything: the `kind` network
+as declared, no name taken by someone else, no subnet clashing with Docker's networks.
+Every problem is reported at once."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ...errors import KindscapeError
+from ...topology import Topology
+from .docker_side import DockerSide
+from .ops import SCENARIO_LABEL
+from .planner import KIND_NETWORK, Settings, host_container
+from .records import volume_name
+
+
+def check_docker_state(docker: DockerSide, topology: Topology, settings: Settings) -> None:
+    problems: list[str] = []
+    problems += _kind_network(docker, topology, settings)
+    problems += _taken_names(docker, topology)
+    problems += _overlaps(docker, topology, settings)
+    if docker.labelled_volumes(topology.scenario):
+        problems.append(f"Docker still holds scenario {topology.scenario!r}'s record (volume "
+                        f"{volume_name(topology.scenario)}): left by a crash? run "
+                        f"`kindscape down {topology.scenario}`")
+    if problems:
+        raise KindscapeError("the kind runtime cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _kind_network(docker: DockerSide, topology: Topology, settings: Settings) -> list[str]:
+    kind = topology.network(KIND_NETWORK)
+    existing = docker.network(settings.kind_network)
+    if existing is None:
+        return []
+    subnets = [ipaddress.ip_network(s) for s in docker.subnets(existing)]
+    ours = [s for s in subnets if s.version == 4]
+    if kind.declared and kind.subnets[0] not in subnets:
+        return [f"docker network {settings.kind_network} exists with subnet "
+                f"{', '.join(map(str, subnets)) or '(none)'}, but the scenario declares {kind.subnets[0]}: "
+                f"remove that network (docker network rm {settings.kind_network}, after deleting the "
+                f"clusters on it) or declare its subnet"]
+    found = []
+    for host in topology.hosts:
+        first = host.attachments[0]
+        if first.network == KIND_NETWORK and host.address_given and ours \
+                and not any(first.addresses[0] in s for s in ours):
+            found.append(f"host {host.name}'s address {first.addresses[0]} is outside the existing "
+                         f"{settings.kind_network} network's subnet {ours[0]}")
+    return found
+
+
+def _taken_names(docker: DockerSide, topology: Topology) -> list[str]:
+    found = []
+    for cluster in topology.clusters:
+        nodes = docker.kind_nodes(cluster.name)
+        if nodes:
+            found.append(f"a KIND cluster named {cluster.name} already exists (nodes {', '.join(nodes)}): "
+                         f"`kind delete cluster --name {cluster.name}` or rename the cluster")
+    for host in topology.hosts:
+        name = host_container(topology.scenario, host.name)
+        if docker.container(name) is not None:
+            found.append(f"container {name} already exists{_whose(docker.by_label(SCENARIO_LABEL, topology.scenario), name, topology.scenario)}")
+    for network in topology.networks:
+        if network.name != KIND_NETWORK and docker.network(network.name) is not None:
+            owned = docker.labelled_networks(topology.scenario)
+            found.append(f"docker network {network.name} already exists{_whose(owned, network.name, topology.scenario)}")
+    return found
+
+
+def _whose(owned: list[str], name: str, scenario: str) -> str:
+    if name in owned:
+        return f" (left by scenario {scenario}: run `kindscape down {scenario}`)"
+    return " (not made by kindscape: remove or rename it)"
+
+
+def _overlaps(docker: DockerSide, topology: Topology, settings: Settings) -> list[str]:
+    """Subnets the scenario brings against Docker's networks (other than a reused `kind`)."""
+    mine = [(f"network {n.name}", s) for n in topology.networks
+            if n.name != KIND_NETWORK or n.declared for s in n.subnets]
+    mine += [(f"cluster {c.name}'s podSubnet", s) for c in topology.clusters for s in c.pod_subnets]
+    mine += [(f"cluster {c.name}'s serviceSubnet", s) for c in topology.clusters for s in c.service_subnets]
+    found = []
+    for network in docker.client.networks.list():
+        if network.name == settings.kind_network:
+            continue
+        for text in docker.subnets(network):
+            theirs = ipaddress.ip_network(text)
+            for label, subnet in mine:
+                if subnet.version == theirs.version and subnet.overlaps(theirs):
+                    found.append(f"{label} {subnet} overlaps docker network {network.name} ({theirs})")
+    return found

@@ -1,0 +1,235 @@
+"""The kind runtime: the provider that realises a scenario on real KIND clusters in Docker."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from ... import codec
+from ... import state as statefile
+from ...errors import CommandFailed, KindscapeError, PrivilegeError
+from ...plan import clusterdns
+from ...plan.ops import Plan
+from ...probe import prober
+from ...probe.prober import ProbeResult, ProbeTask
+from ...runner import require, run
+from ...state import ScenarioState
+from ...topology import Impairment, Topology
+from ..base import Progress
+from ..netns import processes
+from .apply import KindApplier
+from .docker_side import DockerSide
+from .facts import DOCKER_HOST_NS, netns_path
+from . import podexec
+from .kind_cli import KindCli
+from .kubectl import Kubectl
+from .links import apply as apply_links
+from .links import remove_host_tables
+from .ops import SCENARIO_LABEL
+from .planner import KIND_NETWORK, Settings, plan
+from .preflight import check_docker_state
+from .records import Records, orphan_extra, routes_in, volume_name
+
+
+def load_balancer_wait() -> float:
+    """How long `up` waits for Kubernetes to give each LoadBalancer an address (seconds)."""
+    text = os.environ.get("KINDSCAPE_LB_WAIT", "30")
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        raise KindscapeError(f"KINDSCAPE_LB_WAIT={text!r} is not a number of seconds") from None
+
+
+def settings_from_env() -> Settings:
+    return Settings(kind_network=os.environ.get("KIND_EXPERIMENTAL_DOCKER_NETWORK") or KIND_NETWORK,
+                    host_image=os.environ.get("KINDSCAPE_HOST_IMAGE") or Settings.host_image,
+                    probe_image=os.environ.get("KINDSCAPE_PROBE_IMAGE", ""))
+
+
+class KindRuntime:
+    name = "kind"
+
+    def __init__(self, kind: KindCli | None = None, kube: Callable[[str], Kubectl] = Kubectl,
+                 docker: DockerSide | None = None):
+        self.kind = kind or KindCli()
+        self.kube = kube
+        self._docker = docker
+        self.settings = settings_from_env()
+
+    @property
+    def docker(self) -> DockerSide:
+        if self._docker is None:
+            self._docker = DockerSide.connect()
+        return self._docker
+
+    def preflight(self, topology: Topology) -> None:
+        """Everything checked before anything is made: root, docker, kind, kubectl, clashes."""
+        if os.geteuid() != 0:
+            raise PrivilegeError("the kind runtime needs root: it enters the containers' network "
+                                 "namespaces for probes and workloads; run with sudo")
+        self.kind.require()
+        require("kubectl")
+        self.check_links([(f"impairments[{i}]", item) for i, item in enumerate(topology.impairments)])
+        check_docker_state(self.docker, topology, self.settings)
+
+    def plan(self, topology: Topology) -> Plan:
+        return plan(topology, self.settings)
+
+    def up(self, plan_: Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
+        topology = codec.decode(Topology, state.topology)
+        records = Records.start(state, plan_, topology, self.settings.kind_network)
+        save()
+        self.docker.record_volume(volume_name(state.name), records.volume_labels())
+        KindApplier(plan_, state, records, progress, save, self.docker, self.kind, self.kube,
+                    load_balancer_wait()).apply()
+
+    def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
+        """The containers share this machine's kernel: the netns runtime's feature checks."""
+        if items:
+            from ..netns import kernel
+            kernel.check(items)
+
+    def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
+        """Impairments and partitions in the containers' namespaces (see links.py)."""
+        apply_links(self.docker, state.name, desired, previous, progress)
+
+    def down(self, state: ScenarioState, progress: Progress) -> list[str]:
+        removed: list[str] = []
+        directory = statefile.scenario_dir(state.name)
+        for record in state.processes + processes.find_servers(directory):
+            if processes.stop(record):
+                removed.append(f"process {record['pid']} ({record['role']})")
+        docker = self.docker
+        volumes = docker.labelled_volumes(state.name)
+        routes = state.extra.get("hostRoutes", []) + routes_in(volumes)
+        removed += _remove_host_routes(list({json.dumps(r, sort_keys=True): r for r in routes}.values()))
+        removed += remove_host_tables(state.name)
+        clusters = state.extra.get("clusters", [])
+        for done, cluster in enumerate(clusters, start=1):
+            if docker.kind_nodes(cluster):
+                self._delete_cluster(cluster)
+                removed.append(f"cluster {cluster}")
+            progress("clusters", done, len(clusters))
+        containers = set(state.extra.get("containers", [])) | set(docker.by_label(SCENARIO_LABEL, state.name))
+        removed += [f"container {c}" for c in sorted(containers) if docker.remove_container(c)]
+        removed += self._remove_networks(state)
+        names = {state.extra.get("volume") or volume_name(state.name)} | {name for name, _ in volumes}
+        removed += [f"volume {name}" for name in sorted(names) if docker.remove_volume(name)]
+        return removed
+
+    def _delete_cluster(self, cluster: str) -> None:
+        """`kind delete cluster`; without kind (or if it fails), the nodes KIND labelled go
+        the way `kind delete` removes them: docker rm -f."""
+        try:
+            self.kind.delete(cluster)
+        except (CommandFailed, KindscapeError) as exc:
+            print(f"warning: kind delete cluster --name {cluster} failed ({exc}); removing its "
+                  "nodes with docker", file=sys.stderr)
+        for node in self.docker.kind_nodes(cluster):
+            self.docker.remove_container(node)
+
+    def _remove_networks(self, state: ScenarioState) -> list[str]:
+        docker, removed = self.docker, []
+        names = list(dict.fromkeys(state.extra.get("networks", []) + docker.labelled_networks(state.name)))
+        for name in names:
+            users = docker.attached(name)
+            if users:  # e.g. `kind`, made by this scenario, now shared with other clusters
+                print(f"warning: network {name} kept: still used by {', '.join(users)}", file=sys.stderr)
+                continue
+            if docker.remove_network(name):
+                removed.append(f"network {name}")
+        return removed
+
+    def orphans(self, scenario: str) -> ScenarioState | None:
+        docker = self.docker
+        volumes = docker.labelled_volumes(scenario)
+        containers = docker.by_label(SCENARIO_LABEL, scenario)
+        networks = docker.labelled_networks(scenario)
+        if not (volumes or containers or networks):
+            return None
+        main = [v for v in volumes if v[0] == volume_name(scenario)]
+        extra = orphan_extra(*main[0]) if main else orphan_extra(volume_name(scenario), {})
+        extra["containers"], extra["networks"] = containers, networks
+        return ScenarioState(scenario, self.name, phase="orphaned", extra=extra)
+
+    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
+        paths: dict[str, str] = {}
+        for task in tasks:
+            if task.source_ns not in paths:
+                paths[task.source_ns] = netns_path(self.docker, task.source_ns)
+        resolved = [replace(t, source_ns=paths[t.source_ns]) for t in tasks]
+        results = prober.run(resolved, timeout=timeout)
+        for result, task in zip(results, tasks):
+            result.task = task  # report the endpoint's own name for its namespace
+        return results
+
+    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+             capture: bool) -> subprocess.CompletedProcess:
+        """Nodes and hosts: `docker exec` (their own tools and files); pods: the pod's
+        network namespace with this machine's tools and the pod's resolv.conf (as `ip netns
+        exec`, see podexec.py); docker-host: here."""
+        kind, _, rest = endpoint_ns.partition(":")
+        container, _, pod_netns = rest.partition(":")
+        if endpoint_ns == DOCKER_HOST_NS:
+            full = list(argv)
+        elif kind == "container" and not pod_netns:
+            if capture:
+                return self.docker.exec(container, list(argv))
+            full = ["docker", "exec", "-i", *(["-t"] if sys.stdin.isatty() else []), container, *argv]
+        elif pod_netns:
+            full = podexec.argv(netns_path(self.docker, endpoint_ns), _resolv_conf(state, endpoint_ns), list(argv))
+        else:
+            full = ["nsenter", f"--net={netns_path(self.docker, endpoint_ns)}", *argv]
+        output = {"capture_output": True, "text": True} if capture else {}
+        return subprocess.run(full, check=False, **output)
+
+    def health(self, state: ScenarioState) -> list[str]:
+        problems = [f"workload server (pid {record['pid']}) is not running"
+                    for record in state.processes if not processes.alive(record)]
+        try:
+            docker = self.docker
+        except KindscapeError as exc:
+            return problems + [str(exc)]
+        for cluster in state.extra.get("clusters", []):
+            if not docker.kind_nodes(cluster):
+                problems.append(f"cluster {cluster} has no nodes (deleted outside kindscape?)")
+        for container in state.extra.get("containers", []):
+            if docker.container(container) is None:
+                problems.append(f"container {container} is missing")
+        return problems + _pending_load_balancers(state)
+
+
+def _resolv_conf(state: ScenarioState, pod_ns: str) -> str:
+    """kubelet's resolv.conf for the pod's cluster, in the scenario's state directory."""
+    topology = codec.decode(Topology, state.topology)
+    cluster = next(c for c in topology.clusters for p in c.pods if p.netns == pod_ns)
+    path = os.path.join(statefile.scenario_dir(state.name), f"resolv.conf.{cluster.name}")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(clusterdns.resolv_conf(cluster, state.name))
+    os.chmod(path, 0o644)
+    return path
+
+
+def _pending_load_balancers(state: ScenarioState) -> list[str]:
+    """LoadBalancer Services Kubernetes gave no address while `up` waited for one."""
+    if not state.topology:
+        return []
+    topology = codec.decode(Topology, state.topology)
+    return [f"LoadBalancer Service {s.namespace}/{s.name} of cluster {c.name} got no address from "
+            "Kubernetes: KIND needs cloud-provider-kind running for that (then `down` and `up` again)"
+            for c in topology.clusters for s in c.services if s.type == "LoadBalancer" and not s.load_balancer_ips]
+
+
+def _remove_host_routes(routes: list[dict]) -> list[str]:
+    removed = []
+    for route in routes:
+        family = ["-6"] if route.get("family") == 6 else []
+        with contextlib.suppress(CommandFailed):
+            run(["ip", *family, "route", "del", route["to"], "via", route["via"]])
+            removed.append(f"route {route['to']} via {route['via']}")
+    return removed

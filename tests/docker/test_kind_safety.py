@@ -1,0 +1,98 @@
+"""The kind runtime refuses clearly, before creating anything, what cannot work; and
+`down` removes everything even without its state file (Docker holds the record)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import kindscape
+from kindscape import state as statefile
+from kindscape.runtimes.kind.runtime import KindRuntime
+from tests.docker.conftest import KIND_NETWORK
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+TWO = SCENARIOS / "two-clusters.yaml"
+
+
+def _nothing_of(client, scenario: str) -> bool:
+    labelled = {"label": f"io.kindscape.scenario={scenario}"}
+    return not (client.containers.list(all=True, filters=labelled) or client.networks.list(filters=labelled)
+                or client.volumes.list(filters=labelled)
+                or client.containers.list(all=True, filters={"label": "io.x-k8s.kind.cluster=kst-a"}))
+
+
+def test_stopped_docker_daemon_is_a_clear_error(standin, monkeypatch, no_leaks):
+    with monkeypatch.context() as patch:  # undone before the leak check looks at Docker
+        patch.setenv("DOCKER_HOST", "unix:///run/kindscape-no-such-docker.sock")
+        with pytest.raises(kindscape.KindscapeError, match="cannot reach the Docker daemon at "
+                           "unix:///run/kindscape-no-such-docker.sock .*start dockerd"):
+            kindscape.up(TWO, runtime="kind")
+
+
+def test_missing_kind_binary_is_a_clear_error(docker_client, monkeypatch, tmp_path, no_leaks):
+    with monkeypatch.context() as patch:
+        patch.setenv("PATH", str(tmp_path))  # no kind (nor kubectl) here
+        with pytest.raises(kindscape.KindscapeError, match="kind not found on PATH: install kind"):
+            KindRuntime().preflight(kindscape.load(TWO).topology)
+    assert _nothing_of(docker_client, "kst-two")
+
+
+def test_kind_network_with_another_subnet_is_refused(standin, docker_client, no_leaks):
+    network = docker_client.networks.create(KIND_NETWORK, driver="bridge", labels={"io.kindscape.test": "1"},
+                                            ipam=_ipam("172.31.242.0/24"))
+    try:
+        with pytest.raises(kindscape.KindscapeError) as caught:
+            kindscape.up(TWO, runtime="kind")
+        assert f"docker network {KIND_NETWORK} exists with subnet 172.31.242.0/24, but the scenario " \
+               "declares 172.31.240.0/24" in str(caught.value)
+        assert _nothing_of(docker_client, "kst-two")
+    finally:
+        network.remove()
+
+
+def test_existing_cluster_of_the_same_name_is_refused(standin, docker_client, no_leaks):
+    from kindscape.runtimes.kind.ops import CreateCluster
+    standin.create(CreateCluster("kst-a", "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"))
+    try:
+        with pytest.raises(kindscape.KindscapeError, match="a KIND cluster named kst-a already exists "
+                           r"\(nodes kst-a-control-plane\)"):
+            kindscape.up(TWO, runtime="kind")
+        assert docker_client.containers.list(all=True, filters={"label": "io.x-k8s.kind.cluster=kst-b"}) == []
+    finally:
+        standin.delete("kst-a")
+        standin.remove_network()
+
+
+def test_down_without_state_file_finds_clusters_by_docker_record(standin, docker_client, no_leaks):
+    lab = kindscape.up(SCENARIOS / "multi-homed.yaml", runtime="kind")
+    worker = standin.ip("kst-m-worker")
+    shutil.rmtree(statefile.scenario_dir("kst-homed"))
+    removed = kindscape.down("kst-homed")
+    assert "cluster kst-m" in removed and "container kst-homed-vm2" in removed
+    assert "network kst-net2" in removed and "volume kindscape-kst-homed" in removed
+    assert not docker_client.containers.list(all=True, filters={"label": "io.x-k8s.kind.cluster=kst-m"})
+    assert f"route 10.181.1.0/24 via {worker}" in removed  # from Docker's record
+    assert lab.state.processes  # the workload server went with the scenario's processes
+
+
+def test_failed_up_removes_what_it_made(standin, docker_client, monkeypatch, no_leaks):
+    """A failure at the last step (the stand-in's kubectl apply of the probe pods fails),
+    when clusters, hosts, networks, host routes and records exist: all of it goes."""
+    from kindscape.errors import RuntimeFailure
+    from tests.docker.standin import StandInKube
+
+    def refuse(self, manifest):
+        raise RuntimeFailure("kubectl on cluster kst-m failed: apply -f - (stand-in: refused)")
+    monkeypatch.setattr(StandInKube, "apply", refuse)
+    with pytest.raises(RuntimeFailure, match="stand-in: refused"):
+        kindscape.up(SCENARIOS / "multi-homed.yaml", runtime="kind")
+    assert _nothing_of(docker_client, "kst-homed")
+    assert not docker_client.containers.list(all=True, filters={"label": "io.x-k8s.kind.cluster=kst-m"})
+
+
+def _ipam(subnet: str):
+    import docker
+    return docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,7 +46,12 @@ def usage(pid: int | str = "self") -> Usage:
         for line in handle:
             key, _, value = line.partition(":")
             fields[key] = value.split()
-    return Usage(fds, int(fields["VmRSS"][0]), int(fields["Threads"][0]))
+    threads = int(fields["Threads"][0])
+    if pid == "self":
+        # A joined thread can still be listed by the kernel for a moment after join()
+        # returns; Python's own count is exact, and is what could leak here.
+        threads = threading.active_count()
+    return Usage(fds, int(fields["VmRSS"][0]), threads)
 
 
 @dataclass

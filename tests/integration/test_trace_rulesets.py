@@ -40,6 +40,20 @@ def test_cluster_ip_from_a_host_with_service_routes(no_leaks):
         assert not probe(lab, "vm2", str(service.cluster_ips[0]), 80).reachable
 
 
+def test_cluster_ip_backend_on_another_node_sees_the_masquerading_node(no_leaks):
+    """The route leads to the control-plane, the backends live on the workers: the packet is
+    DNATed and masqueraded at the control-plane only. The mark kube-proxy sets there does
+    not travel with the packet into the next namespace (the kernel scrubs it on a veth)."""
+    with kindscape.up(EXAMPLES / "services.yaml") as lab:
+        report = lab.trace("vm-routed", "cluster-a/svc/web")
+        assert report.ok, report.reason
+        found = probe(lab, "vm-routed", str(lab.topology.cluster("cluster-a").services[0].cluster_ips[0]), 80)
+        assert found.reachable and found.answered_by != "cluster-a-control-plane/pod1"
+        assert report.seen_source == found.seen_source == "172.18.0.2", (report.seen_source, found.seen_source)
+        natted = [h.at for h in report.forward.hops if h.nat]
+        assert natted == ["cluster-a-control-plane"], natted
+
+
 def test_a_partition_is_dropped_by_the_partition_rule(no_leaks):
     if not hasattr(Lab, "partition"):
         pytest.skip("partitions (issue 6) are not in this build: Lab.partition does not exist")

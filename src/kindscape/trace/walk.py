@@ -139,7 +139,9 @@ class Walker:
         landing = self._land(hop, spot, route, nexthop, packet, reply)
         if isinstance(landing, _End):
             return landing
-        return landing, packet
+        # Crossing into another namespace (a veth) scrubs the packet's mark, as the
+        # kernel's skb_scrub_packet does: kube-proxy's masquerade mark stays behind.
+        return landing, packet.with_(mark=0)
 
     def _arrive(self, hop: Hop, spot: Spot, packet: Packet, pending: NatEntry | None,
                 reply: bool) -> _End:

@@ -90,7 +90,7 @@ def service_answers(report: CheckReport) -> Table | None:
         if service_selector(result.task.target) is None:
             continue
         counts = answered.setdefault(result.task.target, {})
-        who = result.answered_by or ("no answer" if not result.reachable else "?")
+        who = result.answered_by or ("unreachable" if not result.reachable else "no line back")
         counts[who] = counts.get(who, 0) + 1
     if not answered:
         return None

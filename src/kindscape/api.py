@@ -355,11 +355,13 @@ def graph(source: "Scenario | str | os.PathLike", output: str | os.PathLike) -> 
     if isinstance(source, str) and _is_scenario_name(source):
         lab = attach(source)
         title = f"{lab.name}: up ({lab.state.runtime} runtime)"
-        topology, effects = lab.topology, drawing.link_effects(getattr(lab.topology, "impairments", ()))
+        from .faults import current
+        topology, effects = lab.topology, drawing.link_effects(current(lab.state, lab.topology))
     else:
         loaded = _as_scenario(source)
         title = f"{loaded.name}: planned" + (f" from {loaded.source}" if loaded.source else "")
-        topology, effects = loaded.topology, drawing.link_effects(loaded.spec.impairments)
+        from .faults import Links
+        topology, effects = loaded.topology, drawing.link_effects(Links(loaded.topology.impairments))
     return drawing.write(drawing.build(topology, title, effects), output)
 
 

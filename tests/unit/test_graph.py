@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import kindscape
+from kindscape.faults import Links
 from kindscape.render import graph
-from kindscape.scenario.schema import ImpairmentSpec
-from kindscape.topology import Service, Topology
+from kindscape.topology import Impairment, Service, Topology
 from tests.conftest import EXAMPLES, ROOT
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot (apt-get install graphviz)")
@@ -114,27 +114,27 @@ def _with_services(topology: Topology) -> Topology:
 
 @needs_dot
 def test_services_and_impairments_are_drawn(tmp_path):
-    # Services and impairments are not loadable from a file in this version: the topology
-    # gets Services directly, and the impairments come as the file's own model would.
+    # The topology gets hand-made Services; the links are impairments and a partition as a
+    # running scenario records them (`faults.Links`).
     topology = _with_services(kindscape.load(EXAMPLES / "multi-cluster.yaml").topology)
-    impairments = [ImpairmentSpec.model_validate({"between": ["cluster-a", "cluster-b"], "delay": "25ms",
-                                                  "jitter": "5ms", "loss": "1%", "rate": "100mbit"}),
-                   ImpairmentSpec.model_validate({"between": ["cluster-a-worker", "kind"], "loss": 0.5})]
-    root = _svg(topology, tmp_path / "out.svg", graph.link_effects(impairments))
+    links = Links((Impairment(("cluster-a", "cluster-b"), delay=25_000, jitter=5_000, loss=1.0, rate=10**8),
+                   Impairment(("cluster-a-worker", "kind"), loss=0.5)),
+                  (("cluster-a", "cluster-b"),))
+    root = _svg(topology, tmp_path / "out.svg", graph.link_effects(links))
     text = _texts(root)
     assert "web ClusterIP 10.115.0.20 80→8080/TCP (2 backends)" in text
     assert "shop/api LoadBalancer 10.115.0.21 443:30443→8443/TCP LB 172.18.255.200 (1 backends)" in text
     assert "db ExternalName → db.example.internal 5432/TCP (0 backends)" in text
-    assert "delay 25ms ±5ms, loss 1%, rate 100mbit" in text and "loss 0.5" in text
+    assert "partitioned; delay 25ms, jitter 5ms, loss 1%, rate 100mbit" in text and "loss 0.5%" in text
     edges = [t.text for t in root.iter(f"{SVG}title") if t.text and "->" in t.text]
     assert "ep.cluster-a-worker->net.kind" in edges
 
 
 def test_link_effects_label_what_is_set():
-    specs = [ImpairmentSpec.model_validate({"between": ["a", "b"], "delay": "10ms"}),
-             ImpairmentSpec.model_validate({"between": ["a", "b"], "rate": "1mbit", "duplicate": "2%"})]
-    assert graph.link_effects(specs) == [graph.LinkEffect(("a", "b"), "delay 10ms"),
-                                         graph.LinkEffect(("a", "b"), "duplicate 2%, rate 1mbit")]
+    links = Links((Impairment(("a", "b"), delay=10_000), Impairment(("a", "b"), rate=10**6, duplicate=2.0)),
+                  (("a", "c"),))
+    assert graph.link_effects(links) == [graph.LinkEffect(("a", "c"), "partitioned"),
+                                         graph.LinkEffect(("a", "b"), "delay 10ms; duplicate 2%, rate 1mbit")]
 
 
 def test_dot_source_is_written_without_graphviz(tmp_path):

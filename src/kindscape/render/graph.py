@@ -11,7 +11,8 @@ through `runner.run`), so a `.dot` file needs nothing but Python.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from ..errors import KindscapeError
 from ..runner import run
 from ..topology import DOCKER_HOST, Cluster, Topology
 from . import graph_labels as labels
+
+if TYPE_CHECKING:
+    from ..faults import Links
 
 FORMATS = ("svg", "png", "dot")
 CLUSTER_FILLS = ("#e8f1fb", "#eaf6e9", "#fdf0e3", "#f3eafa", "#fbe9ee", "#e6f5f5", "#f7f5e1")
@@ -37,29 +41,21 @@ class LinkEffect:
     label: str
 
 
-def link_effects(impairments: Iterable[object]) -> list[LinkEffect]:
-    """Impairments (the file's `impairments`, or anything with the same fields: `between`,
-    `delay`, `jitter`, `loss`, `duplicate`, `corrupt`, `reorder`, `rate`) as edges.
-    `api.graph` passes the file's for a file, and a running scenario's
-    `topology.impairments` once the topology records them."""
-    found = []
-    for item in impairments:
-        sides = tuple(item.between)
-        if len(sides) != 2:
-            continue
-        parts = []
-        delay, jitter = getattr(item, "delay", None), getattr(item, "jitter", None)
-        if delay:
-            parts.append(f"delay {delay}" + (f" ±{jitter}" if jitter else ""))
-        for name in ("loss", "duplicate", "corrupt", "reorder"):
-            value = getattr(item, name, None)
-            if value not in (None, "", 0):
-                parts.append(f"{name} {value}")
-        rate = getattr(item, "rate", None)
-        if rate:
-            parts.append(f"rate {rate}")
-        found.append(LinkEffect((str(sides[0]), str(sides[1])), ", ".join(parts) or "impaired"))
-    return found
+def link_effects(links: "Links") -> list[LinkEffect]:
+    """A scenario's impairments and partitions (`faults.Links`: the file's, or a running
+    scenario's as they are now) as labelled edges, one per pair of sides (Graphviz's `dot`
+    can abort on several labelled edges between the same two clusters)."""
+    from ..faults import impairment_json
+    labels_by_pair: dict[tuple[str, str], list[str]] = {}
+    for one, other in links.partitions:
+        labels_by_pair.setdefault((one, other), []).append("partitioned")
+    for item in links.impairments:
+        settings = {k: v for k, v in impairment_json(item).items() if k != "between" and v}
+        pair = item.sides if item.sides in labels_by_pair or item.sides[::-1] not in labels_by_pair \
+            else item.sides[::-1]
+        labels_by_pair.setdefault(pair, []).append(
+            ", ".join(f"{k} {v}" for k, v in settings.items()) or "impaired")
+    return [LinkEffect(pair, "; ".join(texts)) for pair, texts in labels_by_pair.items()]
 
 
 def build(topology: Topology, title: str, effects: Sequence[LinkEffect] = ()):
@@ -153,8 +149,7 @@ class Drawing:
                 self._cluster(index[unit], self.topology.cluster(unit))
         self._keep_order()
         self._interconnects()
-        for effect in effects:
-            self._effect(effect)
+        self._effects(effects)
 
     # Networks ------------------------------------------------------------------
     def _networks(self) -> None:
@@ -280,16 +275,24 @@ class Drawing:
     def _anchor(self, cluster: str) -> str:
         return node_id(self.topology.cluster(cluster).nodes[-1].name)
 
-    def _effect(self, effect: LinkEffect) -> None:
-        ends = [self._side(side) for side in effect.sides]
-        attrs = {"xlabel": effect.label, "color": IMPAIRMENT_COLOR, "fontcolor": IMPAIRMENT_COLOR,
-                 "style": "dashed", "constraint": "false", "penwidth": "2"}
-        (tail, tail_box), (head, head_box) = ends
-        if tail_box:
-            attrs["ltail"] = tail_box
-        if head_box:
-            attrs["lhead"] = head_box
-        self.graph.edge(tail, head, **attrs)
+    def _effects(self, effects: Sequence[LinkEffect]) -> None:
+        """One dashed edge per pair of graph nodes: `dot` aborts on two labelled edges
+        between the same nodes (a cluster is drawn from one of its nodes), so effects that
+        land on the same two nodes share an edge, each named by its sides."""
+        grouped: dict[tuple[str, str], list[tuple[LinkEffect, dict[str, str]]]] = {}
+        for effect in effects:
+            (tail, tail_box), (head, head_box) = [self._side(side) for side in effect.sides]
+            boxes = {k: v for k, v in (("ltail", tail_box), ("lhead", head_box)) if v}
+            key = (tail, head) if (head, tail) not in grouped else (head, tail)
+            grouped.setdefault(key, []).append((effect, boxes))
+        for (tail, head), items in grouped.items():
+            attrs = {"color": IMPAIRMENT_COLOR, "fontcolor": IMPAIRMENT_COLOR, "style": "dashed",
+                     "constraint": "false", "penwidth": "2", **items[0][1]}
+            if len(items) == 1:
+                attrs["xlabel"] = items[0][0].label
+            else:
+                attrs["xlabel"] = "\\n".join(f"{e.sides[0]} - {e.sides[1]}: {e.label}" for e, _ in items)
+            self.graph.edge(tail, head, **attrs)
 
     def _side(self, side: str) -> tuple[str, str | None]:
         """The graph node an impairment's side names (a cluster is its box)."""

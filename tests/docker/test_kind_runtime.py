@@ -8,11 +8,8 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import kindscape
 from kindscape import api
-from tests.docker.conftest import KIND_NETWORK
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

@@ -18,7 +18,7 @@ from kindscape.topology import Expectation
 from kindscape.trace.explain import explain
 from kindscape.trace.model import BY_RP_FILTER, DELIVERED, DROPPED, LOOP
 from tests.conftest import EXAMPLES
-from tests.feature_gate import SCENARIOS
+from tests.conftest import SCENARIOS
 from tests.machine import snapshot
 
 

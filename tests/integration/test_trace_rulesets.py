@@ -1,7 +1,6 @@
-"""`trace` through the rules other features add: kube-proxy's Service DNAT (issue 4),
-partitions and impairments (issue 6). Each test skips, saying why, until its feature is in
-the build; then it runs as is (`tests/unit/test_trace_rules.py` fails, naming the table,
-if the feature's nft rules have no explainer)."""
+"""`trace` through the rules other features add: kube-proxy's Service DNAT, partitions and
+impairments (`tests/unit/test_trace_rules.py` fails, naming the table, if a feature's nft
+rules have no explainer)."""
 
 from __future__ import annotations
 
@@ -11,18 +10,16 @@ import subprocess
 import pytest
 
 import kindscape
-from kindscape.api import Lab
 from kindscape.plan.decide import Action, Decision, Hook, Packet, Place
 from kindscape.trace import rulesets
 from kindscape.trace.model import DELIVERED, DROPPED
-from tests.conftest import EXAMPLES
-from tests.feature_gate import SCENARIOS, load_or_skip
+from tests.conftest import EXAMPLES, SCENARIOS
 from tests.integration.test_trace import agree, probe
 
 
 def test_cluster_ip_from_a_host_with_service_routes(no_leaks):
     """DNAT at the node the route leads to, masquerade there, and the reply back through it."""
-    scenario = load_or_skip(SCENARIOS / "trace-services.yaml")  # Services: issue 4
+    scenario = kindscape.load(SCENARIOS / "trace-services.yaml")
     with kindscape.up(scenario) as lab:
         service = lab.topology.cluster("cluster-a").services[0]
         report = lab.trace("vm1", "cluster-a/svc/web")
@@ -55,8 +52,6 @@ def test_cluster_ip_backend_on_another_node_sees_the_masquerading_node(no_leaks)
 
 
 def test_a_partition_is_dropped_by_the_partition_rule(no_leaks):
-    if not hasattr(Lab, "partition"):
-        pytest.skip("partitions (issue 6) are not in this build: Lab.partition does not exist")
     with kindscape.up(EXAMPLES / "multi-cluster.yaml") as lab:
         lab.partition("cluster-a", "cluster-b")
         report = lab.trace("cluster-a-worker/pod1", "cluster-b-worker/pod1")
@@ -72,7 +67,7 @@ def test_a_partition_is_dropped_by_the_partition_rule(no_leaks):
 
 
 def test_an_impairment_crossed_is_shown(no_leaks):
-    scenario = load_or_skip(SCENARIOS / "trace-impaired.yaml")  # impairments: issue 6
+    scenario = kindscape.load(SCENARIOS / "trace-impaired.yaml")
     with kindscape.up(scenario) as lab:
         report = lab.trace("cluster-a-control-plane/pod1", "cluster-b-control-plane/pod1")
         assert report.ok, report.reason

@@ -5,7 +5,6 @@ is tested on bad code too, so this test can fail."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 

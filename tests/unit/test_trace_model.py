@@ -16,7 +16,7 @@ from kindscape.trace.kernel import Route
 from kindscape.trace.model import DELIVERED, DROPPED, Hop, Path, TraceReport
 from kindscape.trace.tracer import _pick_address
 from kindscape.trace.wiring import Landing, Wiring, resolve
-from tests.feature_gate import SCENARIOS
+from tests.conftest import SCENARIOS
 
 ip = ipaddress.ip_address
 

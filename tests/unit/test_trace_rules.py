@@ -15,7 +15,7 @@ from kindscape.plan.rules_explain import DockerNetworks, KindnetMasquerade
 from kindscape.runtimes.netns.introspect import parse_ruleset
 from kindscape.trace.rulesets import EXPLAINERS, consult, unexplained_tables
 from tests.conftest import EXAMPLES
-from tests.feature_gate import SCENARIOS, load_or_skip
+from tests.conftest import SCENARIOS
 ip = ipaddress.ip_address
 
 
@@ -148,7 +148,7 @@ def test_nft_json_ruleset_is_read_as_tables_and_rule_comments():
                          ids=lambda p: p.name)
 def test_every_planned_nft_table_has_an_explainer(path):
     """A ruleset nobody explains makes trace blind to what it does to packets."""
-    topology = load_or_skip(path).topology
+    topology = kindscape.load(path).topology
     tables = {table for installed in _planned(topology).values() for table in installed.tables}
     missing = tables - {e.table for e in EXPLAINERS}
     assert not missing, (f"nft tables without an explainer: {sorted(missing)}: add one to "
@@ -156,7 +156,7 @@ def test_every_planned_nft_table_has_an_explainer(path):
 
 
 def test_kube_proxy_decisions_name_rules_the_plan_installs():
-    topology = load_or_skip(SCENARIOS / "trace-services.yaml").topology  # Services: issue 4
+    topology = kindscape.load(SCENARIOS / "trace-services.yaml").topology
     installed = _planned(topology)
     cluster = topology.cluster("cluster-a")
     service, node = cluster.services[0], topology.node("cluster-a-worker")

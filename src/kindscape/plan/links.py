@@ -13,7 +13,7 @@ both directions, and nowhere else:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import measures, sides
 from ..topology import Impairment, IPNet, Topology

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from ...errors import CommandFailed, RuntimeFailure
 from ...runner import run
-from ...topology import Attachment, Node, Pod, Topology
+from ...topology import Attachment, Node, Topology
 from .docker_side import DockerSide
 from .kubectl import Kubectl, NodeStatus, PodStatus
 from .ops import ContainerIP, PodCIDR, PodIP, Ref, Value

@@ -154,3 +154,21 @@ def test_two_ups_of_one_name_at_once_one_wins(no_leaks):
         lab = kindscape.attach("multi-cluster")
         assert lab.check().ok and lab.status()["healthy"]
         lab.down()
+
+
+def test_commands_on_a_scenario_missing_a_namespace_say_so(no_leaks):
+    """A namespace removed behind the tool's back (or by a `down` running at the same time):
+    check, exec and trace say so and point to `down`, never a traceback."""
+    from kindscape.runtimes.netns import nsfs
+    lab = kindscape.up(SEED)
+    try:
+        gone = lab.topology.node("cluster-a-worker").pods[0].netns
+        nsfs.remove(gone)
+        for args in (["check", "multi-cluster"], ["exec", "multi-cluster", "cluster-a-worker/pod1", "--", "true"],
+                     ["trace", "multi-cluster", "cluster-a-worker/pod1", "cluster-b-worker/pod1"]):
+            done = subprocess.run(["kindscape", *args], capture_output=True, text=True)
+            assert done.returncode == 1, (args, done.stderr)
+            assert f"namespace {gone} is gone" in done.stderr and "kindscape down multi-cluster" in done.stderr
+            assert "Traceback" not in done.stderr
+    finally:
+        lab.down()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from ... import privileges
 from ... import state as statefile
-from ...errors import KindscapeError
+from ...errors import KindscapeError, StateError
 from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
@@ -127,17 +127,25 @@ class NetnsRuntime:
 
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
         check_privileges()
-        return prober.run(tasks, timeout=timeout)
+        sources = sorted({task.source_ns for task in tasks})
+        _require_namespaces(state, sources)
+        try:
+            return prober.run(tasks, timeout=timeout)
+        except FileNotFoundError:  # a namespace went away while probing: `down` is at work
+            _require_namespaces(state, sources)
+            raise
 
     def kernel(self, state: ScenarioState):
         """What `trace` asks: routes, rulesets, sockets and sysctls of the namespaces."""
         check_privileges()
+        _require_namespaces(state, state.namespaces)
         from .introspect import NetnsKernel
         return NetnsKernel()
 
     def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         check_privileges()
+        _require_namespaces(state, [endpoint_ns])
         full = ["ip", "netns", "exec", endpoint_ns, *argv]
         if capture:
             return subprocess.run(full, capture_output=True, text=True, check=False)
@@ -159,6 +167,16 @@ def _server_spec(scenario: str, op: ops.StartWorkloads) -> dict:
             + [{"ns": d.ns, "endpoint": d.endpoint, "ports": [],
                 "dns": {"zone": d.zone, "records": [[r.name, r.type, r.data] for r in d.records]}}
                for d in op.dns]}
+
+
+def _require_namespaces(state: ScenarioState, names: Sequence[str]) -> None:
+    """Commands on a scenario need its namespaces: one gone means `down` is removing the
+    scenario, or someone removed it by hand; either way, say so instead of failing later."""
+    missing = [name for name in names if not nsfs.exists(name)]
+    if missing:
+        raise StateError(f"scenario {state.name!r} is not whole: namespace {missing[0]} is gone"
+                         f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}: it is being "
+                         f"removed, or was changed by hand; run `kindscape down {state.name}`")
 
 
 def check_privileges() -> None:

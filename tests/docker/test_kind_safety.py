@@ -53,6 +53,35 @@ def test_kind_network_with_another_subnet_is_refused(standin, docker_client, no_
         network.remove()
 
 
+def _a_machine_route(docker_client):
+    """A route of this machine's own (not default, not Docker's): the LAN of eth0, say."""
+    import ipaddress
+    import json
+    import subprocess
+    docker = {ipaddress.ip_network(c["Subnet"]) for n in docker_client.networks.list()
+              for c in (n.attrs.get("IPAM") or {}).get("Config") or [] if "Subnet" in c}
+    routes = json.loads(subprocess.run(["ip", "-4", "-j", "route", "show", "table", "main"],
+                                       capture_output=True, text=True, check=True).stdout)
+    for route in routes:
+        if route.get("dst", "default") != "default":
+            network = ipaddress.ip_network(route["dst"], strict=False)
+            if network not in docker and network.prefixlen <= 30:
+                return network
+    pytest.skip("this machine has no route of its own besides the default and Docker's")
+
+
+def test_a_subnet_over_the_machines_own_routes_is_refused(standin, docker_client, tmp_path, no_leaks):
+    route = _a_machine_route(docker_client)
+    text = TWO.read_text().replace("    subnet: 172.31.240.0/24\n",
+                                   f"    subnet: 172.31.240.0/24\n  - name: lan\n    subnet: {route}\n")
+    clash = tmp_path / "clash.yaml"
+    clash.write_text(text)
+    with pytest.raises(kindscape.KindscapeError) as caught:
+        kindscape.up(clash, runtime="kind")
+    assert f"network lan {route} overlaps this machine's route to {route}" in str(caught.value)
+    assert _nothing_of(docker_client, "kst-two")
+
+
 def test_existing_cluster_of_the_same_name_is_refused(standin, docker_client, no_leaks):
     from kindscape.runtimes.kind.ops import CreateCluster
     standin.create(CreateCluster("kst-a", "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"))

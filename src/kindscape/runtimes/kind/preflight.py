@@ -1,12 +1,14 @@
 """What must hold in Docker before the kind runtime creates anything: the `kind` network
-as declared, no name taken by someone else, no subnet clashing with Docker's networks.
-Every problem is reported at once."""
+as declared, no name taken by someone else, no subnet clashing with Docker's networks or
+with the machine's own routes. Every problem is reported at once."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 
 from ...errors import KindscapeError
+from ...runner import run
 from ...topology import Topology
 from .docker_side import DockerSide
 from .ops import SCENARIO_LABEL
@@ -18,7 +20,9 @@ def check_docker_state(docker: DockerSide, topology: Topology, settings: Setting
     problems: list[str] = []
     problems += _kind_network(docker, topology, settings)
     problems += _taken_names(docker, topology)
-    problems += _overlaps(docker, topology, settings)
+    docker_subnets = _docker_subnets(docker, settings)
+    problems += _overlaps(topology, docker_subnets)
+    problems += _route_overlaps(topology, docker_subnets)
     if docker.labelled_volumes(topology.scenario):
         problems.append(f"Docker still holds scenario {topology.scenario!r}'s record (volume "
                         f"{volume_name(topology.scenario)}): left by a crash? run "
@@ -73,19 +77,57 @@ def _whose(owned: list[str], name: str, scenario: str) -> str:
     return " (not made by kindscape: remove or rename it)"
 
 
-def _overlaps(docker: DockerSide, topology: Topology, settings: Settings) -> list[str]:
-    """Subnets the scenario brings against Docker's networks (other than a reused `kind`)."""
+def _ours(topology: Topology) -> list[tuple[str, object]]:
+    """The subnets the scenario brings (a reused `kind` is Docker's, not ours)."""
     mine = [(f"network {n.name}", s) for n in topology.networks
             if n.name != KIND_NETWORK or n.declared for s in n.subnets]
     mine += [(f"cluster {c.name}'s podSubnet", s) for c in topology.clusters for s in c.pod_subnets]
     mine += [(f"cluster {c.name}'s serviceSubnet", s) for c in topology.clusters for s in c.service_subnets]
+    return mine
+
+
+def _docker_subnets(docker: DockerSide, settings: Settings) -> list[tuple[str, object]]:
+    """Docker's networks' subnets (the `kind` network excepted: it is reused as it is)."""
+    return [(network.name, ipaddress.ip_network(text)) for network in docker.client.networks.list()
+            if network.name != settings.kind_network for text in docker.subnets(network)]
+
+
+def _overlaps(topology: Topology, docker_subnets: list[tuple[str, object]]) -> list[str]:
     found = []
-    for network in docker.client.networks.list():
-        if network.name == settings.kind_network:
-            continue
-        for text in docker.subnets(network):
-            theirs = ipaddress.ip_network(text)
-            for label, subnet in mine:
-                if subnet.version == theirs.version and subnet.overlaps(theirs):
-                    found.append(f"{label} {subnet} overlaps docker network {network.name} ({theirs})")
+    for name, theirs in docker_subnets:
+        for label, subnet in _ours(topology):
+            if subnet.version == theirs.version and subnet.overlaps(theirs):
+                found.append(f"{label} {subnet} overlaps docker network {name} ({theirs})")
     return found
+
+
+def _route_overlaps(topology: Topology, docker_subnets: list[tuple[str, object]]) -> list[str]:
+    """The machine's own routes (a VPN, a LAN): pods and Services there would shadow them or
+    be shadowed. Default, link-local and multicast routes, and Docker's own, are not clashes."""
+    skip = {subnet for _, subnet in docker_subnets}
+    found = []
+    for route in _machine_routes():
+        if route.prefixlen == 0 or route in skip or route.is_link_local or route.is_multicast:
+            continue
+        for label, subnet in _ours(topology):
+            if subnet.version == route.version and subnet.overlaps(route):
+                found.append(f"{label} {subnet} overlaps this machine's route to {route}")
+    return found
+
+
+def _machine_routes() -> list:
+    routes = []
+    for family in ("-4", "-6"):
+        done = run(["ip", family, "-j", "route", "show", "table", "main"], check=False)
+        try:
+            entries = json.loads(done.stdout or "[]")
+        except ValueError:
+            continue
+        for entry in entries:
+            destination = entry.get("dst", "default")
+            if destination != "default":
+                try:
+                    routes.append(ipaddress.ip_network(destination, strict=False))
+                except ValueError:
+                    continue
+    return routes

@@ -26,7 +26,6 @@ import threading
 TARGETS = [
     ("kindscape.state", "save"),
     ("kindscape.runtimes.netns.nsfs", "prepare_netns_dir"),
-    ("kindscape.runtimes.netns.nsfs", "run_in_new_namespace"),
     ("kindscape.runtimes.netns.nsfs", "make_mount_points"),  # every mount point, before any unshare
     ("kindscape.runtimes.netns.nsfs", "_create_here"),  # each namespace, on the namespace makers' threads
     ("kindscape.runtimes.netns.netlink", "NetlinkSocket.flush"),

@@ -6,8 +6,10 @@ import yaml
 
 import kindscape
 from kindscape.runtimes.kind import ops
-from kindscape.runtimes.kind.planner import Settings, plan, ula_subnet
-from tests.conftest import EXAMPLES
+from kindscape.runtimes.kind.planner import Settings, plan
+from tests.conftest import EXAMPLES, ROOT
+
+GOLDEN = ROOT / "tests" / "golden" / "scenarios"
 
 HOMED = EXAMPLES.parent / "tests" / "golden" / "scenarios" / "multi-homed.yaml"
 
@@ -16,10 +18,12 @@ def _plan(path, **settings):
     return plan(kindscape.load(path).topology, Settings(**settings))
 
 
-def test_ula_is_kinds_for_the_kind_network():
-    # KIND's network.go: fc00::/8 + SHA-1 of the name; `kind` gets fc00:f853:ccd:e793::/64.
-    assert ula_subnet("kind") == "fc00:f853:ccd:e793::/64"
-    assert ula_subnet("kind", 1) != ula_subnet("kind")
+def test_networks_are_created_with_the_topologys_ipv6_subnets():
+    # `kind` gets KIND's ULA (families.py derives it, as KIND's network.go); a network the
+    # file gives only an IPv4 subnet gets none, as the netns runtime builds it.
+    created = {op.network: op for op in _plan(GOLDEN / "impairment-sides.yaml").of(ops.CreateNetwork)}
+    assert created["kind"].ipv6_subnet == "fc00:f853:ccd:e793::/64"
+    assert created["wan"].ipv6_subnet == ""
 
 
 def test_undeclared_kind_network_is_left_to_kind():

@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # validate.py uses this module: no import cycle at run time
     from .validate import Context
 
 FAMILY_NAMES = {4: "IPv4", 6: "IPv6"}
-KIND_IPV4_SUBNET = "172.18.0.0/16"
 
 
 def kind_ula_subnet(name: str, attempt: int = 0) -> ipaddress.IPv6Network:

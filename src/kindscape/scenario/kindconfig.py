@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import Problem
 from .yamlsource import Locator, Path
 
-KIND_API_VERSION = "kind.x-k8s.io/v1alpha4"
 CLUSTER_NAME_RE = re.compile(r"^[a-z0-9.-]+$")
 
 IPFamily = Literal["ipv4", "ipv6", "dual"]

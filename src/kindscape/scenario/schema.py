@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from .kindconfig import KindCluster
 
 API_VERSION = "kindscape/v1alpha1"
-SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "Headless", "ExternalName")
 
 
 class _Spec(BaseModel):

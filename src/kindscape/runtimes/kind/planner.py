@@ -10,14 +10,12 @@ references that `Discover` operations look up.
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import struct
 from dataclasses import dataclass, fields
 
 from ...plan import routing, rules
 from ...plan.services import pod_ports
 from ...plan.ops import Plan, Route
+from ...scenario.naming import KIND_NETWORK
 from ...topology import Host, Node, Topology
 from . import manifests, services
 from .links import plan_link_ops
@@ -25,7 +23,6 @@ from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCE
                   ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Listener, Phase,
                   PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage, StartWorkloads, Value)
 
-KIND_NETWORK = "kind"
 PROBE_PORT = 8080
 PROBE_NAMESPACE = "default"
 
@@ -37,14 +34,6 @@ class Settings:
     kind_network: str = KIND_NETWORK  # KIND_EXPERIMENTAL_DOCKER_NETWORK, as KIND honours it
     host_image: str = "busybox:1.36"
     probe_image: str = ""  # "": the node's own sandbox (pause) image
-
-
-def ula_subnet(name: str, attempt: int = 0) -> str:
-    """The IPv6 ULA /64 KIND derives from a network's name (fc00::/8, SHA-1 of the name
-    and the attempt number): fc00:f853:ccd:e793::/64 for `kind`."""
-    digest = hashlib.sha1(name.encode() + struct.pack("<i", attempt)).digest()
-    raw = bytes([0xFC, 0x00]) + digest[2:8] + bytes(8)
-    return str(ipaddress.IPv6Network((raw, 64)))
 
 
 def host_container(scenario: str, host: str) -> str:
@@ -106,16 +95,18 @@ class _Names:
 def _networks(topology: Topology, names: _Names) -> list:
     """`kind` only when the file declares it (else `kind create` makes it, as KIND does);
     the scenario's other networks always, labelled as the scenario's."""
-    ipv6 = any(c.ip_family != "ipv4" for c in topology.clusters)
     labels = ((SCENARIO_LABEL, topology.scenario),)
     found = []
     for network in topology.networks:
         if network.name == KIND_NETWORK and not network.declared:
             continue
         is_kind = network.name == KIND_NETWORK
-        ula = ula_subnet(names.docker(network.name)) if ipv6 else ""
+        # The topology already holds each network's IPv6 subnet where it has one (KIND's
+        # ULA for `kind`, as families.py derives it): the same addresses on both runtimes.
+        ipv6 = [str(s) for s in network.subnets[1:] if s.version == 6]
         found.append(CreateNetwork(names.docker(network.name), network.name, str(network.subnets[0]),
-                                   str(network.gateways[0]), ula, network.masquerade, labels, is_kind))
+                                   str(network.gateways[0]), ipv6[0] if ipv6 else "", network.masquerade,
+                                   labels, is_kind))
     return found
 
 

@@ -16,7 +16,6 @@ manifests (objects to YAML); `apply.py` sends them with `kubectl apply`.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -181,9 +180,3 @@ def endpoint_slices(service: ServiceObject, value: Callable[[Value], str]) -> li
                            "nodeName": b.node} for b in service.backends],
         })
     return found
-
-
-def load_balancer_lookup(cluster: str, namespace: str, name: str) -> str:
-    """How a user reads what Kubernetes gave a LoadBalancer (the status shows it too)."""
-    path = "{.status.loadBalancer.ingress[*].ip}"
-    return f"kubectl --context kind-{cluster} -n {namespace} get service {name} -o jsonpath={shlex.quote(path)}"

@@ -107,11 +107,6 @@ def _create_here(name: str, work: Callable[[str], T]) -> T:
     return result
 
 
-def run_in_new_namespace(name: str, work: Callable[[], T]) -> T:
-    """Create namespace `name` and run `work` inside it, on a thread of its own."""
-    return list(create_many([name], lambda _name: work(), workers=1))[0][1]
-
-
 _DONE = object()
 
 

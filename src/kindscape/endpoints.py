@@ -4,6 +4,8 @@ resolved against a topology into the concrete things a probe starts from or goes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .topology import DOCKER_HOST, Endpoint, Node, Pod, Topology
 
 PROBE_PORT = 8080
@@ -54,32 +56,100 @@ def host_endpoint(host) -> Endpoint:
     return Endpoint(host.name, "host", host.netns, host.attachments[0].addresses, host.name)
 
 
-def resolve(topology: Topology, selector: str) -> list[Endpoint]:
-    """All endpoints a selector names; raises EndpointError when it names none."""
+@dataclass(frozen=True)
+class Names:
+    """What a selector is checked against: names only, so a file can be checked before
+    any address is allocated (validation) and a running scenario after (commands)."""
+
+    pods_per_node: dict[str, int]  # cluster -> emulated pods on each of its nodes
+    node_cluster: dict[str, str]  # node -> its cluster
+    hosts: frozenset[str]
+    service_types: dict[tuple[str, str, str], str]  # (cluster, namespace, name) -> type
+
+    @classmethod
+    def of(cls, topology: Topology) -> "Names":
+        return cls({c.name: len(c.nodes[0].pods) if c.nodes else 0 for c in topology.clusters},
+                   {n.name: n.cluster for n in topology.nodes},
+                   frozenset(h.name for h in topology.hosts),
+                   {(c.name, s.namespace, s.name): s.type for c in topology.clusters for s in c.services})
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A checked selector: `kind` is docker-host, pods, nodes, node, pod, host or service;
+    `name` the cluster (pods, nodes), node, pod or host it names."""
+
+    kind: str
+    name: str
+    service: tuple[str, str, str, str] | None = None  # (cluster, view, namespace, name)
+
+
+def parse(selector: str, names: Names) -> Selector:
+    """The one grammar of endpoint selectors; raises EndpointError saying what exists."""
     if selector == DOCKER_HOST:
-        return [docker_host_endpoint(topology)]
+        return Selector("docker-host", DOCKER_HOST)
+    if selector in names.hosts:
+        return Selector("host", selector)
+    if selector in names.node_cluster:
+        return Selector("node", selector)
     parts = selector.split("/")
     if len(parts) == 2 and parts[1] in ("pods", "nodes"):
-        cluster = _cluster(topology, parts[0])
-        if parts[1] == "nodes":
-            return [node_endpoint(n) for n in cluster.nodes]
-        pods = [pod_endpoint(p, cluster.name) for p in cluster.pods]
-        if not pods:
-            raise EndpointError(f"cluster {cluster.name} has no pods", "set podsPerNode to 1 or more")
-        return pods
-    wanted = service_selector(selector)
-    if wanted is not None:
-        return [_service(topology, *wanted)]
+        _known_cluster(parts[0], names)
+        if parts[1] == "pods" and names.pods_per_node[parts[0]] == 0:
+            raise EndpointError(f"cluster {parts[0]} has no pods", "set podsPerNode to 1 or more")
+        return Selector(parts[1], parts[0])
+    service = service_selector(selector)
+    if service is not None:
+        return _parse_service(service, names)
+    if len(parts) == 2 and parts[0] in names.node_cluster:
+        count = names.pods_per_node[names.node_cluster[parts[0]]]
+        if parts[1] in {f"pod{k}" for k in range(1, count + 1)}:
+            return Selector("pod", selector)
+        raise EndpointError(f"unknown pod {selector}", f"{parts[0]} has pod1 to pod{count}" if count
+                            else f"{parts[0]} has no pods (podsPerNode is 0)")
     if len(parts) == 2:
-        return [_pod(topology, parts[0], parts[1])]
-    if len(parts) == 1:
-        node = topology.node(selector)
-        if node is not None:
-            return [node_endpoint(node)]
-        for host in topology.hosts:
-            if host.name == selector:
-                return [host_endpoint(host)]
-    raise EndpointError(f"unknown endpoint {selector!r}", _known_hint(topology))
+        raise EndpointError(f"unknown node {parts[0]!r}",
+                            f"nodes: {', '.join(sorted(names.node_cluster)[:6]) or 'none'}")
+    raise EndpointError(f"unknown endpoint {selector!r}", "a node, <node>/podN, <cluster>/pods, "
+                        "<cluster>/nodes, a host, docker-host or <cluster>/svc/<name>")
+
+
+def _known_cluster(name: str, names: Names) -> None:
+    if name not in names.pods_per_node:
+        raise EndpointError(f"unknown cluster {name!r}", f"clusters: {', '.join(names.pods_per_node) or 'none'}")
+
+
+def _parse_service(service: tuple[str, str, str, str], names: Names) -> Selector:
+    cluster, view, namespace, name = service
+    _known_cluster(cluster, names)
+    kind = names.service_types.get((cluster, namespace, name))
+    if kind is None:
+        raise EndpointError(f"unknown service {namespace}/{name} in cluster {cluster}",
+                            "declare it in `services`")
+    problem = service_view_problem(view, kind)
+    if problem:
+        raise EndpointError(*problem)
+    return Selector("service", cluster, service)
+
+
+def resolve(topology: Topology, selector: str) -> list[Endpoint]:
+    """All endpoints a selector names; raises EndpointError when it names none."""
+    chosen = parse(selector, Names.of(topology))
+    if chosen.kind == "docker-host":
+        return [docker_host_endpoint(topology)]
+    if chosen.kind == "host":
+        return [host_endpoint(next(h for h in topology.hosts if h.name == chosen.name))]
+    if chosen.kind == "node":
+        return [node_endpoint(topology.node(chosen.name))]
+    if chosen.kind == "nodes":
+        return [node_endpoint(n) for n in topology.cluster(chosen.name).nodes]
+    if chosen.kind == "pods":
+        return [pod_endpoint(p, chosen.name) for p in topology.cluster(chosen.name).pods]
+    if chosen.kind == "pod":
+        pod = next(p for p in topology.pods if p.name == chosen.name)
+        return [pod_endpoint(pod, topology.node(pod.node).cluster)]
+    assert chosen.service is not None
+    return [_service(topology, *chosen.service)]
 
 
 def single(topology: Topology, selector: str) -> Endpoint:
@@ -88,26 +158,6 @@ def single(topology: Topology, selector: str) -> Endpoint:
         raise EndpointError(f"{selector!r} names {len(found)} endpoints; name one",
                             f"e.g. {found[0].name}")
     return found[0]
-
-
-def _cluster(topology: Topology, name: str):
-    for cluster in topology.clusters:
-        if cluster.name == name:
-            return cluster
-    names = ", ".join(c.name for c in topology.clusters)
-    raise EndpointError(f"unknown cluster {name!r}", f"clusters: {names}")
-
-
-def _pod(topology: Topology, node_name: str, pod: str) -> Endpoint:
-    node = topology.node(node_name)
-    if node is None:
-        raise EndpointError(f"unknown node {node_name!r}", _known_hint(topology))
-    for candidate in node.pods:
-        if candidate.name == f"{node_name}/{pod}":
-            return pod_endpoint(candidate, node.cluster)
-    raise EndpointError(f"unknown pod {node_name}/{pod}",
-                        f"{node_name} has pod1 to pod{len(node.pods)}" if node.pods else
-                        f"{node_name} has no pods (podsPerNode is 0)")
 
 
 def service_selector(selector: str) -> tuple[str, str, str, str] | None:
@@ -134,15 +184,9 @@ def service_view_problem(view: str, service_type: str) -> tuple[str, str] | None
 
 
 def _service(topology: Topology, cluster_name: str, view: str, namespace: str, name: str) -> Endpoint:
-    cluster = _cluster(topology, cluster_name)
-    service = next((s for s in cluster.services if (s.namespace, s.name) == (namespace, name)), None)
-    if service is None:
-        raise EndpointError(f"unknown service {namespace}/{name} in cluster {cluster.name}",
-                            "services: " + (", ".join(f"{s.namespace}/{s.name}" for s in cluster.services)
-                                            or "none"))
-    problem = service_view_problem(view, service.type)
-    if problem:
-        raise EndpointError(f"{cluster.name}/svc/{namespace}/{name}: {problem[0]}", problem[1])
+    """The addresses and port a probe of this (checked) Service view connects to."""
+    cluster = topology.cluster(cluster_name)
+    service = next(s for s in cluster.services if (s.namespace, s.name) == (namespace, name))
     full = f"{cluster.name}/{view}/{namespace}/{name}"
     if view == "nodeport":
         addresses = tuple(a for node in cluster.nodes for a in node.attachments[0].addresses)
@@ -154,11 +198,3 @@ def _service(topology: Topology, cluster_name: str, view: str, namespace: str, n
         addresses = tuple(a for backend in service.backends for a in pods[backend].addresses)
         return Endpoint(full, "service", "", addresses, full, service.target_port)
     return Endpoint(full, "service", "", service.cluster_ips, full, service.port)
-
-
-def _known_hint(topology: Topology) -> str:
-    examples = [n.name for n in topology.nodes[:2]] + [h.name for h in topology.hosts[:1]]
-    if topology.clusters:
-        examples.append(f"{topology.clusters[0].name}/pods")
-    examples.append(DOCKER_HOST)
-    return "e.g. " + ", ".join(examples)

@@ -301,40 +301,19 @@ def check_expect_refs(ctx: Context) -> None:
                 ctx.add(("expect", index, key), problem[0], selector, problem[1])
 
 
-def endpoint_problem(ctx: Context, selector: str, source: bool) -> tuple[str, str] | None:
-    """Why a selector names nothing (message, hint), or None when it names something."""
-    clusters = {c.name: c for c in ctx.spec.clusters}
-    hosts = {h.name for h in ctx.spec.hosts}
-    nodes = set(ctx.all_nodes)
-    parts = selector.split("/")
-    if selector in naming.RESERVED_ENDPOINTS or selector in hosts or selector in nodes:
-        return None
-    if len(parts) == 2 and parts[1] in ("pods", "nodes"):
-        if parts[0] not in clusters:
-            return f"unknown cluster {parts[0]!r}", f"clusters: {', '.join(clusters) or 'none'}"
-        if parts[1] == "pods" and clusters[parts[0]].podsPerNode == 0:
-            return f"cluster {parts[0]} has no pods", "set podsPerNode to 1 or more"
-        return None
-    service = endpoints.service_selector(selector)
-    if service is not None:
-        if source:
-            return "a Service can only be a target", "probe from a pod, node or host"
-        cluster, view, namespace, name = service
-        if cluster not in clusters:
-            return f"unknown cluster {cluster!r}", f"clusters: {', '.join(clusters) or 'none'}"
-        found = next((s for s in ctx.spec.services
-                      if s.cluster == cluster and (s.namespace, s.name) == (namespace, name)), None)
-        if found is None:
-            return f"unknown service {namespace}/{name} in cluster {cluster}", "declare it in `services`"
-        return endpoints.service_view_problem(view, found.type)
-    if len(parts) == 2 and parts[0] in nodes:
-        cluster = next(c for c, names in ctx.node_names.items() if parts[0] in names)
-        count = clusters[cluster].podsPerNode
-        if parts[1] in {f"pod{k}" for k in range(1, count + 1)}:
-            return None
-        return f"unknown pod {selector}", (f"{parts[0]} has pod1 to pod{count}" if count
-                                           else f"{parts[0]} has no pods (podsPerNode is 0)")
-    if len(parts) == 2 and parts[0] not in nodes:
-        return f"unknown node {parts[0]!r}", f"nodes: {', '.join(sorted(nodes)[:6]) or 'none'}"
-    return f"unknown endpoint {selector!r}", \
-        "a node, <node>/podN, <cluster>/pods, <cluster>/nodes, a host, docker-host or <cluster>/svc/<name>"
+def endpoint_problem(ctx: Context, selector: str, source: bool) -> tuple[str, str | None] | None:
+    """Why a selector names nothing (message, hint), or None when it names something.
+    The grammar is `endpoints.parse`'s, checked against the file's names."""
+    names = endpoints.Names(
+        {c.name: c.podsPerNode for c in ctx.spec.clusters},
+        {node: cluster for cluster, nodes in ctx.node_names.items() for node in nodes},
+        frozenset(h.name for h in ctx.spec.hosts),
+        {(s.cluster, s.namespace, s.name): s.type for s in ctx.spec.services})
+    try:
+        chosen = endpoints.parse(selector, names)
+    except endpoints.EndpointError as exc:
+        return str(exc), exc.hint
+    if source and chosen.kind == "service":
+        return "a Service can only be a target", "probe from a pod, node or host"
+    return None
+

@@ -203,9 +203,10 @@ def _build_cluster(ctx: Context, alloc: Allocator, index: int, extras: dict[str,
     if info is None:
         return None
     names = ctx.node_names[spec.name]
+    path = ctx.cluster_paths[index] + ("nodes",)
     nodes = []
     for position, (name, role) in enumerate(zip(names, info.roles)):
-        node = _build_node(ctx, alloc, spec, info, name, role, position, extras.get(name, NodeExtras()))
+        node = _build_node(ctx, alloc, spec, info, name, role, position, extras.get(name, NodeExtras()), path)
         if node is None:
             return None
         nodes.append(node)
@@ -220,9 +221,10 @@ def pod_cidr(subnet: IPNet, position: int) -> IPNet:
     return ipaddress.ip_network((int(subnet.network_address) + offset, size))
 
 
-def _build_node(ctx, alloc, spec, info, name, role, position, extra: NodeExtras):
+def _build_node(ctx, alloc, spec, info, name, role, position, extra: NodeExtras, path: Path):
+    """One KIND node: its interfaces, podCIDR, pods and InternalIP (`path`: its cluster's
+    `nodes`, where address problems are reported)."""
     scenario = ctx.spec.name
-    path = ctx.cluster_paths[spec_index(ctx, spec.name)] + ("nodes",)
     attachments = [alloc.attach(KIND_NETWORK, "eth0", path)]
     for n, network in enumerate(extra.networks, start=1):
         attachments.append(alloc.attach(network, f"eth{n}", extra.path or ("nodes",)))
@@ -238,10 +240,6 @@ def _build_node(ctx, alloc, spec, info, name, role, position, extra: NodeExtras)
     return topo.Node(name, spec.name, role, topo.netns_name(scenario, name), tuple(attachments),
                      internal, cidrs, pods, extra.loopback, tuple(r for r, _ in extra.routes),
                      extra.node_address)
-
-
-def spec_index(ctx: Context, cluster: str) -> int:
-    return next(i for i, c in enumerate(ctx.spec.clusters) if c.name == cluster)
 
 
 def _internal_ips(ctx: Context, node: str, attachments: list[Attachment], extra: NodeExtras,

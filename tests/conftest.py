@@ -19,6 +19,13 @@ KIND_CONFIGS = ROOT / "tests" / "data" / "kind-configs"
 
 
 def pytest_configure(config):
+    # The code under test must be this checkout's: an editable install of another clone
+    # would otherwise be what runs, and every test would report on the wrong code.
+    import kindscape
+    imported = Path(kindscape.__file__).resolve().parent
+    if imported != ROOT / "src" / "kindscape":
+        raise pytest.UsageError(f"kindscape is imported from {imported}, not from this checkout "
+                                f"({ROOT / 'src'}): run ./scripts/setup here (pip install -e .)")
     # Installed, kindscape's pytest plugin loads through its pytest11 entry point; run
     # from a checkout (PYTHONPATH=src) it has none, so load the same module here.
     manager = config.pluginmanager

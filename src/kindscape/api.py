@@ -95,6 +95,8 @@ class Lab:
         `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe. With
         `measure`, each pair gets a burst of that many probes (loss, RTT spread).
         """
+        if not timeout > 0:
+            raise KindscapeError(f"the probe timeout must be a positive number of seconds (got {timeout})")
         from .probe import checks
         probe = lambda tasks: self.runtime.probe(self.state, tasks, timeout)  # noqa: E731
         if measure:

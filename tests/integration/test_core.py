@@ -117,3 +117,9 @@ def test_check_exits_1_when_an_expectation_fails(no_leaks, tmp_path):
         assert len(failed[0]["failures"]) == 4
         table = subprocess.run(["kindscape", "check", "wrong-expect"], capture_output=True, text=True)
         assert table.returncode == 1 and "kindscape trace wrong-expect" in table.stdout
+
+
+def test_a_probe_timeout_must_be_positive(interconnected):
+    for bad in (0, -1.0):
+        with pytest.raises(kindscape.KindscapeError, match="positive number of seconds"):
+            interconnected.check(timeout=bad)

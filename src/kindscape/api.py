@@ -68,11 +68,12 @@ class Lab:
     host and address), `state` what was recorded to take it down.
     """
 
-    def __init__(self, state: ScenarioState):
+    def __init__(self, state: ScenarioState, topology: Topology | None = None):
         self.state = state
         self.name = state.name
         self.runtime: Runtime = get_runtime(state.runtime)
-        self.topology: Topology = codec.decode(Topology, state.topology)
+        # `up` passes the topology it made; otherwise it is read back from the state.
+        self.topology: Topology = topology or codec.decode(Topology, state.topology)
         self.is_down = False
 
     def __enter__(self) -> "Lab":
@@ -212,7 +213,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
             statefile.forget(loaded.name)
             lock.remove_on_exit = True
             raise
-    return Lab(state)
+    return Lab(state, loaded.topology)
 
 
 def _with_crash_hook(progress: Progress) -> Progress:

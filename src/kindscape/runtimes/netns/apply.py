@@ -54,6 +54,7 @@ class Applier:
         self.dumped: set[str] = set()
         self.pool: ThreadPoolExecutor | None = None
         self.pending_rulesets: list[Future] = []
+        self.pending_files: Future | None = None
 
     def close(self) -> None:
         if self.pool is not None:
@@ -134,22 +135,24 @@ class Applier:
                                               partial(command, op))
         self._flush_all("routes")
 
-    def start_rulesets(self, workers: int = RULESET_WORKERS) -> None:
-        """Apply the rulesets in the background (they need only the namespaces): the `nft`
-        processes run on the other core while links, addresses and routes are made."""
+    def start_background(self, workers: int = RULESET_WORKERS) -> None:
+        """Apply the rulesets and write the files in the background (they need only the
+        namespaces): the `nft` processes and the filesystem (a journaled /etc) work on the
+        other core while links, addresses and routes are made."""
         def apply(op: ops.Ruleset) -> None:
             # `nft` started from a thread inside the namespace runs there: no nsenter.
             with nsfs.entered(op.ns):
                 run(["nft", "-f", "-"], input=op.text)
 
         self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.pending_files = self.pool.submit(_write_files, self.plan.of(ops.WriteFile))
         self.pending_rulesets = [self.pool.submit(apply, op)
                                  for op in _per_namespace(self.plan.of(ops.Ruleset))]
 
     def rulesets(self) -> None:
-        """Wait for the rulesets `start_rulesets` began (the first failure is raised)."""
+        """Wait for the rulesets `start_background` began (the first failure is raised)."""
         if self.pool is None:
-            self.start_rulesets()
+            self.start_background()
         total = len(self.pending_rulesets)
         for done, future in enumerate(self.pending_rulesets, start=1):
             future.result()
@@ -157,10 +160,10 @@ class Applier:
                 self.progress("rulesets", done, total)
 
     def files(self) -> None:
-        for op in self.plan.of(ops.WriteFile):
-            os.makedirs(os.path.dirname(op.path), exist_ok=True)
-            with open(op.path, "w") as handle:
-                handle.write(op.content)
+        """Wait for the files `start_background` began writing."""
+        if self.pool is None:
+            self.start_background()
+        self.pending_files.result()
 
     # Helpers ------------------------------------------------------------------
     def _fd(self, ns: str) -> int:
@@ -188,6 +191,13 @@ class Applier:
             _raise(self.sockets[ns].flush(), ns)
             if done % 64 == 0 or done == len(busy):
                 self.progress(step, done, len(busy))
+
+
+def _write_files(files: list[ops.WriteFile]) -> None:
+    for op in files:
+        os.makedirs(os.path.dirname(op.path), exist_ok=True)
+        with open(op.path, "w") as handle:
+            handle.write(op.content)
 
 
 def _inside_new(op: ops.CreateNamespace, sysctls: list[ops.Sysctl]) -> NetlinkSocket:

@@ -59,7 +59,7 @@ class NetnsRuntime:
             applier.namespaces()
             for server in servers:
                 server.go()
-            applier.start_rulesets()
+            applier.start_background()
             applier.links()
             applier.addresses()
             applier.routes()

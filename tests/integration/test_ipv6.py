@@ -4,11 +4,14 @@ loopbacks as InternalIPs, and nothing left behind (`no_leaks`)."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
 
 import kindscape
+from kindscape import endpoints
+from kindscape.probe import checks
 from tests.conftest import EXAMPLES
 from tests.integration.test_core import _results as _between
 
@@ -107,3 +110,34 @@ def test_ipv6_loopback_node_addresses_work_at_once(no_leaks):
         assert "fd00:1::2 dev eth0 proxy" in neigh and "fd00:1::2 dev eth1 proxy" in neigh
         route = multihomed.exec("cluster-b-worker", ["ip", "-6", "route", "get", "fd00:10:110:1::2"]).stdout
         assert "via fd00:1::2 dev eth0" in route
+
+
+@pytest.mark.parametrize("lab", ["ipv6-multi-cluster.yaml", "dual-stack.yaml"], indirect=True)
+def test_trace_agrees_with_every_probe_in_each_family(lab):
+    """`trace` over IPv6 (and both families of a dual-stack scenario): for every pair of
+    pods, nodes and docker-host, in each family, the verdict and the source it predicts
+    are what a real connection finds."""
+    everyone = endpoints.all_sources(lab.topology) + [endpoints.docker_host_endpoint(lab.topology)]
+    results = lab.runtime.probe(lab.state, checks.tasks_between(everyone, everyone), 1.0)
+    families = {ipaddress.ip_address(r.task.address).version for r in results}
+    assert families == ({6} if lab.name == "ipv6-multi-cluster" else {4, 6})
+    assert 0 < sum(r.reachable for r in results) < len(results)  # both verdicts are exercised
+    for result in results:
+        task = result.task
+        traced = lab.trace(task.source, task.target, task.port, task.address)
+        assert traced.ok == result.reachable, (task, traced.reason, result.error)
+        if result.reachable:
+            assert traced.seen_source == result.seen_source, task
+
+
+@IPV6
+def test_ipv6_trace_shows_the_interconnect_path_without_nat(lab):
+    report = lab.trace("cluster-a-worker/pod1", "cluster-b-worker/pod1")
+    assert report.ok and report.source_preserved is True
+    assert [h.at for h in report.forward.hops] == \
+        ["cluster-a-worker/pod1", "cluster-a-worker", "cluster-b-worker", "cluster-b-worker/pod1"]
+    node = next(hop for hop in report.forward.hops if hop.at == "cluster-a-worker")
+    assert node.route == f"fd00:10:220:1::/64 via {ULA}5 dev eth0" and node.nat is None
+    assert any(s.rule == "interconnect: no masquerade" for s in node.steps)
+    unreachable = lab.trace("docker-host", "cluster-b-worker/pod1")
+    assert not unreachable.ok and "docker-host: no route to fd00:10:220:1::2" in unreachable.reason

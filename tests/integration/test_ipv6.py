@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 import kindscape
-from kindscape import endpoints
-from kindscape.probe import checks
 from tests.conftest import EXAMPLES
 from tests.integration.test_core import _results as _between
+from tests.integration.test_trace import traces_agree_with_probes
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "golden" / "scenarios"
 ULA = "fc00:f853:ccd:e793::"
@@ -117,18 +116,10 @@ def test_trace_agrees_with_every_probe_in_each_family(lab):
     """`trace` over IPv6 (and both families of a dual-stack scenario): for every pair of
     pods, nodes and docker-host, in each family, the verdict and the source it predicts
     are what a real connection finds."""
-    everyone = endpoints.all_sources(lab.topology) + [endpoints.docker_host_endpoint(lab.topology)]
-    results = lab.runtime.probe(lab.state, checks.tasks_between(everyone, everyone), 1.0)
+    results = traces_agree_with_probes(lab)
     families = {ipaddress.ip_address(r.task.address).version for r in results}
     assert families == ({6} if lab.name == "ipv6-multi-cluster" else {4, 6})
     assert 0 < sum(r.reachable for r in results) < len(results)  # both verdicts are exercised
-    for result in results:
-        task = result.task
-        traced = lab.trace(task.source, task.target, task.port, task.address)
-        assert traced.ok == result.reachable, (task, traced.reason, result.error)
-        if result.reachable:
-            assert traced.seen_source == result.seen_source, task
-
 
 @IPV6
 def test_ipv6_trace_shows_the_interconnect_path_without_nat(lab):

@@ -109,16 +109,22 @@ def test_a_port_nothing_listens_on_is_refused(hosts):
 def test_every_trace_agrees_with_every_probe(hosts):
     """Every pod, node, host and docker-host to every other: the trace's verdict and the
     source it predicts are what a real connection finds."""
-    everyone = endpoints.all_sources(hosts.topology) + [endpoints.docker_host_endpoint(hosts.topology)]
-    tasks = checks.tasks_between(everyone, everyone)
-    results = hosts.runtime.probe(hosts.state, tasks, 1.0)
+    results = traces_agree_with_probes(hosts)
     assert len(results) == 12 * 11 and 0 < sum(r.reachable for r in results) < len(results)
+
+
+def traces_agree_with_probes(lab) -> list[ProbeResult]:
+    """Probes every pair of pods, nodes, hosts and docker-host; the trace of each pair
+    must say what its probe found (reachable, and the source seen). The probes' results."""
+    everyone = endpoints.all_sources(lab.topology) + [endpoints.docker_host_endpoint(lab.topology)]
+    results = lab.runtime.probe(lab.state, checks.tasks_between(everyone, everyone), 1.0)
     for result in results:
         task = result.task
-        traced = hosts.trace(task.source, task.target, task.port, task.address)
+        traced = lab.trace(task.source, task.target, task.port, task.address)
         assert traced.ok == result.reachable, (task, traced.reason, result.error)
         if result.reachable:
             assert traced.seen_source == result.seen_source, task
+    return results
 
 
 def test_trace_names_what_it_cannot_trace(hosts):

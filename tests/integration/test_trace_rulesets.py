@@ -51,6 +51,28 @@ def test_cluster_ip_backend_on_another_node_sees_the_masquerading_node(no_leaks)
         assert natted == ["cluster-a-control-plane"], natted
 
 
+
+def test_a_load_balancer_address_is_answered_by_its_announcing_node(no_leaks):
+    """The LoadBalancer address lives on the node that announces it (MetalLB's L2 mode): a
+    host with no route to Services reaches it through that node, DNATed and masqueraded
+    there; the trace's verdict and path are what a real connection finds."""
+    with kindscape.up(EXAMPLES / "services.yaml") as lab:
+        service = next(s for s in lab.topology.cluster("cluster-a").services if s.name == "web-lb")
+        address = str(service.load_balancer_ips[0])
+        # From outside the cluster, at the announcing node; a pod's own node's kube-proxy
+        # catches the address before it leaves (as kube-proxy does for LoadBalancer IPs).
+        for source, natting in (("vm-plain", service.announced_by), ("docker-host", service.announced_by),
+                                ("cluster-a-worker/pod1", "cluster-a-worker")):
+            report = lab.trace(source, "cluster-a/lb/web-lb")
+            assert report.ok, (source, report.reason)
+            assert report.forward.delivered_to in service.backends
+            natted = [h.at for h in report.forward.hops if h.nat and f"dnat {address}:80" in h.nat]
+            assert natted == [natting], (source, natted)
+            found = probe(lab, source, address, 80)
+            assert found.reachable and found.answered_by in service.backends, (source, found)
+        first = lab.trace("vm-plain", "cluster-a/lb/web-lb").forward.hops
+        assert [h.at for h in first[:2]] == ["vm-plain", service.announced_by]
+
 def test_a_partition_is_dropped_by_the_partition_rule(no_leaks):
     with kindscape.up(EXAMPLES / "multi-cluster.yaml") as lab:
         lab.partition("cluster-a", "cluster-b")

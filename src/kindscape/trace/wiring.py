@@ -52,6 +52,9 @@ class Wiring:
                     self.by_address[address] = pod.name
         for host in topology.hosts:
             self._attach(Spot(host.netns, host.name, "host"), host.attachments, ())
+        for cluster in topology.clusters:
+            for service in cluster.services:
+                self._announce(service)
 
     def _docker_host(self, topology: Topology) -> None:
         ns = topology.docker_host.netns
@@ -70,6 +73,16 @@ class Wiring:
             for address in tuple(attachment.addresses) + tuple(loopbacks):
                 self.owners[(attachment.network, address)] = (spot.ns, attachment.ifname, attachment.peer)
                 self.by_address.setdefault(address, spot.endpoint)
+
+    def _announce(self, service) -> None:
+        """A LoadBalancer address is held, and answered for in ARP/NDP, by the one node that
+        announces it (MetalLB's L2 mode), on its first interface (plan/services.py)."""
+        if service.announced_by is None:
+            return
+        node = self.topology.node(service.announced_by)
+        attachment = node.attachments[0]
+        for address in service.load_balancer_ips:
+            self.owners[(attachment.network, address)] = (node.netns, attachment.ifname, attachment.peer)
 
     def land(self, ns: str, oif: str, nexthop: IPAddr) -> Landing | str:
         """Where a packet leaving `ns` by `oif` towards `nexthop` arrives, or why nowhere."""

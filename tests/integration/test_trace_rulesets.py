@@ -10,11 +10,12 @@ import subprocess
 import pytest
 
 import kindscape
+from kindscape import endpoints
 from kindscape.plan.decide import Action, Decision, Hook, Packet, Place
 from kindscape.trace import rulesets
 from kindscape.trace.model import DELIVERED, DROPPED
 from tests.conftest import EXAMPLES, SCENARIOS
-from tests.integration.test_trace import agree, probe
+from tests.integration.test_trace import agree, probe, traces_agree_with_probes
 
 
 def test_cluster_ip_from_a_host_with_service_routes(no_leaks):
@@ -72,6 +73,21 @@ def test_a_load_balancer_address_is_answered_by_its_announcing_node(no_leaks):
             assert found.reachable and found.answered_by in service.backends, (source, found)
         first = lab.trace("vm-plain", "cluster-a/lb/web-lb").forward.hops
         assert [h.at for h in first[:2]] == ["vm-plain", service.announced_by]
+
+
+def test_every_service_view_traces_as_it_probes(no_leaks):
+    """Every pod, node, host and docker-host to every ClusterIP, NodePort (each node) and
+    LoadBalancer address of the services example: each trace's verdict is the probe's."""
+    with kindscape.up(EXAMPLES / "services.yaml") as lab:
+        targets = []
+        for cluster in lab.topology.clusters:
+            for service in cluster.services:
+                for view in ("svc", "nodeport", "lb"):
+                    if endpoints.service_view_problem(view, service.type) is None:
+                        selector = f"{cluster.name}/{view}/{service.namespace}/{service.name}"
+                        targets += endpoints.resolve(lab.topology, selector)
+        results = traces_agree_with_probes(lab, targets)
+        assert len(results) > 100 and 0 < sum(r.reachable for r in results) < len(results)
 
 def test_a_partition_is_dropped_by_the_partition_rule(no_leaks):
     with kindscape.up(EXAMPLES / "multi-cluster.yaml") as lab:

@@ -1,5 +1,5 @@
 """The kind runtime on real KIND: runs where the `kind` binary, kubectl and a node image
-are available (see the README, "Running the real-KIND tests"); skipped elsewhere, saying why.
+are available (see docs/kind-runtime.md, "Tests of the kind runtime"); skipped elsewhere, saying why.
 These create real clusters: minutes, not seconds."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def real_kind(docker_client):
     missing = [tool for tool in ("kind", "kubectl") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"needs {' and '.join(missing)} on PATH and a KIND node image "
-                    "(this machine has neither; see the README)")
+                    "(this machine has neither; see docs/kind-runtime.md)")
     if os.environ.get("KINDSCAPE_REAL_KIND") != "1":
         pytest.skip("creates real KIND clusters: set KINDSCAPE_REAL_KIND=1 to run")
 

@@ -88,7 +88,7 @@ def test_up_then_down_restores_the_machine_exactly(no_leaks):
     lab = kindscape.up(SEED)
     during = snapshot()
     # While up, the machine's own network is untouched: the only changes are the ones the
-    # README lists (namespace files under /run/netns and their mounts, the state
+    # docs/netns-runtime.md lists (namespace files under /run/netns and their mounts, the state
     # directory, the workload server, the pods' resolv.conf under /etc/netns).
     changes = during.diff(before)
     assert set(changes) <= {"namespaces", "mounts", "processes", "state", "etc_netns"}, changes

@@ -43,7 +43,7 @@ class MeasuredResult(ProbeResult):
         return round(100 * self.lost / self.probes, 2) if self.probes else 0.0
 
     def measure_json(self) -> dict[str, Any]:
-        """The fields `check --measure` adds to each result (documented in the README)."""
+        """The fields `check --measure` adds to each result (documented in docs/json-output.md)."""
         stats: dict[str, Any] = {"rttMinMs": None, "rttAvgMs": None, "rttMaxMs": None, "rttMdevMs": None}
         if self.rtts:
             stats = {"rttMinMs": min(self.rtts), "rttAvgMs": round(statistics.fmean(self.rtts), 3),

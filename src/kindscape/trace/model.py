@@ -2,7 +2,7 @@
 
 The JSON (`to_json`) is the contract's shape (`from`, `to`, `toAddress`, `verdict`,
 `returnVerdict`, `hops[]` with `at`, `route`, `nat`, `next`, `returnHops`, `reason`)
-plus the fields documented in the README; keep it stable."""
+plus the fields documented in docs/json-output.md; keep it stable."""
 
 from __future__ import annotations
 

@@ -202,8 +202,8 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
             lock.remove_on_exit = True  # refused before anything was made: leave no lock file
             raise
         plan_ = provider.plan(loaded.topology)
-        state = ScenarioState(loaded.name, runtime, source=loaded.source,
-                              topology=codec.encode(loaded.topology))
+        planned = codec.encode(loaded.topology)
+        state = ScenarioState(loaded.name, runtime, source=loaded.source, topology=planned)
         try:
             provider.up(plan_, state, _with_crash_hook(progress), lambda: statefile.save(state))
             state.phase = "up"
@@ -213,7 +213,9 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
             statefile.forget(loaded.name)
             lock.remove_on_exit = True
             raise
-    return Lab(state, loaded.topology)
+    # A runtime may record the topology it found (the kind runtime: the real containers);
+    # when it kept the planned one, the Lab needs no decoding of it.
+    return Lab(state, loaded.topology if state.topology is planned else None)
 
 
 def _with_crash_hook(progress: Progress) -> Progress:

@@ -114,19 +114,34 @@ def test_every_trace_agrees_with_every_probe(hosts):
 
 
 def traces_agree_with_probes(lab, targets=None) -> list[ProbeResult]:
-    """Probes every pair of pods, nodes, hosts and docker-host (to `targets` when given);
-    the trace of each pair must say what its probe found: reachable or not, and, to an
-    endpoint (not a Service, whose backend the kernel picks at random), the source seen.
-    The probes' results."""
+    """Probes from every pod, node, host and docker-host to each of `targets` (default:
+    those same endpoints); the trace of each pair must say what its probe found: reachable
+    or not, and, to an endpoint (not a Service, whose backend the kernel picks at random),
+    the source seen. The probes' results."""
     everyone = endpoints.all_sources(lab.topology) + [endpoints.docker_host_endpoint(lab.topology)]
-    results = lab.runtime.probe(lab.state, checks.tasks_between(everyone, targets or everyone), 1.0)
+    targets = targets or everyone
+    services = {target.name for target in targets if target.kind == "service"}
+    results = lab.runtime.probe(lab.state, checks.tasks_between(everyone, targets), 1.0)
     for result in results:
         task = result.task
         traced = lab.trace(task.source, task.target, task.port, task.address)
         assert traced.ok == result.reachable, (task, traced.reason, result.error)
-        if result.reachable and targets is None:
+        if result.reachable and task.target not in services:
             assert traced.seen_source == result.seen_source, task
     return results
+
+
+def service_views(topology) -> list:
+    """Every ClusterIP, NodePort (each node's address) and LoadBalancer view of every
+    Service, as probe targets."""
+    targets = []
+    for cluster in topology.clusters:
+        for service in cluster.services:
+            for view in ("svc", "nodeport", "lb"):
+                if endpoints.service_view_problem(view, service.type) is None:
+                    selector = f"{cluster.name}/{view}/{service.namespace}/{service.name}"
+                    targets += endpoints.resolve(topology, selector)
+    return targets
 
 
 def test_trace_names_what_it_cannot_trace(hosts):

@@ -10,12 +10,11 @@ import subprocess
 import pytest
 
 import kindscape
-from kindscape import endpoints
 from kindscape.plan.decide import Action, Decision, Hook, Packet, Place
 from kindscape.trace import rulesets
 from kindscape.trace.model import DELIVERED, DROPPED
 from tests.conftest import EXAMPLES, SCENARIOS
-from tests.integration.test_trace import agree, probe, traces_agree_with_probes
+from tests.integration.test_trace import agree, probe, service_views, traces_agree_with_probes
 
 
 def test_cluster_ip_from_a_host_with_service_routes(no_leaks):
@@ -79,13 +78,7 @@ def test_every_service_view_traces_as_it_probes(no_leaks):
     """Every pod, node, host and docker-host to every ClusterIP, NodePort (each node) and
     LoadBalancer address of the services example: each trace's verdict is the probe's."""
     with kindscape.up(EXAMPLES / "services.yaml") as lab:
-        targets = []
-        for cluster in lab.topology.clusters:
-            for service in cluster.services:
-                for view in ("svc", "nodeport", "lb"):
-                    if endpoints.service_view_problem(view, service.type) is None:
-                        selector = f"{cluster.name}/{view}/{service.namespace}/{service.name}"
-                        targets += endpoints.resolve(lab.topology, selector)
+        targets = service_views(lab.topology)
         results = traces_agree_with_probes(lab, targets)
         assert len(results) > 100 and 0 < sum(r.reachable for r in results) < len(results)
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 RUNTIMES = ("netns", "kind")
 
-__all__ = ["Lab", "load", "up", "attach", "down", "status", "plan", "graph", "get_runtime", "list_up"]
+__all__ = ["Lab", "load", "up", "attach", "down", "down_all", "status", "plan", "graph", "get_runtime", "list_up"]
 
 
 def get_runtime(name: str) -> Runtime:
@@ -299,6 +299,25 @@ def down(name: str, progress: Progress = no_progress, runtime: str | None = None
         statefile.forget(name)
         lock.remove_on_exit = True
     return removed
+
+
+def down_all(progress: Progress = no_progress) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Take down every scenario this machine has state for (up, or left by a crash of
+    `up`): ({name: what was removed}, {name: why it could not be}). One failing does not
+    stop the others; one another `down` removed meanwhile is left out."""
+    removed: dict[str, list[str]] = {}
+    failed: dict[str, str] = {}
+    for name in list_up():
+        try:
+            removed[name] = down(name, progress)
+        except StateError as exc:
+            if statefile.load(name) is not None:
+                failed[name] = str(exc)
+        except PrivilegeError:
+            raise  # the same for every scenario: say it once
+        except KindscapeError as exc:
+            failed[name] = str(exc)
+    return removed, failed
 
 
 def _recorded_or_found(name: str, runtime: str | None) -> ScenarioState | None:

@@ -276,17 +276,42 @@ def _links_changed(change, output: Output) -> None:
 
 
 @app.command()
-def down(name: NameArg, output: OutputOpt = Output.table) -> None:
-    """Remove everything the scenario created, even after a crash of `up`."""
+def down(name: Annotated[Optional[str], typer.Argument(help="a scenario that is up",
+                                                         autocompletion=_complete_names)] = None,
+         all: Annotated[bool, typer.Option("--all", help="every scenario this machine has state for")] = False,
+         output: OutputOpt = Output.table) -> None:
+    """Remove everything the scenario created, even after a crash of `up` (--all: every scenario)."""
     with _guard(output):
         from . import api
+        from .errors import KindscapeError
         from .progress import progress_printer
+        if (name is None) == (not all):
+            raise KindscapeError("give the name of a scenario, or --all (not both)")
         with progress_printer() as progress:
-            removed = api.down(name, progress)
-        if output is Output.json:
-            _print_json({"ok": True, "name": name, "removed": removed})
+            if name is not None:
+                removed, failed = {name: api.down(name, progress)}, {}
+            else:
+                removed, failed = api.down_all(progress)
+        _print_down(removed, failed, output, single=name is not None)
+        if failed:
+            raise typer.Exit(1)
+
+
+def _print_down(removed: dict[str, list[str]], failed: dict[str, str], output: Output, single: bool) -> None:
+    if output is Output.json:
+        if single:
+            [(name, objects)] = removed.items()
+            _print_json({"ok": True, "name": name, "removed": objects})
         else:
-            print(f"down: {name} removed ({len(removed)} objects)")
+            _print_json({"ok": not failed, "scenarios": [{"name": n, "removed": r} for n, r in removed.items()],
+                         "failed": [{"name": n, "error": e} for n, e in failed.items()]})
+        return
+    for name, objects in removed.items():
+        print(f"down: {name} removed ({len(objects)} objects)")
+    for name, error in failed.items():
+        sys.stderr.write(f"down: {name}: {error}\n")
+    if not single and not removed and not failed:
+        print("down --all: no scenario has state on this machine")
 
 
 @app.command()

@@ -32,7 +32,7 @@ SPECS = {
     # --probes (an int with a range) is left to typer, which checks and reports its range.
     "check": Spec(("name",), options={**OUTPUT, "--timeout": "timeout"},
                   flags={"--all": "all", "--measure": "measure", "--explain": "explain"}),
-    "down": Spec(("name",), options=OUTPUT),
+    "down": Spec(optional=("name",), options=OUTPUT, flags={"--all": "all"}),
     "status": Spec(optional=("name",), options=OUTPUT),
 }
 

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 import kindscape
+from kindscape import api
 from kindscape import state as statefile
 from tests.conftest import EXAMPLES
 from tests.machine import netns_prefix, snapshot
@@ -35,6 +36,26 @@ def test_the_builtin_kill_hook_then_down_leaves_nothing(kill_at, no_leaks):
     down = subprocess.run(["kindscape", "down", "multi-cluster"], capture_output=True, text=True)
     assert down.returncode == 0, down.stderr
 
+
+
+def test_down_all_removes_every_scenario_also_one_left_by_a_crash(no_leaks):
+    """`down --all` (a CI job's cleanup step): a scenario that is up and one whose `up`
+    was killed half-way both go; a second run finds nothing."""
+    kindscape.up(EXAMPLES / "external-vms.yaml")
+    crashed = _up_cli(SEED, {"KINDSCAPE_TEST_KILL_AT": "links:2"})
+    assert crashed.returncode == -9, crashed.stderr
+    assert sorted(api.list_up()) == ["external-vms", "multi-cluster"]
+    done = subprocess.run(["kindscape", "down", "--all", "-o", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["ok"] and document["failed"] == []
+    assert sorted(s["name"] for s in document["scenarios"]) == ["external-vms", "multi-cluster"]
+    assert all(any(r.startswith("namespace ") for r in s["removed"]) for s in document["scenarios"])
+    assert api.list_up() == []
+    again = subprocess.run(["kindscape", "down", "--all"], capture_output=True, text=True)
+    assert again.returncode == 0 and "no scenario has state" in again.stdout
+    neither = subprocess.run(["kindscape", "down"], capture_output=True, text=True)
+    assert neither.returncode == 1 and "give the name of a scenario, or --all" in neither.stderr
 
 def test_down_without_state_file_finds_everything_by_its_marks(no_leaks):
     kindscape.up(SEED)

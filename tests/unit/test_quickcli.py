@@ -16,14 +16,14 @@ SAME = [
     ["check", "lab", "--timeout=0.3", "--all", "--output", "table"],
     ["check", "lab", "--measure"], ["check", "--explain", "lab", "--all", "--measure", "-o", "json"],
     ["up", "s.yaml", "--runtime", "kind"],
-    ["down", "lab"], ["down", "lab", "-o", "json"],
+    ["down", "lab"], ["down", "lab", "-o", "json"], ["down"], ["down", "--all"], ["down", "--all", "-o", "json"],
     ["status"], ["status", "lab"], ["status", "-o", "json"], ["status", "lab", "--output=json"],
 ]
 TYPER_ONLY = [
     [], ["--help"], ["up", "--help"], ["up"], ["up", "a.yaml", "b.yaml"], ["up", "s.yaml", "--bogus"],
     ["up", "s.yaml", "-o"], ["check", "lab", "-o", "yaml"], ["check", "lab", "--timeout", "soon"],
     ["check", "lab", "-o", "json", "-o", "table"], ["check", "lab", "--all=1"], ["validate", "s.yaml"],
-    ["exec", "lab", "pod", "--", "ip", "route"], ["down"], ["status", "a", "b"],
+    ["exec", "lab", "pod", "--", "ip", "route"], ["down", "a", "b"], ["status", "a", "b"],
     ["check", "lab", "--measure", "--probes", "5"], ["check", "lab", "--probes", "0"],
     ["check", "lab", "--explain", "--explain"], ["up", "s.yaml", "--runtime", "docker"],
     ["trace", "lab", "a", "b"], ["graph", "lab", "-o", "x.svg"], ["schema"], ["impair", "lab", "a", "b"],

@@ -42,7 +42,8 @@ def test_commands_on_a_running_scenario_without_capabilities_change_nothing(no_l
     with kindscape.up(SEED) as lab:
         during = snapshot()
         for args in (["check", "multi-cluster"], ["down", "multi-cluster"],
-                     ["exec", "multi-cluster", "cluster-a-worker", "--", "true"], ["down", "multi-cluster", "-o", "json"]):
+                     ["exec", "multi-cluster", "cluster-a-worker", "--", "true"], ["down", "multi-cluster", "-o", "json"],
+                     ["down", "--all"], ["down", "--all", "-o", "json"]):
             done = _without("CAP_SYS_ADMIN", *args)
             assert done.returncode == 1, (args, done.stdout, done.stderr)
             message = json.loads(done.stdout)["error"] if "json" in args else done.stderr

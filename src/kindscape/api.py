@@ -357,15 +357,20 @@ def list_up() -> list[str]:
 
 
 def status(name: str | None = None) -> dict[str, Any]:
-    """One scenario's status, or {"scenarios": [...]} for every scenario that is up."""
+    """One scenario's status, or {"scenarios": [...]} for every scenario that is up, and
+    "notUp": the others this machine has state for (being made or removed, or left by a
+    crash: `down` removes them), each {"name", "phase", "pid"}."""
     if name is not None:
         return attach(name).status()
-    found = []
+    found, others = [], []
     for each in statefile.names():
         state = statefile.load(each)
         if state is not None and state.phase == "up":
             found.append(Lab(state).status())
-    return {"scenarios": found}
+        else:
+            others.append({"name": each, "phase": state.phase if state else "unknown",
+                           "pid": state.pid if state else None})
+    return {"scenarios": found, "notUp": others}
 
 
 def graph(source: "Scenario | str | os.PathLike", output: str | os.PathLike) -> Path:

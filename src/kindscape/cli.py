@@ -200,6 +200,9 @@ def status(name: Annotated[Optional[str], typer.Argument(autocompletion=_complet
             print("no scenarios are up")
         for each in docs:
             _console().print(status_view(each))
+        for other in doc.get("notUp", []) if not name else []:
+            print(f"{other['name']}: not up (state {other['phase']}, pid {other['pid']}): "
+                  f"being made or removed, or left by a crash; `kindscape down {other['name']}` removes it")
 
 
 @app.command(context_settings={"allow_interspersed_args": False})

@@ -45,6 +45,11 @@ def test_down_all_removes_every_scenario_also_one_left_by_a_crash(no_leaks):
     crashed = _up_cli(SEED, {"KINDSCAPE_TEST_KILL_AT": "links:2"})
     assert crashed.returncode == -9, crashed.stderr
     assert sorted(api.list_up()) == ["external-vms", "multi-cluster"]
+    shown = json.loads(subprocess.run(["kindscape", "status", "-o", "json"], capture_output=True, text=True).stdout)
+    assert [s["name"] for s in shown["scenarios"]] == ["external-vms"]
+    assert [(s["name"], s["phase"]) for s in shown["notUp"]] == [("multi-cluster", "creating")]
+    table = subprocess.run(["kindscape", "status"], capture_output=True, text=True).stdout
+    assert "multi-cluster: not up (state creating" in table and "kindscape down multi-cluster" in table
     done = subprocess.run(["kindscape", "down", "--all", "-o", "json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)

@@ -64,7 +64,7 @@ def test_raises_with_two_labs_up(kindscape_lab):
     raise RuntimeError("boom")
 
 def test_scenario_is_gone_after_the_failures():
-    assert kindscape.status() == {"scenarios": []}
+    assert kindscape.status() == {"scenarios": [], "notUp": []}
 '''
 
 
@@ -77,7 +77,7 @@ def test_the_fixture_takes_labs_down_when_tests_fail(no_leaks, tmp_path):
     assert re.search(r"2 failed, 2 passed", summary), done.stdout
     assert "the test fails; the fixture must still take the scenario down" in done.stdout
     assert "RuntimeError: boom" in done.stdout
-    assert kindscape.status() == {"scenarios": []}  # and no_leaks checks the machine
+    assert kindscape.status() == {"scenarios": [], "notUp": []}  # and no_leaks checks the machine
 
 
 def test_the_six_region_example_meets_its_expectations(no_leaks, kindscape_lab):
@@ -94,7 +94,7 @@ def test_leaving_the_with_block_on_an_error_takes_the_scenario_down(no_leaks):
         with kindscape.up(scenario, runtime="netns") as lab:
             assert kindscape.status()["scenarios"][0]["name"] == "multi-cluster"
             raise RuntimeError("the block fails")
-    assert lab.is_down and kindscape.status() == {"scenarios": []}
+    assert lab.is_down and kindscape.status() == {"scenarios": [], "notUp": []}
     assert lab.down() == []  # a second down is a no-op
 
 

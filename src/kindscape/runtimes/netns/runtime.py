@@ -45,6 +45,9 @@ class NetnsRuntime:
         # Record before creating: a crash at any point leaves a state `down` can use.
         state.namespaces = plan.namespaces()
         state.files = plan.files()
+        # Directories the files need that do not exist yet (e.g. /etc/netns on a machine
+        # that never used `ip netns exec` files) go with the scenario, when empty then.
+        state.extra["directories"] = _missing_directories(state.files)
         save()
         directory = statefile.scenario_dir(plan.scenario)
         # The workload server starts first, so that its interpreter starts on the other
@@ -107,6 +110,8 @@ class NetnsRuntime:
             except FileNotFoundError:
                 pass
             _remove_empty_dirs(os.path.dirname(path))
+        for directory in state.extra.get("directories", []):
+            _remove_empty_dirs(directory)
         return removed
 
     def _marked_namespaces(self, scenario: str, recorded: set[str] = frozenset()) -> list[str]:
@@ -218,6 +223,18 @@ def _is_unmounted(name: str) -> bool:
         return not nsfs.is_mounted(name) and os.path.getsize(nsfs.path_of(name)) == 0
     except OSError:
         return False
+
+
+def _missing_directories(files: list[str]) -> list[str]:
+    """The directories above `files` that do not exist, deepest first."""
+    missing: set[str] = set()
+    for path in files:
+        directory = os.path.dirname(path)
+        while directory not in missing and directory != os.path.dirname(directory) \
+                and not os.path.isdir(directory):
+            missing.add(directory)
+            directory = os.path.dirname(directory)
+    return sorted(missing, key=lambda d: (-d.count("/"), d))
 
 
 def _remove_empty_dirs(directory: str) -> None:

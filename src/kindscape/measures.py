@@ -7,6 +7,8 @@ refuse exactly the same things. Pure: no imports beyond the standard library.
 
 from __future__ import annotations
 
+import math
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +42,17 @@ class ValueProblem(ValueError):
         self.hint = hint
 
 
+def _finite(number: object, too_big: ValueProblem) -> float:
+    """A number as a float; one beyond what a float holds (a 400-digit value) is too big."""
+    try:
+        found = float(number)
+    except OverflowError:
+        raise too_big from None
+    if not math.isfinite(found):
+        raise too_big
+    return found
+
+
 def parse_duration(value: object, what: str = "duration") -> int | None:
     """'25ms' -> 25000 (microseconds); zero means none (None)."""
     if isinstance(value, bool) or not isinstance(value, str):
@@ -47,11 +60,13 @@ def parse_duration(value: object, what: str = "duration") -> int | None:
     match = _DURATION_RE.match(value)
     if not match:
         raise ValueProblem(f"invalid {what}", "a number and a unit: us, ms or s (e.g. 25ms)")
-    micros = round(float(match.group(1)) * _DURATION_UNITS[match.group(2)])
-    if float(match.group(1)) > 0 and micros == 0:
+    too_long = ValueProblem(f"{what} too long", "at most 60s")
+    number = _finite(match.group(1), too_long)
+    micros = round(_finite(number * _DURATION_UNITS[match.group(2)], too_long))
+    if number > 0 and micros == 0:
         raise ValueProblem(f"{what} below one microsecond", "at least 1us (netem's precision)")
     if micros > MAX_DELAY_US:
-        raise ValueProblem(f"{what} too long", "at most 60s")
+        raise too_long
     return micros or None
 
 
@@ -59,14 +74,15 @@ def parse_percent(value: object, what: str = "percentage") -> float | None:
     """'1%' (or a plain number, as tc reads it: 1 means 1%) -> 1.0; zero means none."""
     if isinstance(value, bool):
         raise ValueProblem(f"invalid {what}", "a percentage such as 1% or 0.5%")
+    out_of_range = ValueProblem(f"{what} out of range", "0% to 100%")
     if isinstance(value, (int, float)):
-        number = float(value)
+        number = _finite(value, out_of_range)
     elif isinstance(value, str) and _PERCENT_RE.match(value):
-        number = float(_PERCENT_RE.match(value).group(1))
+        number = _finite(_PERCENT_RE.match(value).group(1), out_of_range)
     else:
         raise ValueProblem(f"invalid {what}", "a percentage such as 1% or 0.5%")
     if not 0 <= number <= 100:
-        raise ValueProblem(f"{what} out of range", "0% to 100%")
+        raise out_of_range
     rounded = round(number, PERCENT_DECIMALS)
     if number > 0 and rounded == 0:
         raise ValueProblem(f"{what} too small", "at least 0.0001%")
@@ -83,11 +99,12 @@ def parse_rate(value: object, what: str = "rate") -> int | None:
         raise ValueProblem(f"invalid {what}",
                            "a number and tc's unit: bit, kbit, mbit, gbit (bits/s) or bps, kbps, mbps "
                            "(bytes/s), e.g. 100mbit")
-    bits = round(float(match.group(1)) * _RATE_UNITS[unit])
+    too_high = ValueProblem(f"{what} too high", "at most 100gbit")
+    bits = round(_finite(_finite(match.group(1), too_high) * _RATE_UNITS[unit], too_high))
     if bits < MIN_RATE_BIT:
         raise ValueProblem(f"{what} too low", "at least 8kbit")
     if bits > MAX_RATE_BIT:
-        raise ValueProblem(f"{what} too high", "at most 100gbit")
+        raise too_high
     return bits
 
 

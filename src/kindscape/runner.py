@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from .errors import CommandFailed, KindscapeError
 
 # The Debian/Ubuntu package that provides each program we run, for "not found" errors.
-PACKAGES = {"nft": "nftables", "ip": "iproute2", "nsenter": "util-linux", "tc": "iproute2",
+PACKAGES = {"nft": "nftables", "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux", "tc": "iproute2",
             "docker": "docker.io", "kind": "kind (https://kind.sigs.k8s.io)", "kubectl": "kubectl"}
 
 

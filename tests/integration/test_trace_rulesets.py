@@ -81,6 +81,10 @@ def test_every_service_view_traces_as_it_probes(no_leaks):
         targets = service_views(lab.topology)
         results = traces_agree_with_probes(lab, targets)
         assert len(results) > 100 and 0 < sum(r.reachable for r in results) < len(results)
+        # CoreDNS by its address (a pod no selector names): traced to it, on TCP 53.
+        dns = lab.topology.cluster("cluster-a").dns_pod
+        report = lab.trace("cluster-a-worker/pod1", str(dns.addresses[0]), port=53)
+        assert report.ok and report.forward.delivered_to == dns.name, report.reason
 
 def test_a_partition_is_dropped_by_the_partition_rule(no_leaks):
     with kindscape.up(EXAMPLES / "multi-cluster.yaml") as lab:

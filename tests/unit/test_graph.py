@@ -166,6 +166,11 @@ def test_an_unknown_suffix_is_refused_before_any_work(tmp_path):
         kindscape.graph(tmp_path / "missing.yaml", tmp_path / "g.jpg")
 
 
+
+def test_a_file_that_cannot_be_written_is_a_clear_error(tmp_path):
+    with pytest.raises(kindscape.KindscapeError, match="cannot write .*No such file or directory"):
+        kindscape.graph(EXAMPLES / "multi-cluster.yaml", tmp_path / "no-such-dir" / "g.dot")
+
 def test_a_name_that_is_not_up_is_a_clear_error(tmp_path):
     env_dir = tmp_path / "state"
     done = _kindscape(["graph", "nothing-here", "-o", str(tmp_path / "g.dot")], state=env_dir)

@@ -24,7 +24,7 @@ def test_durations(text, micros):
     assert measures.parse_duration(text) == micros
 
 
-@pytest.mark.parametrize("value", [25, "25", "5 parsecs", "2h", "61s", "0.1us", True, "-5ms"])
+@pytest.mark.parametrize("value", [25, "25", "5 parsecs", "2h", "61s", "0.1us", True, "-5ms", "1" * 400 + "ms"])
 def test_bad_durations(value):
     with pytest.raises(measures.ValueProblem):
         measures.parse_duration(value, "delay")
@@ -36,7 +36,8 @@ def test_percentages(value, percent):
     assert measures.parse_percent(value) == percent
 
 
-@pytest.mark.parametrize("value", ["150%", "-1%", "lots", True, "0.00001%", 101])
+@pytest.mark.parametrize("value", ["150%", "-1%", "lots", True, "0.00001%", 101, int("1" * 400), "1" * 400 + "%",
+                                   float("nan")])
 def test_bad_percentages(value):
     with pytest.raises(measures.ValueProblem):
         measures.parse_percent(value)
@@ -48,7 +49,7 @@ def test_rates(text, bits):
     assert measures.parse_rate(text) == bits
 
 
-@pytest.mark.parametrize("value", ["100", 100, "100 megabits", "1bit", "1tbit", "fast"])
+@pytest.mark.parametrize("value", ["100", 100, "100 megabits", "1bit", "1tbit", "fast", "1" * 400 + "mbit"])
 def test_bad_rates(value):
     with pytest.raises(measures.ValueProblem):
         measures.parse_rate(value)

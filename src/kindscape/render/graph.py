@@ -345,7 +345,10 @@ def write(graph, path: str | Path) -> Path:
     target = Path(path)
     fmt = output_format(target)
     if fmt == "dot":
-        target.write_text(graph.source, encoding="utf-8")
+        try:
+            target.write_text(graph.source, encoding="utf-8")
+        except OSError as exc:
+            raise KindscapeError(f"cannot write {str(target)!r}: {exc.strerror}") from None
         return target
     if shutil.which("dot") is None:
         raise KindscapeError(f"writing {fmt.upper()} needs Graphviz's `dot` program, which is not "

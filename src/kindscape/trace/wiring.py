@@ -40,12 +40,14 @@ class Wiring:
         self.networks: dict[tuple[str, str], str] = {}
         self.owners: dict[tuple[str, IPAddr], tuple[str, str, str]] = {}  # -> ns, ifname, bridge port
         self.by_address: dict[IPAddr, str] = {}
+        self.pods: dict[str, Endpoint] = {}  # CoreDNS's too, which selectors do not name
         self._docker_host(topology)
         for node in topology.nodes:
             self._attach(Spot(node.netns, node.name, "node"), node.attachments, node.loopbacks)
             for pod in _pods_on(topology, node):
                 spot = Spot(pod.netns, pod.name, "pod")
                 self.spots[pod.netns] = spot
+                self.pods[pod.name] = endpoints.pod_endpoint(pod, node.cluster)
                 self.ptp[(pod.netns, "eth0")] = (node.netns, pod.host_ifname)
                 self.ptp[(node.netns, pod.host_ifname)] = (pod.netns, "eth0")
                 for address in pod.addresses:
@@ -107,9 +109,8 @@ class Wiring:
 
 
 def _pods_on(topology: Topology, node) -> list:
-    """A node's pods, and its cluster's CoreDNS pod when it runs there (once Services are in)."""
-    dns = getattr(topology.cluster(node.cluster), "dns_pod", None)
-    return list(node.pods) + ([dns] if dns is not None and dns.node == node.name else [])
+    """A node's pods, and its cluster's CoreDNS pod when it runs there."""
+    return [pod for pod in topology.cluster(node.cluster).all_pods if pod.node == node.name]
 
 
 def resolve(topology: Topology, wiring: Wiring, selector: str) -> Endpoint:
@@ -122,5 +123,5 @@ def resolve(topology: Topology, wiring: Wiring, selector: str) -> Endpoint:
     owner = wiring.endpoint_at(address)
     if owner is None:
         return Endpoint(str(address), "address", "", (address,), str(address))
-    found = endpoints.single(topology, owner)
+    found = wiring.pods.get(owner) or endpoints.single(topology, owner)
     return Endpoint(found.name, found.kind, found.netns, (address,), found.group, found.port)

@@ -151,7 +151,7 @@ class NetnsRuntime:
              capture: bool) -> subprocess.CompletedProcess:
         check_privileges()
         _require_namespaces(state, [endpoint_ns])
-        full = ["ip", "netns", "exec", endpoint_ns, *argv]
+        full = [require("ip"), "netns", "exec", endpoint_ns, *argv]
         if capture:
             return subprocess.run(full, capture_output=True, text=True, check=False)
         return subprocess.run(full, check=False)

@@ -232,3 +232,17 @@ def _docker_objects() -> tuple[str, ...]:
                 return ()
             found += [f"{kind} {line}" for line in out.split()]
     return tuple(sorted(set(found)))
+
+
+def up_without_leaks(path):
+    """A scenario up for a module-scoped fixture (`yield from up_without_leaks(...)`): after
+    its `down` the machine must be as it was before its `up` (a function-scoped `no_leaks`
+    would only see the machine with the scenario already up)."""
+    import kindscape
+    before = snapshot()
+    lab = kindscape.up(path)
+    try:
+        yield lab
+    finally:
+        lab.down()
+    assert snapshot().diff(before) == {}, f"{path} left something behind"

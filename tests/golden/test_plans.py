@@ -6,18 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from kindscape import api, topology
+from kindscape import api
 from kindscape.plan import render
 from tests.conftest import EXAMPLES
 from tests.golden.goldens import compare
 
 SCENARIOS = sorted(EXAMPLES.glob("*.yaml")) + sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
-
-
-@pytest.fixture(autouse=True)
-def default_netns_prefix(monkeypatch):
-    """Golden plans name namespaces with the default prefix, whatever KINDSCAPE_NETNS_PREFIX says."""
-    monkeypatch.setattr(topology, "NETNS_PREFIX", "ks.")
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

@@ -9,12 +9,12 @@ import pytest
 import kindscape
 from kindscape.scenario import loads
 from tests.conftest import EXAMPLES
+from tests.machine import up_without_leaks
 
 
 @pytest.fixture(scope="module")
 def vms():
-    with kindscape.up(EXAMPLES / "external-vms.yaml") as lab:
-        yield lab
+    yield from up_without_leaks(EXAMPLES / "external-vms.yaml")
 
 
 def _by_pair(report):

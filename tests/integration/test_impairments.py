@@ -172,9 +172,10 @@ def test_runtime_delay_is_refused_and_changes_nothing(region):
 @pytest.mark.skipif(not HAS_NETEM, reason=NO_NETEM)
 def test_delay_and_jitter_show_in_rtt(region):
     region.impair("cluster-a", "cluster-b", delay="20ms", jitter="5ms")
-    report = region.check(measure=20)
+    report = region.check(all=True, measure=20)
     across = _pairs(report, "cluster-a", "cluster-b")
     inside = _pairs(report, "cluster-a", "cluster-a")
+    assert across and inside
     # Both directions are delayed: a SYN/SYN-ACK round trip takes 2 x (20 +/- 5) ms.
     assert all(30 <= r.measure_json()["rttAvgMs"] <= 60 for r in across)
     assert all(r.measure_json()["rttMdevMs"] > 0.5 for r in across)

@@ -8,12 +8,12 @@ import pytest
 
 import kindscape
 from tests.conftest import EXAMPLES
+from tests.machine import up_without_leaks
 
 
 @pytest.fixture(scope="module")
 def multihome():
-    with kindscape.up(EXAMPLES / "multi-home.yaml") as lab:
-        yield lab
+    yield from up_without_leaks(EXAMPLES / "multi-home.yaml")
 
 
 def test_multi_home_example_meets_its_expectations(multihome, no_leaks):

@@ -15,7 +15,7 @@ import kindscape
 from kindscape.probe import prober
 from kindscape.probe.prober import ProbeTask
 from tests.conftest import EXAMPLES
-from tests.machine import snapshot
+from tests.machine import up_without_leaks
 
 SERVICES = EXAMPLES / "services.yaml"
 WORKERS = {"cluster-a-worker/pod1", "cluster-a-worker/pod2", "cluster-a-worker2/pod1", "cluster-a-worker2/pod2"}
@@ -24,10 +24,7 @@ WORKERS = {"cluster-a-worker/pod1", "cluster-a-worker/pod2", "cluster-a-worker2/
 @pytest.fixture(scope="module")
 def lab(machine_before):
     """One scenario for the module (up takes ~0.5 s); the leak check is around all of it."""
-    before = snapshot()
-    with kindscape.up(SERVICES) as running:
-        yield running
-    assert snapshot().diff(before) == {}, "the services scenario left something behind"
+    yield from up_without_leaks(SERVICES)
 
 
 def _dig(lab, endpoint: str, *args: str) -> list[str]:

@@ -19,7 +19,7 @@ from kindscape.trace.explain import explain
 from kindscape.trace.model import BY_RP_FILTER, DELIVERED, DROPPED, LOOP
 from tests.conftest import EXAMPLES
 from tests.conftest import SCENARIOS
-from tests.machine import snapshot
+from tests.machine import up_without_leaks
 
 
 def probe(lab, source: str, address: str, port: int = 8080) -> ProbeResult:
@@ -38,19 +38,9 @@ def agree(lab, report) -> ProbeResult:
     return found
 
 
-def _lab_without_leaks(path):
-    before = snapshot()
-    lab = kindscape.up(path)
-    try:
-        yield lab
-    finally:
-        lab.down()
-    assert snapshot().diff(before) == {}
-
-
 @pytest.fixture(scope="module")
 def hosts():
-    yield from _lab_without_leaks(SCENARIOS / "trace-hosts.yaml")
+    yield from up_without_leaks(SCENARIOS / "trace-hosts.yaml")
 
 
 def _at(report, name):

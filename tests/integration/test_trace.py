@@ -15,7 +15,6 @@ from kindscape import endpoints
 from kindscape.probe import checks
 from kindscape.probe.prober import ProbeResult, ProbeTask
 from kindscape.topology import Expectation
-from kindscape.trace.explain import explain
 from kindscape.trace.model import BY_RP_FILTER, DELIVERED, DROPPED, LOOP
 from tests.conftest import EXAMPLES
 from tests.conftest import SCENARIOS
@@ -161,7 +160,7 @@ def test_explain_gives_one_reason_per_failed_expectation(hosts):
              Expectation("vm2", "cluster-a/pods", reachable=True)]
     report = checks.check(hosts.topology, lambda tasks: hosts.runtime.probe(hosts.state, tasks, 1.0),
                           expectations=wrong)
-    explain(report.expectations, hosts.trace)
+    hosts.explain(report)  # the Lab's: one view of the kernel for all three
     lines = [o.explanation for o in report.expectations]
     assert lines[0].endswith("request dropped: docker-host: no route to 10.220.0.2")
     assert "NAT at cluster-a-worker: masquerade 10.110.1.2 -> 172.18.0.3" in lines[1]

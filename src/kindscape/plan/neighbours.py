@@ -90,8 +90,9 @@ def _ptp(topology: Topology) -> list[ops.Neighbour]:
     """CNI ptp: the pod knows its gateway's MAC, the node knows the pod's."""
     found = []
     for cluster in topology.clusters:
+        nodes = {node.name: node for node in cluster.nodes}  # (topology.node scans them all)
         for pod in cluster.all_pods:  # the emulated pods and the cluster's CoreDNS
-            node = topology.node(pod.node)
+            node = nodes[pod.node]
             found += [ops.Neighbour(pod.netns, "eth0", str(gateway), pod_peer_mac(pod))
                       for gateway in pod.gateways]
             found += [ops.Neighbour(node.netns, pod.host_ifname, str(address), pod_mac(pod))

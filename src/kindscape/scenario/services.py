@@ -15,6 +15,7 @@ Allocation is deterministic, so the same file always gets the same addresses:
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 from dataclasses import replace
 
@@ -186,16 +187,17 @@ def _with_services(ctx: Context, cluster: Cluster, lb_addresses: dict[int, tuple
     return replace(cluster, services=tuple(services), dns_pod=dns_pod(ctx.spec.name, cluster))
 
 
-def _usable_offsets(cluster: Cluster) -> list[int]:
-    """Offsets into every serviceSubnet, in allocation order: 20 upward, then 2 to 19."""
+def _usable_offsets(cluster: Cluster, count: int) -> list[int]:
+    """The first `count` offsets into every serviceSubnet, in allocation order: 20 upward,
+    then 2 to 19 (fewer when the subnets hold fewer; a /12 holds a million: not listed)."""
     size = min(s.num_addresses - (1 if s.version == 4 else 0) for s in cluster.service_subnets)
-    low = [o for o in range(2, min(FIRST_CLUSTER_IP, size)) if o not in RESERVED_OFFSETS]
-    return list(range(FIRST_CLUSTER_IP, size)) + low
+    low = (o for o in range(2, min(FIRST_CLUSTER_IP, size)) if o not in RESERVED_OFFSETS)
+    return list(itertools.islice(itertools.chain(range(FIRST_CLUSTER_IP, size), low), count))
 
 
 def _allocate_cluster_ips(ctx: Context, cluster: Cluster, specs) -> dict[int, tuple[IPAddr, ...]]:
     wanted = [index for index, spec in specs if spec.type in WITH_CLUSTER_IP]
-    offsets = _usable_offsets(cluster)
+    offsets = _usable_offsets(cluster, len(wanted))
     found = {}
     for position, index in enumerate(wanted):
         if position >= len(offsets):

@@ -25,6 +25,7 @@ from kindscape.errors import KernelFeatureMissing
 from kindscape.probe.prober import ProbeTask
 from kindscape.runtimes.netns import kernel
 from tests.integration.throughput import stream_bits_per_second
+from tests.labs import cli_json, netns_of as _netns
 
 SCENARIO = Path(__file__).parent / "scenarios" / "services-links.yaml"
 LIMIT = 20e6  # the file's rate between the two nodes
@@ -45,10 +46,6 @@ def _objects(standin, kind: str) -> dict[str, dict]:
 
 def _pod_ip(standin, name: str) -> str:
     return standin.clusters["kst-s"].pods[name].ips[0]
-
-
-def _netns(lab, endpoint: str) -> str:
-    return kindscape.api._exec_target(lab.topology, endpoint)
 
 
 def _path(lab, endpoint: str) -> str:
@@ -158,8 +155,7 @@ def test_partitions_cut_and_heal_restores_also_at_the_network(lab):
 
 
 def test_cli_changes_links_of_a_kind_scenario(lab):
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["kindscape", *args, "-o", "json"], capture_output=True, text=True)
+    cli = cli_json
     done = cli("partition", "kst-svc", "kind", "vm1")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["partitions"] == [{"between": ["kind", "vm1"]}]

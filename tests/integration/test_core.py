@@ -11,17 +11,13 @@ import pytest
 
 import kindscape
 from tests.conftest import EXAMPLES
+from tests.labs import pairs as _results
 
 
 @pytest.fixture
 def interconnected(no_leaks):
     with kindscape.up(EXAMPLES / "multi-cluster.yaml") as lab:
         yield lab
-
-
-def _results(report, source_prefix: str, target_prefix: str):
-    return [r for r in report.results
-            if r.task.source.startswith(source_prefix) and r.task.target.startswith(target_prefix)]
 
 
 def test_seed_example_meets_its_expectations(interconnected):

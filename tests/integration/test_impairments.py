@@ -17,6 +17,7 @@ from kindscape.errors import KernelFeatureMissing
 from kindscape.runtimes.netns import kernel
 from tests.conftest import EXAMPLES
 from tests.integration.throughput import stream_bits_per_second
+from tests.labs import cli_json, netns_of as _netns, pairs as _pairs
 
 REGION = EXAMPLES / "multi-region.yaml"
 WAN = EXAMPLES / "multi-region-wan.yaml"
@@ -28,14 +29,6 @@ NO_NETEM = "this kernel has no netem qdisc (sch_netem): delay and jitter cannot 
 def region(no_leaks):
     with kindscape.up(REGION) as lab:
         yield lab
-
-
-def _netns(lab, endpoint: str) -> str:
-    return kindscape.api._exec_target(lab.topology, endpoint)
-
-
-def _pairs(report, source: str, target: str):
-    return [r for r in report.results if r.task.source.startswith(source) and r.task.target.startswith(target)]
 
 
 def test_rate_limit_holds_between_the_clusters_and_only_there(region):
@@ -96,8 +89,7 @@ def test_partition_cuts_and_heal_restores(region):
 
 
 def test_cli_partition_heal_impair_in_json(region):
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["kindscape", *args, "-o", "json"], capture_output=True, text=True)
+    cli = cli_json
     done = cli("partition", "multi-region", "cluster-a", "cluster-b")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["partitions"] == [{"between": ["cluster-a", "cluster-b"]}]

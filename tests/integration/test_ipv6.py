@@ -11,7 +11,7 @@ import pytest
 
 import kindscape
 from tests.conftest import EXAMPLES
-from tests.integration.test_core import _results as _between
+from tests.labs import pairs as _between
 from tests.integration.test_trace import traces_agree_with_probes
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "golden" / "scenarios"

@@ -38,7 +38,7 @@ class _Port:
 
 def _ports(cluster: Cluster) -> list[_Port]:
     found = []
-    dns = getattr(cluster, "dns_pod", None)  # CoreDNS, once Services are in
+    dns = cluster.dns_pod  # CoreDNS
     if dns is not None:
         found.append(_Port("kube-system/kube-dns", DNS_PORT, DNS_PORT, None, cluster.dns_ips, (), dns.addresses))
     pods = {pod.name: pod for pod in cluster.pods}
@@ -54,7 +54,7 @@ def _local(node: Node, cluster: Cluster) -> set[IPAddr]:
     """The node's own addresses (`fib daddr type local`)."""
     found = {a for attachment in node.attachments for a in attachment.addresses}
     found |= set(node.loopbacks) | {g for pod in node.pods for g in pod.gateways}
-    found |= {a for s in cluster.services if getattr(s, "announced_by", None) == node.name
+    found |= {a for s in cluster.services if s.announced_by == node.name
               for a in s.load_balancer_ips}
     return found
 

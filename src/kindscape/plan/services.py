@@ -26,12 +26,21 @@ def steps(topology: Topology) -> list:
     return found
 
 
-def _announce(topology: Topology, service) -> list[ops.Address]:
+def announcing(topology: Topology, service):
+    """(node, attachment) holding a Service's LoadBalancer addresses - the node that
+    announces them (MetalLB's L2 mode), on its first interface - or None."""
     if not service.load_balancer_ips or service.announced_by is None:
-        return []
+        return None
     node = topology.node(service.announced_by)
-    ifname = node.attachments[0].ifname
-    return [ops.Address(node.netns, ifname, f"{address}/{address.max_prefixlen}")
+    return node, node.attachments[0]
+
+
+def _announce(topology: Topology, service) -> list[ops.Address]:
+    holder = announcing(topology, service)
+    if holder is None:
+        return []
+    node, attachment = holder
+    return [ops.Address(node.netns, attachment.ifname, f"{address}/{address.max_prefixlen}")
             for address in service.load_balancer_ips]
 
 

@@ -9,6 +9,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from .. import endpoints
+from ..plan.services import announcing
 from ..topology import DOCKER_HOST, Endpoint, IPAddr, Topology
 
 
@@ -77,12 +78,11 @@ class Wiring:
                 self.by_address.setdefault(address, spot.endpoint)
 
     def _announce(self, service) -> None:
-        """A LoadBalancer address is held, and answered for in ARP/NDP, by the one node that
-        announces it (MetalLB's L2 mode), on its first interface (plan/services.py)."""
-        if service.announced_by is None:
+        """A LoadBalancer address is answered for (ARP/NDP) where the plan puts it."""
+        holder = announcing(self.topology, service)
+        if holder is None:
             return
-        node = self.topology.node(service.announced_by)
-        attachment = node.attachments[0]
+        node, attachment = holder
         for address in service.load_balancer_ips:
             self.owners[(attachment.network, address)] = (node.netns, attachment.ifname, attachment.peer)
 

@@ -24,13 +24,12 @@ from .kind_cli import KindCli
 from .kubectl import Kubectl, PodStatus
 from .links import ApplyLinks
 from .links import apply as apply_links
-from .ops import (Connect, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Phase, ProbePods,
-                  RunHost, StartWorkloads)
+from .ops import (PROBE_SELECTOR, Connect, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Phase,
+                  ProbePods, RunHost, StartWorkloads)
 from .records import Records
 from .services import ApplyServices
 
 WORKLOADS = "workloads"
-PROBE_SELECTOR = "app.kubernetes.io/managed-by=kindscape"
 
 
 class KindApplier:

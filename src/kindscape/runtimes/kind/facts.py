@@ -21,7 +21,7 @@ from ...runner import run
 from ...topology import Attachment, Node, Topology
 from .docker_side import DockerSide
 from .kubectl import Kubectl, NodeStatus, PodStatus
-from .ops import ContainerIP, PodCIDR, PodIP, Ref, Value
+from .ops import PROBE_SELECTOR, ContainerIP, PodCIDR, PodIP, Ref, Value
 
 DOCKER_HOST_NS = "host"
 
@@ -76,7 +76,6 @@ class Facts:
         return image
 
     def _pod_ip(self, ref: PodIP) -> str:
-        from .apply import PROBE_SELECTOR
         found = self.kube(ref.cluster).pods(ref.namespace, PROBE_SELECTOR).get(ref.pod)
         if found is None or len(found.ips) <= ref.index:
             raise RuntimeFailure(f"{ref.lookup()}: probe pod {ref.pod} has no address number {ref.index + 1}")

@@ -10,7 +10,7 @@ import yaml
 if TYPE_CHECKING:
     from .ops import ProbePods
 
-MANAGED_BY = "kindscape"
+from .ops import MANAGED_BY
 # kubeadm's config API versions KIND renders (by Kubernetes version); a JSON 6902 patch
 # applies only to the document of its exact apiVersion, so the certSANs patch comes once
 # for each and only the matching one takes effect.

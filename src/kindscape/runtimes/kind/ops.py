@@ -22,6 +22,9 @@ MASQ_CHAIN = "KIND-MASQ-AGENT"  # kindnet's masquerade chain (nat table)
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 KUBELET_FLAGS = "/var/lib/kubelet/kubeadm-flags.env"
 APISERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
+# The label on every Kubernetes object kindscape makes (probe pods, Services, slices).
+MANAGED_BY = "kindscape"
+PROBE_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
 
 
 class Phase(IntEnum):
@@ -293,13 +296,12 @@ class ProbePods:
         image = self.image if isinstance(self.image, str) else f"${{{self.image.var}}}"
         return (f"kubectl --context {context} apply -f - <<EOF\n{self.manifest(image)}EOF\n"
                 f"kubectl --context {context} -n {self.namespace} wait --for=condition=Ready "
-                f"pod -l app.kubernetes.io/managed-by=kindscape --timeout=300s")
+                f"pod -l {PROBE_SELECTOR} --timeout=300s")
 
 
 @dataclass(frozen=True)
 class Listener:
     endpoint: str
-    kind: str  # pod | node | host
     ports: tuple[int, ...]
 
 
@@ -316,7 +318,3 @@ class StartWorkloads:
         return (f"# start the workload server: echo listeners for {len(self.listeners)} endpoints "
                 f"on TCP {', '.join(map(str, ports))}, each inside its container's or pod's "
                 "network namespace (one process on the Docker host)")
-
-
-KindOp = (CreateNetwork | CreateCluster | Connect | RunHost | Discover | Exec | HostRoute
-          | ProbePods | StartWorkloads)

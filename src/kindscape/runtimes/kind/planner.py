@@ -206,9 +206,9 @@ def _workloads(topology: Topology, settings: Settings) -> list:
             image: Value = settings.probe_image or SandboxImage(cluster.nodes[0].name)
             steps.append(ProbePods(cluster.name, PROBE_NAMESPACE, image, pods))
     ports = pod_ports(topology)  # 8080 and every targetPort of the Services selecting the pod
-    listeners = [Listener(p.name, "pod", ports[p.name]) for p in topology.pods]
-    listeners += [Listener(n.name, "node", (PROBE_PORT,)) for n in topology.nodes]
-    listeners += [Listener(h.name, "host", (PROBE_PORT,)) for h in topology.hosts]
+    listeners = [Listener(p.name, ports[p.name]) for p in topology.pods]
+    listeners += [Listener(n.name, (PROBE_PORT,)) for n in topology.nodes]
+    listeners += [Listener(h.name, (PROBE_PORT,)) for h in topology.hosts]
     steps.append(StartWorkloads(tuple(listeners)))
     return steps
 

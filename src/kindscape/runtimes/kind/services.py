@@ -22,12 +22,11 @@ from dataclasses import dataclass
 import yaml
 
 from ...topology import Cluster, Topology
-from .ops import Discover, Phase, PodIP, Value
+from .ops import MANAGED_BY, Discover, Phase, PodIP, Value
 
-MANAGED_BY = "kindscape"
 SERVICE_LABEL = "svc.kindscape.io/"  # + the Service's name, on every pod that backs it
 BACKEND = "backend"
-FAMILIES = {4: "IPv4", 6: "IPv6"}
+FAMILIES = {4: "IPv4", 6: "IPv6"}  # (scenario.families has it too, but loads pydantic)
 BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")  # never re-applied
 
 

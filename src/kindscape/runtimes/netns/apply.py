@@ -44,10 +44,9 @@ SYNC_CHUNK = 128  # link answers (~1-4 KiB of buffer each) per send(2)
 
 
 class Applier:
-    def __init__(self, plan: ops.Plan, progress: Progress, record: Callable[[], None]):
+    def __init__(self, plan: ops.Plan, progress: Progress):
         self.plan = plan
         self.progress = progress
-        self.record = record  # persists state after each step that creates something
         self.sockets: dict[str, NetlinkSocket] = {}
         self.fds: dict[str, int] = {}
         self.indexes: dict[tuple[str, str], int] = {}  # (ns, dev) -> ifindex, chosen here
@@ -135,7 +134,7 @@ class Applier:
                                               partial(command, op))
         self._flush_all("routes")
 
-    def start_background(self, workers: int = RULESET_WORKERS) -> None:
+    def start_background(self) -> None:
         """Apply the rulesets and write the files in the background (they need only the
         namespaces): the `nft` processes and the filesystem (a journaled /etc) work on the
         other core while links, addresses and routes are made."""
@@ -144,15 +143,13 @@ class Applier:
             with nsfs.entered(op.ns):
                 run(["nft", "-f", "-"], input=op.text)
 
-        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.pool = ThreadPoolExecutor(max_workers=RULESET_WORKERS)
         self.pending_files = self.pool.submit(_write_files, self.plan.of(ops.WriteFile))
         self.pending_rulesets = [self.pool.submit(apply, op)
                                  for op in _per_namespace(self.plan.of(ops.Ruleset))]
 
     def rulesets(self) -> None:
         """Wait for the rulesets `start_background` began (the first failure is raised)."""
-        if self.pool is None:
-            self.start_background()
         total = len(self.pending_rulesets)
         for done, future in enumerate(self.pending_rulesets, start=1):
             future.result()
@@ -161,8 +158,6 @@ class Applier:
 
     def files(self) -> None:
         """Wait for the files `start_background` began writing."""
-        if self.pool is None:
-            self.start_background()
         self.pending_files.result()
 
     # Helpers ------------------------------------------------------------------

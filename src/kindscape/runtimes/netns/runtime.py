@@ -57,7 +57,7 @@ class NetnsRuntime:
         state.processes += [server.record for server in servers]
         save()
         from .apply import Applier  # the netlink adapter is imported only where messages are built
-        applier = Applier(plan, progress, save)
+        applier = Applier(plan, progress)
         try:
             applier.namespaces()
             for server in servers:

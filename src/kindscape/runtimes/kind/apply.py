@@ -118,7 +118,7 @@ class KindApplier:
         kube = self.kube(op.cluster)
         kube.apply(op.manifest(self.facts.value(op.image)))
         kube.wait_ready(op.namespace, PROBE_SELECTOR)
-        found = kube.pods(op.namespace, PROBE_SELECTOR)
+        found = self.facts.probe_pods(op.cluster, op.namespace, fresh=True)
         for pod in op.pods:
             if pod.name in found:
                 self.pods[pod.endpoint] = found[pod.name]

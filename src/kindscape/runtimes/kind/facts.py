@@ -50,6 +50,7 @@ class Facts:
         self.topology = topology
         self.known: dict[Ref, str] = {}
         self.nodes: dict[str, dict[str, NodeStatus]] = {}
+        self.pods: dict[tuple[str, str], dict] = {}  # (cluster, namespace) -> probe pods by name
 
     def value(self, value: Value) -> str:
         if isinstance(value, str):
@@ -75,8 +76,14 @@ class Facts:
                                  "(set KINDSCAPE_PROBE_IMAGE)")
         return image
 
+    def probe_pods(self, cluster: str, namespace: str, fresh: bool = False) -> dict:
+        """A cluster's probe pods in a namespace, by name (asked once; `fresh` asks again)."""
+        if fresh or (cluster, namespace) not in self.pods:
+            self.pods[(cluster, namespace)] = self.kube(cluster).pods(namespace, PROBE_SELECTOR)
+        return self.pods[(cluster, namespace)]
+
     def _pod_ip(self, ref: PodIP) -> str:
-        found = self.kube(ref.cluster).pods(ref.namespace, PROBE_SELECTOR).get(ref.pod)
+        found = self.probe_pods(ref.cluster, ref.namespace).get(ref.pod)
         if found is None or len(found.ips) <= ref.index:
             raise RuntimeFailure(f"{ref.lookup()}: probe pod {ref.pod} has no address number {ref.index + 1}")
         return found.ips[ref.index]

@@ -24,7 +24,7 @@ from ..topology import Cluster, IPAddr, IPNet, Service
 from . import ops
 
 TABLE = "kube-proxy"
-MASQ_MARK = "0x4000"  # kube-proxy's --masquerade-bit 14
+MASQ_MARK = 0x4000  # kube-proxy's --masquerade-bit 14
 DNS_PORT = 53
 
 
@@ -78,10 +78,10 @@ def ruleset_text(cluster: Cluster) -> str:
              "  chain output {", "    type nat hook output priority -100; policy accept;",
              "    jump services", "  }",
              "  chain postrouting {", "    type nat hook postrouting priority srcnat; policy accept;",
-             f"    meta mark & {MASQ_MARK} == 0 return",
-             f"    meta mark set meta mark ^ {MASQ_MARK}",
+             f"    meta mark & {MASQ_MARK:#x} == 0 return",
+             f"    meta mark set meta mark ^ {MASQ_MARK:#x}",
              '    masquerade fully-random comment "KUBE-POSTROUTING: masquerade marked traffic"', "  }",
-             "  chain mark-for-masquerade {", f"    meta mark set meta mark | {MASQ_MARK}", "  }"]
+             "  chain mark-for-masquerade {", f"    meta mark set meta mark | {MASQ_MARK:#x}", "  }"]
     lines += _services_chain(ports)
     for port in ports:
         lines += _port_chains(port, cluster.pod_subnets)

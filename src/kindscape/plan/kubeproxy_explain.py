@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..topology import Cluster, IPAddr, Node, Topology
+from . import kubeproxy
 from .decide import Action, Decision, Hook, Packet, Place
+from .kubeproxy import DNS_PORT, MASQ_MARK
 
-TABLE = "inet kube-proxy"
-MASQ_MARK = 0x4000  # kube-proxy's --masquerade-bit 14
-DNS_PORT = 53
+TABLE = f"inet {kubeproxy.TABLE}"
 
 
 @dataclass(frozen=True)

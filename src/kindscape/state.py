@@ -150,18 +150,48 @@ def locked(name: str, wait: bool = False) -> Iterator[Lock]:
         os.close(fd)
 
 
+# A SIGKILLed holder's lock outlives it while a child it was starting (fork, not yet
+# exec'd: nft, ip, the server) still shares the open file; such children exec or exit
+# within moments, so a lock whose recorded holder is gone is waited for this long.
+ORPHANED_LOCK_WAIT = 5.0
+
+
+def _alive(holder: str) -> bool:
+    """Whether the lock file's pid names a live process (an empty file: a holder that is
+    starting or finishing, so alive)."""
+    if not holder.isdigit():
+        return True
+    try:
+        os.kill(int(holder), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _busy(name: str, holder: str, path: str) -> str:
+    if _alive(holder):
+        return f"scenario {name!r} is busy: another kindscape (pid {holder or '?'}) is working on it"
+    return (f"scenario {name!r} is busy: its lock is still held by a process that the kindscape "
+            f"with pid {holder} started; that kindscape has exited (`fuser -v {path}` names it)")
+
+
 def _acquire(path: str, name: str, wait: bool) -> int:
+    deadline = time.monotonic() + ORPHANED_LOCK_WAIT
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except OSError as exc:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise
-            raise StateError(f"scenario {name!r} is busy: another kindscape (pid {holder}) "
-                             "is working on it") from None
+            if not _alive(holder) and time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
+            raise StateError(_busy(name, holder, path)) from None
         # The holder before us may have removed the file (down): lock the current one.
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:

@@ -10,12 +10,15 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
+import time
 
 import pytest
 
 import kindscape
 from kindscape import api
 from kindscape import state as statefile
+from kindscape.errors import StateError
 from tests.conftest import EXAMPLES
 from tests.machine import netns_prefix, snapshot
 
@@ -162,6 +165,51 @@ def test_up_of_a_name_another_command_holds_is_a_clear_error(no_leaks):
         error = json.loads(done.stdout)["error"]
         assert f"busy: another kindscape (pid {os.getpid()}) is working on it" in error
         assert snapshot().diff(before) == {"state": {"gone": [], "new": ["multi-cluster.lock 600"]}}
+
+
+# Takes the lock, forks a child that keeps the lock's open file for a while (as a child
+# between fork and exec does), then dies by SIGKILL the way a crashed `up` does.
+_ORPHANING_HOLDER = """
+import os, signal, sys, time
+from kindscape import state
+with state.locked(sys.argv[1]):
+    if os.fork() == 0:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1), os.dup2(null, 2)  # the test reads the parent's output to its end
+        time.sleep(float(sys.argv[2]))
+        os._exit(0)
+    print(os.getpid(), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _orphan_the_lock(name: str, child_seconds: float) -> int:
+    done = subprocess.run([sys.executable, "-c", _ORPHANING_HOLDER, name, str(child_seconds)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == -9, done.stderr
+    return int(done.stdout)
+
+
+def test_lock_of_a_killed_command_is_taken_once_its_children_let_go(no_leaks):
+    """CI saw this: `up` SIGKILLed while a thread forked `nft`; the next command, a moment
+    later, found the lock held by that child. A dead holder's lock is waited for."""
+    holder = _orphan_the_lock("orphan-lock", 0.5)
+    started = time.monotonic()
+    with statefile.locked("orphan-lock"):
+        waited = time.monotonic() - started
+    assert 0.2 < waited < statefile.ORPHANED_LOCK_WAIT, (holder, waited)
+
+
+def test_lock_a_killed_command_left_to_a_lasting_child_is_a_clear_error(no_leaks, monkeypatch):
+    monkeypatch.setattr(statefile, "ORPHANED_LOCK_WAIT", 0.3)
+    holder = _orphan_the_lock("orphan-lock", 2.0)
+    with pytest.raises(StateError, match=f"held by a process that the kindscape with pid {holder} "
+                                         "started; that kindscape has exited"):
+        with statefile.locked("orphan-lock"):
+            pass
+    time.sleep(2.0)  # the child exits; its lock goes with it
+    with statefile.locked("orphan-lock"):
+        pass
 
 
 def test_two_ups_of_one_name_at_once_one_wins(no_leaks):

@@ -33,6 +33,7 @@ import measure  # noqa: E402
 import vs_mininet  # noqa: E402
 import scenarios  # noqa: E402
 import report  # noqa: E402
+import startup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "examples" / "multi-cluster.yaml"
@@ -151,8 +152,11 @@ def bench_seed(repeats: int, directory: Path) -> dict:
             runs[step].append(run.seconds)
         runs["total"].append(up.seconds + check.seconds + down.seconds)
     medians = {step: statistics.median(values) for step, values in runs.items()}
+    library = _in_process(path)
+    library_up = library.get("up") if isinstance(library, dict) else None
     return {"repeats": repeats, "median": medians, "best_total": min(runs["total"]),
-            "failures": failures, "command": " ".join(measure.kindscape_command())}
+            "failures": failures, "command": " ".join(measure.kindscape_command()),
+            "library": library, "startup": startup.profile_up(str(path), "bench-seed", library_up)}
 
 
 def bench_mininet(results: list[SizeResult], pingall_hosts: list[int], say) -> list[dict | str] | str:

@@ -7,6 +7,8 @@ kindscape.up(file), stop() against down())."""
 
 from __future__ import annotations
 
+import startup
+
 SEED_TARGET = 1.0  # s: up + check + down of the seed example, start-up included
 UP_TARGET, DOWN_TARGET = 5.0, 3.0  # s at 1,000 namespaces
 PROBE_TARGET = 5000.0  # probes/s at 1,000 namespaces
@@ -105,7 +107,9 @@ def _slopes(results) -> str:
 
 
 def _notes(results, pingall) -> list[str]:
-    out = [_slopes(results),"load average per size: " + "; ".join(f"{r.namespaces}: {r.load}" for r in results),
+    overhead = [f"{r.namespaces}: {r.up - _lib(r, 'up'):.2f} s" for r in results if _lib(r, "up")]
+    out = [_slopes(results), "up, command minus library (interpreter, imports, output, exit): "
+           + "; ".join(overhead), "load average per size: " + "; ".join(f"{r.namespaces}: {r.load}" for r in results),
            "kernel busy after down (background namespace teardown, or other users): "
            + "; ".join(f"{r.namespaces}: {r.cleanup:.1f} s" for r in results)]
     note = next((r.mininet for r in results if isinstance(r.mininet, str)), None)
@@ -130,6 +134,8 @@ def render(machine: dict, seed: dict, results, pingall) -> str:
     out.append(f"seed example (2 clusters, 11 namespaces), median of {seed['repeats']}: up {med['up']:.3f} s + "
                f"check {med['check']:.3f} s + down {med['down']:.3f} s = {med['total']:.3f} s "
                f"(best {seed['best_total']:.3f} s){'; FAILED: ' + ', '.join(seed['failures']) if seed['failures'] else ''}")
+    if seed.get("startup"):
+        out.append(startup.render(seed["startup"], "the seed example, median of 3"))
     out += ["", "kindscape (commands; lib = the Python API in a warm process, as Mininet is measured):",
             _table(OURS, _ours(results)), "", "against Mininet (how many times faster):",
             _table(VERSUS, _versus(results)), ""]

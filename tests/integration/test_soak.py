@@ -14,7 +14,9 @@ from benchmarks import soak
 
 def _assert_soaked(result: dict) -> None:
     assert result["ok"], json.dumps({k: result[k] for k in ("leftovers", "grew", "failures")}, indent=1)
-    assert result["driver"]["end"]["fds"] == result["driver"]["baseline"]["fds"]
+    # Fewer at the end is no leak: the driver is pytest, whose own files (captures, an
+    # object's pipes the collector closes late) come and go while the soak runs.
+    assert result["driver"]["end"]["fds"] <= result["driver"]["baseline"]["fds"]
     assert result["server"]["end"]["fds"] == result["server"]["baseline"]["fds"]
 
 

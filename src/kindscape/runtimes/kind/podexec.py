@@ -13,7 +13,6 @@ resolv.conf over /etc/resolv.conf and executes the command:
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 
@@ -24,19 +23,9 @@ MS_PRIVATE = 1 << 18
 RESOLV_CONF = "/etc/resolv.conf"
 USAGE = "usage: python -m kindscape.runtimes.kind.podexec NETNS_PATH RESOLV_CONF -- COMMAND..."
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
-_libc.unshare.argtypes = [ctypes.c_int]
-
 
 def argv(netns_path: str, resolv_conf: str, command: list[str]) -> list[str]:
     return [sys.executable, "-m", __name__, netns_path, resolv_conf, "--", *command]
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"{what}: {os.strerror(code)}")
 
 
 def enter(netns_path: str, resolv_conf: str) -> None:
@@ -45,10 +34,9 @@ def enter(netns_path: str, resolv_conf: str) -> None:
         nsfs.setns(fd)
     finally:
         os.close(fd)
-    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    _check(_libc.mount(b"none", b"/", None, nsfs.MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    _check(_libc.mount(resolv_conf.encode(), RESOLV_CONF.encode(), None, nsfs.MS_BIND, None),
-           f"mount --bind {resolv_conf} {RESOLV_CONF}")
+    nsfs.unshare(CLONE_NEWNS, "unshare(CLONE_NEWNS)")
+    nsfs.mount(b"none", b"/", nsfs.MS_REC | MS_PRIVATE, "mount --make-rprivate /")
+    nsfs.mount(resolv_conf.encode(), RESOLV_CONF.encode(), nsfs.MS_BIND, f"mount --bind {resolv_conf} {RESOLV_CONF}")
 
 
 def main(args: list[str]) -> int:

@@ -39,6 +39,14 @@ def _check(result: int, what: str, target: str = "") -> None:
         raise OSError(code, f"{what}: {os.strerror(code)}", target)
 
 
+def unshare(flags: int, what: str) -> None:
+    _check(_libc.unshare(flags), what)
+
+
+def mount(source: bytes, target: bytes, flags: int, what: str) -> None:
+    _check(_libc.mount(source, target, b"none", flags, None), what, target.decode())
+
+
 def path_of(name: str) -> str:
     return os.path.join(NETNS_DIR, name)
 

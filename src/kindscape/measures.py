@@ -152,6 +152,11 @@ FIELDS = (
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 
 
+def settings_text(item: dict[str, Any]) -> str:
+    """An impairment's settings, from its JSON form, as people write them: "delay 50ms, loss 1%"."""
+    return ", ".join(f"{name} {item[name]}" for name in FIELD_NAMES if item.get(name))
+
+
 def parse_settings(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     """Parse impairment settings by name; returns (parsed, [(name, message, hint)]).
     Shared with the `impair` command, which reports the same problems per option."""

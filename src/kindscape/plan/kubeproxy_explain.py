@@ -15,39 +15,21 @@ other, backed by the cluster's CoreDNS pod. Rules are named by their nft comment
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..topology import Cluster, IPAddr, Node, Topology
 from . import kubeproxy
 from .decide import Action, Decision, Hook, Packet, Place
-from .kubeproxy import DNS_PORT, MASQ_MARK
+from .kubeproxy import MASQ_MARK, ProxiedPort
 
 TABLE = f"inet {kubeproxy.TABLE}"
 
 
-@dataclass(frozen=True)
-class _Port:
-    name: str  # <namespace>/<name>, as the rules' comments say it
-    port: int
-    target_port: int
-    node_port: int | None
-    cluster_ips: tuple[IPAddr, ...]
-    lb_ips: tuple[IPAddr, ...]
-    backends: tuple[IPAddr, ...]
+def _name(port: ProxiedPort) -> str:
+    """<namespace>/<name>, as the rules' comments say it."""
+    return port.key.rsplit("/", 2)[0]
 
 
-def _ports(cluster: Cluster) -> list[_Port]:
-    found = []
-    dns = cluster.dns_pod  # CoreDNS
-    if dns is not None:
-        found.append(_Port("kube-system/kube-dns", DNS_PORT, DNS_PORT, None, cluster.dns_ips, (), dns.addresses))
-    pods = {pod.name: pod for pod in cluster.pods}
-    for service in cluster.services:
-        if service.cluster_ips:
-            backends = tuple(a for name in service.backends if name in pods for a in pods[name].addresses)
-            found.append(_Port(f"{service.namespace}/{service.name}", service.port, service.target_port,
-                               service.node_port, service.cluster_ips, service.load_balancer_ips, backends))
-    return found
+def _backends(port: ProxiedPort) -> tuple[IPAddr, ...]:
+    return tuple(a for _, addresses in port.backends for a in addresses)
 
 
 def _local(node: Node, cluster: Cluster) -> set[IPAddr]:
@@ -59,18 +41,18 @@ def _local(node: Node, cluster: Cluster) -> set[IPAddr]:
     return found
 
 
-def _match(node: Node, cluster: Cluster, packet: Packet) -> tuple[_Port, str, bool] | None:
+def _match(node: Node, cluster: Cluster, packet: Packet) -> tuple[ProxiedPort, str, bool] | None:
     """The Service port a packet is for, the rule that catches it, and whether it is
     external traffic (NodePort, LoadBalancer), in the rules' order."""
-    ports = _ports(cluster)
+    ports = [p for p in kubeproxy.proxied_ports(cluster) if p.protocol == packet.proto]
     for port in ports:
         if packet.dport == port.port and packet.dst in port.cluster_ips:
-            return port, f"{port.name} cluster IP", False
+            return port, f"{_name(port)} cluster IP", False
         if packet.dport == port.port and packet.dst in port.lb_ips:
-            return port, f"{port.name} loadbalancer IP", True
+            return port, f"{_name(port)} loadbalancer IP", True
     for port in ports:
         if port.node_port is not None and packet.dport == port.node_port and packet.dst in _local(node, cluster):
-            return port, f"{port.name} nodePort", True
+            return port, f"{_name(port)} nodePort", True
     return None
 
 
@@ -103,7 +85,7 @@ class KubeProxy:
         elif outside:
             decisions.append(Decision(TABLE, "from outside the podSubnet: masquerade", Action.MARK,
                                       mark=MASQ_MARK))
-        backends = tuple((a, port.target_port) for a in port.backends if a.version == packet.dst.version)
+        backends = tuple((a, port.target_port) for a in _backends(port) if a.version == packet.dst.version)
         if not backends:
             return tuple(decisions) or None
         chosen = backends[0]

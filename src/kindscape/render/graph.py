@@ -46,15 +46,14 @@ def link_effects(links: "Links") -> list[LinkEffect]:
     scenario's as they are now) as labelled edges, one per pair of sides (Graphviz's `dot`
     can abort on several labelled edges between the same two clusters)."""
     from ..faults import impairment_json
+    from ..measures import settings_text
     labels_by_pair: dict[tuple[str, str], list[str]] = {}
     for one, other in links.partitions:
         labels_by_pair.setdefault((one, other), []).append("partitioned")
     for item in links.impairments:
-        settings = {k: v for k, v in impairment_json(item).items() if k != "between" and v}
         pair = item.sides if item.sides in labels_by_pair or item.sides[::-1] not in labels_by_pair \
             else item.sides[::-1]
-        labels_by_pair.setdefault(pair, []).append(
-            ", ".join(f"{k} {v}" for k, v in settings.items()) or "impaired")
+        labels_by_pair.setdefault(pair, []).append(settings_text(impairment_json(item)) or "impaired")
     return [LinkEffect(pair, "; ".join(texts)) for pair, texts in labels_by_pair.items()]
 
 

@@ -23,8 +23,7 @@ def links_table(doc: dict[str, Any]) -> Table | None:
     for item in partitions:
         table.add_row(" - ".join(item["between"]), Text("partitioned (all traffic dropped)", style="red"))
     for item in impairments:
-        settings = ", ".join(f"{name} {item[name]}" for name in measures.FIELD_NAMES if item.get(name))
-        table.add_row(" - ".join(item["between"]), Text(f"impaired: {settings}", style="yellow"))
+        table.add_row(" - ".join(item["between"]), Text(f"impaired: {measures.settings_text(item)}", style="yellow"))
     return table
 
 

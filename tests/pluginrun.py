@@ -30,12 +30,13 @@ def installed_site(where: Path) -> Path:
     return info.parent
 
 
-def run_pytest(where: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    """pytest on files in `where` (its own empty ini: none of this suite's conftests)."""
+def run_pytest(where: Path, *args: str, cwd: Path = ROOT, wrapper: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """pytest on files in `where` (its own empty ini: none of this suite's conftests),
+    started through `wrapper` (e.g. setpriv) when given."""
     (where / "pytest.ini").write_text("[pytest]\n")
     site = installed_site(where)
     env = dict(os.environ, PYTHONPATH=f"{site}:{ROOT / 'src'}")
     env.pop("PYTEST_ADDOPTS", None)
-    return subprocess.run([sys.executable, "-m", "pytest", "-c", str(where / "pytest.ini"),
+    return subprocess.run([*wrapper, sys.executable, "-m", "pytest", "-c", str(where / "pytest.ini"),
                            "--rootdir", str(where), "-p", "no:cacheprovider", "-rs", *args],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=300)

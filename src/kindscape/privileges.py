@@ -7,6 +7,9 @@ from .errors import PrivilegeError
 
 # Bit numbers from linux/capability.h.
 CAPABILITIES = {"CAP_NET_ADMIN": 12, "CAP_SYS_ADMIN": 21, "CAP_NET_RAW": 13}
+# What the netns runtime needs: links, addresses, routes, nft (NET_ADMIN); unshare, setns
+# and mounts of network namespaces (SYS_ADMIN).
+NETNS = ("CAP_NET_ADMIN", "CAP_SYS_ADMIN")
 
 
 def effective() -> int:

@@ -8,7 +8,8 @@ always takes them down after it, whether the test passed, failed or errored.
 
 Tests that use the fixture get the `kindscape` marker (deselect them with
 `-m "not kindscape"`); they are skipped, with the reason, when the netns runtime
-cannot run (it needs root).
+cannot run (it needs root, with CAP_NET_ADMIN and CAP_SYS_ADMIN: a container or
+`setpriv` can take those from root).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def kindscape_lab() -> Iterator[LabFactory]:
     labs: list[Lab] = []
 
     def bring_up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns") -> "Lab":
-        if runtime == "netns" and os.geteuid() != 0:
-            pytest.skip(NOT_ROOT)
+        if runtime == "netns":
+            _skip_without_privileges()
         lab = api.up(scenario, runtime=runtime)
         labs.append(lab)
         return lab
@@ -62,6 +63,13 @@ def kindscape_lab() -> Iterator[LabFactory]:
         yield bring_up
     finally:
         _take_down(labs)
+
+
+def _skip_without_privileges() -> None:
+    from . import privileges
+    lacking = privileges.missing(privileges.NETNS)
+    if lacking:
+        pytest.skip(f"{NOT_ROOT}; this process lacks {', '.join(lacking)}")
 
 
 def _take_down(labs: list["Lab"]) -> None:

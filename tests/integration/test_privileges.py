@@ -96,3 +96,17 @@ def test_without_root_every_command_is_refused_and_state_is_unreadable(no_leaks)
         assert "lacks CAP_NET_ADMIN, CAP_SYS_ADMIN" in seen["runtime"], seen
         assert seen["read state"] == "refused"
         assert snapshot() == during
+
+
+def test_the_pytest_plugin_skips_a_lab_when_root_lacks_a_capability(tmp_path, no_leaks):
+    """Root in a container (or under setpriv) without CAP_SYS_ADMIN: the test using
+    `kindscape_lab` is skipped, naming what is missing, instead of failing in `up`."""
+    from tests.pluginrun import run_pytest
+    (tmp_path / "test_lab.py").write_text(
+        "def test_needs_a_lab(kindscape_lab):\n"
+        "    kindscape_lab('examples/multi-cluster.yaml')\n"
+        "    raise AssertionError('never reached without CAP_SYS_ADMIN')\n")
+    drop = "-sys_admin"
+    done = run_pytest(tmp_path, str(tmp_path), wrapper=("setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 skipped" in done.stdout and "this process lacks CAP_SYS_ADMIN" in done.stdout, done.stdout

@@ -15,10 +15,12 @@ def test_plain():
 '''
 
 # Not root, faked: this interpreter lives under /root (mode 0700), so no unprivileged
-# user can run it on this machine; the plugin asks os.geteuid(), which is patched here.
+# user can run it on this machine; the plugin reads the process's effective capabilities,
+# patched here to none, as a user's are (tests/integration/test_privileges.py drops them
+# for real from root with setpriv).
 AS_A_USER = '''
-import os
-os.geteuid = lambda: 1000
+from kindscape import privileges
+privileges.effective = lambda: 0
 '''
 
 
@@ -33,6 +35,7 @@ def test_without_root_the_test_is_skipped_with_the_reason(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed, 1 skipped" in done.stdout
     assert "kindscape_lab needs root: the netns runtime creates network namespaces" in done.stdout
+    assert "lacks CAP_NET_ADMIN, CAP_SYS_ADMIN" in done.stdout
 
 
 def test_tests_using_the_fixture_carry_the_marker(tmp_path):

@@ -185,7 +185,7 @@ def _require_namespaces(state: ScenarioState, names: Sequence[str]) -> None:
 
 
 def check_privileges() -> None:
-    privileges.require(("CAP_NET_ADMIN", "CAP_SYS_ADMIN"), "the netns runtime",
+    privileges.require(privileges.NETNS, "the netns runtime",
                        "to create, enter and mount network namespaces")
 
 

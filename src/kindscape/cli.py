@@ -3,12 +3,13 @@ command starts fast; errors meant for users are printed without a traceback."""
 
 from __future__ import annotations
 
-import json
 import sys
-from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
+
+from . import commands
+from .commands import Output, PlanOutput, RuntimeName, console as _console, guard as _guard, print_json as _print_json
 
 app = typer.Typer(
     name="kindscape",
@@ -17,21 +18,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-class Output(str, Enum):
-    table = "table"
-    json = "json"
-
-
-class PlanOutput(str, Enum):
-    text = "text"
-    json = "json"
-
-
-class RuntimeName(str, Enum):
-    netns = "netns"
-    kind = "kind"
 
 
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for scripts")]
@@ -49,51 +35,6 @@ def _complete_endpoints(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 NameArg = Annotated[str, typer.Argument(help="a scenario that is up", autocompletion=_complete_names)]
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def _console(stderr: bool = False):
-    import os
-
-    from rich.console import Console
-    stream = sys.stderr if stderr else sys.stdout
-    # On a terminal rich uses its width; into a pipe or a CI log, 80 columns would cut
-    # names and addresses, so a wide page is used unless COLUMNS says otherwise.
-    width = None if stream.isatty() or "COLUMNS" in os.environ else 160
-    return Console(stderr=stderr, highlight=False, width=width)
-
-
-def _fail(exc: Exception, output: Output = Output.table) -> None:
-    from .errors import ScenarioError
-    if output is Output.json:
-        payload: dict[str, Any] = {"ok": False, "error": str(exc)}
-        if isinstance(exc, ScenarioError):
-            payload["problems"] = [p.to_json() for p in exc.problems]
-        _print_json(payload)
-    else:
-        sys.stderr.write(f"error: {exc}\n")
-    raise typer.Exit(getattr(exc, "exit_code", 1))
-
-
-def _guard(output: Output = Output.table):
-    """Turn kindscape's user errors (and Ctrl-C) into a message and an exit code."""
-    from .errors import KindscapeError
-
-    class Guard:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, kind, exc, tb):
-            if isinstance(exc, KindscapeError):
-                _fail(exc, output)
-            if isinstance(exc, KeyboardInterrupt):
-                sys.stderr.write("interrupted\n")
-                raise typer.Exit(130)
-            return False
-    return Guard()
 
 
 @app.command()
@@ -149,18 +90,7 @@ def plan(file: str, runtime: RuntimeOpt = RuntimeName.netns,
 @app.command()
 def up(file: str, runtime: RuntimeOpt = RuntimeName.netns, output: OutputOpt = Output.table) -> None:
     """Create the scenario (progress on stderr); on failure or Ctrl-C, remove what was made."""
-    with _guard(output):
-        from . import api
-        from .progress import progress_printer
-        with progress_printer() as progress:
-            lab = api.up(file, runtime.value, progress)
-        doc = lab.status()
-        if output is Output.json:
-            _print_json(doc)
-        else:
-            from .render.tables import status_view
-            _console().print(status_view(doc))
-            print(f"up: check it with `kindscape check {lab.name}`, remove it with `kindscape down {lab.name}`")
+    commands.up(file, runtime, output)
 
 
 @app.command()
@@ -171,38 +101,13 @@ def check(name: NameArg, all: Annotated[bool, typer.Option("--all", help="probe 
           explain: Annotated[bool, typer.Option("--explain", help="one line per failed expectation saying why (from trace)")] = False,
           output: OutputOpt = Output.table) -> None:
     """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
-    with _guard(output):
-        from . import api
-        lab = api.attach(name)
-        report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0)
-        if explain:
-            lab.explain(report)
-        if output is Output.json:
-            _print_json(report.to_json())
-        else:
-            from .render.tables import check_view
-            _console().print(check_view(report))
-        raise typer.Exit(0 if report.ok else 1)
+    commands.check(name, all, timeout, measure, probes, explain, output)
 
 
 @app.command()
 def status(name: Annotated[Optional[str], typer.Argument(autocompletion=_complete_names)] = None, output: OutputOpt = Output.table) -> None:
     """Scenarios that are up: clusters, nodes, pods, hosts, addresses."""
-    with _guard(output):
-        from . import api
-        doc = api.status(name)
-        if output is Output.json:
-            _print_json(doc)
-            return
-        from .render.tables import status_view
-        docs = [doc] if name else doc["scenarios"]
-        if not docs:
-            print("no scenarios are up")
-        for each in docs:
-            _console().print(status_view(each))
-        for other in doc.get("notUp", []) if not name else []:
-            print(f"{other['name']}: not up (state {other['phase']}, pid {other['pid']}): "
-                  f"being made or removed, or left by a crash; `kindscape down {other['name']}` removes it")
+    commands.status(name, output)
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
@@ -284,37 +189,7 @@ def down(name: Annotated[Optional[str], typer.Argument(help="a scenario that is 
          all: Annotated[bool, typer.Option("--all", help="every scenario this machine has state for")] = False,
          output: OutputOpt = Output.table) -> None:
     """Remove everything the scenario created, even after a crash of `up` (--all: every scenario)."""
-    with _guard(output):
-        from . import api
-        from .errors import KindscapeError
-        from .progress import progress_printer
-        if (name is None) == (not all):
-            raise KindscapeError("give the name of a scenario, or --all (not both)")
-        with progress_printer() as progress:
-            if name is not None:
-                removed, failed = {name: api.down(name, progress)}, {}
-            else:
-                removed, failed = api.down_all(progress)
-        _print_down(removed, failed, output, single=name is not None)
-        if failed:
-            raise typer.Exit(1)
-
-
-def _print_down(removed: dict[str, list[str]], failed: dict[str, str], output: Output, single: bool) -> None:
-    if output is Output.json:
-        if single:
-            [(name, objects)] = removed.items()
-            _print_json({"ok": True, "name": name, "removed": objects})
-        else:
-            _print_json({"ok": not failed, "scenarios": [{"name": n, "removed": r} for n, r in removed.items()],
-                         "failed": [{"name": n, "error": e} for n, e in failed.items()]})
-        return
-    for name, objects in removed.items():
-        print(f"down: {name} removed ({len(objects)} objects)")
-    for name, error in failed.items():
-        sys.stderr.write(f"down: {name}: {error}\n")
-    if not single and not removed and not failed:
-        print("down --all: no scenario has state on this machine")
+    commands.down(name, all, output)
 
 
 @app.command()
@@ -353,12 +228,8 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 
 def main() -> None:
-    from .quickcli import run
-    code = run(sys.argv[1:])  # up/check/down/status without typer's per-call cost
-    if code is None:
-        app()
-    else:
-        raise SystemExit(code)
+    from .quickcli import main as quick_main  # the console script's entry (kept for old scripts)
+    quick_main()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """A fast path for the commands scripts run most - `up`, `check`, `down`, `status` - with
-their arguments parsed here, then handed to the very functions the typer app runs.
+their arguments parsed here, then handed to the very functions the typer app runs
+(commands.py), without importing typer.
 
 Why: typer (0.2x) validates each parameter through a pydantic TypeAdapter that it
 builds on every invocation; importing pydantic and building them costs ~0.12 s, more
-than the seed example's `check` or `down` take. Anything not matched exactly here
+than the seed example's `check` or `down` take, and importing typer itself ~0.04 s. Anything not matched exactly here
 (help, other commands, unknown or repeated options, values that do not convert) goes
 to typer, which handles and reports it as usual. tests/unit/test_quickcli.py holds both
 parsers to the same result.
@@ -88,15 +89,25 @@ def run(argv: list[str]) -> int | None:
     parsed = parse(argv)
     if parsed is None:
         return None
-    from typer import Exit
-
-    from . import cli
-    function = getattr(cli, parsed[0])
+    from . import commands
+    function = getattr(commands, parsed[0])
     values = _converted(function, parsed[1])
     if values is None:
         return None
     try:
         function(**values)
-    except Exit as exc:
-        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     return 0
+
+
+def main() -> None:
+    """The `kindscape` console script: the fast path when it applies, typer otherwise
+    (typer is imported only then)."""
+    import sys
+    code = run(sys.argv[1:])
+    if code is None:
+        from .cli import app
+        app()
+    else:
+        raise SystemExit(code)

@@ -85,8 +85,10 @@ def _targets(seed: dict, results, pingall) -> list[tuple[str, str, bool]]:
         if _mn(r, "up"):
             cmd = min(_mn(r, "up") / r.up, _mn(r, "down") / r.down)
             lib = min(_mn(r, "up") / _lib(r, "up"), _mn(r, "down") / _lib(r, "down")) if _lib(r, "up") else 0
-            found.append((f"{r.namespaces} namespaces >= 10x Mininet, up and down", f"command {cmd:.1f}x, "
-                          f"library {lib:.1f}x", cmd >= RATIO_TARGET))
+            found.append((f"{r.namespaces} namespaces >= 10x Mininet, up and down (commands, start-up "
+                          "included)", f"{cmd:.1f}x", cmd >= RATIO_TARGET))
+            found.append((f"{r.namespaces} namespaces >= 10x Mininet, up and down (library: timed as "
+                          "Mininet is, in a warm process)", f"{lib:.1f}x", lib >= RATIO_TARGET))
     best = max(_pingalls(pingall), key=lambda p: p["pings"] / p["pingall"], default=None)
     if best is not None and big is not None and big.check:
         theirs = best["pings"] / best["pingall"]

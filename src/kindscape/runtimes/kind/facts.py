@@ -51,6 +51,7 @@ class Facts:
         self.known: dict[Ref, str] = {}
         self.nodes: dict[str, dict[str, NodeStatus]] = {}
         self.pods: dict[tuple[str, str], dict] = {}  # (cluster, namespace) -> probe pods by name
+        self.node_reads: dict[tuple[str, str], dict[str, str]] = {}  # (what, node) -> parsed output
 
     def value(self, value: Value) -> str:
         if isinstance(value, str):
@@ -117,23 +118,44 @@ class Facts:
     def pod_netns(self, node: str, address: str) -> str:
         """The namespace of the pod that has `address`, found as CNI ptp wires it: the
         node's /32 route to the pod names the veth, whose peer's netns id names the
-        namespace file (`ip netns list`)."""
+        namespace file (`ip netns list`). The node's links and namespaces are read once."""
         route = self._exec(node, ["ip", "-o", "route", "get", address])
         device = re.search(r"\bdev (\S+)", route)
         if not device:
             raise RuntimeFailure(f"{node}: no route to pod {address}")
-        link = self._exec(node, ["ip", "-o", "link", "show", "dev", device.group(1)])
+        link = self._node_links(node).get(device.group(1), "")
         named = re.search(r"link-netns (\S+)", link)  # iproute2 names it when it can
         if named:
             return named.group(1)
         nsid = re.search(r"link-netnsid (\d+)", link)
         if not nsid:
             raise RuntimeFailure(f"{node}: {device.group(1)} (to pod {address}) has no peer namespace")
-        for line in self._exec(node, ["ip", "netns", "list"]).splitlines():
-            match = re.match(r"(\S+) \(id: (\d+)\)", line.strip())
-            if match and match.group(2) == nsid.group(1):
-                return match.group(1)
-        raise RuntimeFailure(f"{node}: no namespace with id {nsid.group(1)} (pod {address})")
+        found = self._node_netns_ids(node).get(nsid.group(1))
+        if found is None:
+            raise RuntimeFailure(f"{node}: no namespace with id {nsid.group(1)} (pod {address})")
+        return found
+
+    def _node_links(self, node: str) -> dict[str, str]:
+        """`ip -o link show` of a node, by device name (without its @peer suffix)."""
+        if ("links", node) not in self.node_reads:
+            links = {}
+            for line in self._exec(node, ["ip", "-o", "link", "show"]).splitlines():
+                match = re.match(r"\d+: ([^:@\s]+)", line)
+                if match:
+                    links[match.group(1)] = line
+            self.node_reads[("links", node)] = links
+        return self.node_reads[("links", node)]
+
+    def _node_netns_ids(self, node: str) -> dict[str, str]:
+        """`ip netns list` of a node: namespace name by netns id."""
+        if ("netns", node) not in self.node_reads:
+            ids = {}
+            for line in self._exec(node, ["ip", "netns", "list"]).splitlines():
+                match = re.match(r"(\S+) \(id: (\d+)\)", line.strip())
+                if match:
+                    ids[match.group(2)] = match.group(1)
+            self.node_reads[("netns", node)] = ids
+        return self.node_reads[("netns", node)]
 
     def _exec(self, container: str, argv: list[str]) -> str:
         done = self.docker.exec(container, argv)

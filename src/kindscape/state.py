@@ -158,16 +158,16 @@ ORPHANED_LOCK_WAIT = 5.0
 
 def _alive(holder: str) -> bool:
     """Whether the lock file's pid names a live process (an empty file: a holder that is
-    starting or finishing, so alive)."""
+    starting or finishing, so alive). A zombie is not: its files are closed already."""
     if not holder.isdigit():
         return True
     try:
-        os.kill(int(holder), 0)
-    except ProcessLookupError:
+        with open(f"/proc/{holder}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
         return False
-    except PermissionError:
-        pass
-    return True
+    except (OSError, IndexError):
+        return True
 
 
 def _busy(name: str, holder: str, path: str) -> str:

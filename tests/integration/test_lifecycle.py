@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -198,6 +199,26 @@ def test_lock_of_a_killed_command_is_taken_once_its_children_let_go(no_leaks):
     with statefile.locked("orphan-lock"):
         waited = time.monotonic() - started
     assert 0.2 < waited < statefile.ORPHANED_LOCK_WAIT, (holder, waited)
+
+
+def test_lock_of_a_killed_command_not_yet_reaped_is_waited_for_too(no_leaks):
+    """Its parent has not collected it yet (a zombie): its pid is still there, its files
+    are not; the lock is its child's, and is waited for."""
+    holder = subprocess.Popen([sys.executable, "-c", _ORPHANING_HOLDER, "orphan-lock", "0.5"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        pid = int(holder.stdout.readline())
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the holder did not die"
+            time.sleep(0.01)
+        started = time.monotonic()
+        with statefile.locked("orphan-lock"):
+            waited = time.monotonic() - started
+        assert 0.1 < waited < statefile.ORPHANED_LOCK_WAIT, waited
+    finally:
+        holder.stdout.close()
+        holder.wait()
 
 
 def test_lock_a_killed_command_left_to_a_lasting_child_is_a_clear_error(no_leaks, monkeypatch):

@@ -86,7 +86,8 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
-    def check(self, all: bool = False, timeout: float = 1.0, measure: int = 0) -> "CheckReport":
+    def check(self, all: bool = False, timeout: float = 1.0, measure: int = 0,
+              progress: Progress | None = None) -> "CheckReport":
         """Probe what the scenario's `expect` names (with `all`, or when it names nothing:
         every pod, node and host to every pod and host) and judge the expectations.
 
@@ -95,15 +96,17 @@ class Lab:
         probes that broke one, `report.results` every probe (`reachable`, `seen_source`,
         `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe. With
         `measure`, each pair gets a burst of that many probes (loss, RTT spread).
+        `progress` hears of finished probes (step `probes`), or rounds with `measure`.
         """
         if not timeout > 0:
             raise KindscapeError(f"the probe timeout must be a positive number of seconds (got {timeout})")
         from .probe import checks
-        probe = lambda tasks: self.runtime.probe(self.state, tasks, timeout)  # noqa: E731
+        progress = progress or no_progress
+        probe = lambda tasks: self.runtime.probe(self.state, tasks, timeout, progress)  # noqa: E731
         if measure:
             from .probe.measure import MAX_TIMEOUT, measuring
             wait = min(timeout, MAX_TIMEOUT)
-            probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure)
+            probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure, progress)
         return checks.check(self.topology, probe, everything=all)
 
     def explain(self, report):
@@ -190,7 +193,7 @@ def _exec_target(topology: Topology, selector: str) -> str:
 
 
 def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
-       progress: Progress = no_progress) -> Lab:
+       progress: Progress | None = None) -> Lab:
     """Create the scenario (a loaded Scenario or a file) and return its Lab.
 
     On any failure or interruption (Ctrl-C, SIGTERM) what was created is removed before
@@ -198,6 +201,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     (StateError): take it down first. `progress(step, done, total)` is called as the work
     advances. The netns runtime needs root (PrivilegeError otherwise).
     """
+    progress = progress or no_progress
     loaded = _as_scenario(scenario)
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that

@@ -91,8 +91,10 @@ def check(name: str, all: bool = False, timeout: float = 1.0, measure: bool = Fa
           explain: bool = False, output: Output = Output.table) -> None:
     with guard(output):
         from . import api
+        from .progress import progress_printer
         lab = api.attach(name)
-        report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0)
+        with progress_printer() as progress:
+            report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0, progress=progress)
         if explain:
             lab.explain(report)
         if output is Output.json:

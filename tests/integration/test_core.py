@@ -119,3 +119,21 @@ def test_a_probe_timeout_must_be_positive(interconnected):
     for bad in (0, -1.0):
         with pytest.raises(kindscape.KindscapeError, match="positive number of seconds"):
             interconnected.check(timeout=bad)
+
+
+def test_check_reports_its_progress(interconnected):
+    """Probes finished, as they finish (the last report is all of them); with --measure,
+    rounds; the command prints the step on stderr (a live bar on a terminal)."""
+    heard = []
+    report = interconnected.check(all=True, progress=lambda *step: heard.append(step))
+    total = len(report.results)
+    assert heard and heard[-1] == ("probes", total, total)
+    done = [d for step, d, t in heard if step == "probes"]
+    assert done == sorted(done) and all(t == total for _, _, t in heard)
+    heard.clear()
+    interconnected.check(measure=3, progress=lambda *step: heard.append(step))
+    assert [h for h in heard if h[0] == "rounds"] == [("rounds", 1, 3), ("rounds", 2, 3), ("rounds", 3, 3)]
+    assert interconnected.check(progress=None).ok  # as the README writes the default
+    cli = subprocess.run(["kindscape", "check", "multi-cluster", "-o", "json"], capture_output=True, text=True)
+    assert cli.returncode == 0 and "probes: 10/10" in cli.stderr, cli.stderr
+    assert json.loads(cli.stdout)["ok"] is True

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..runtimes.base import Progress, no_progress
 from .prober import ProbeResult, ProbeTask
 
 DEFAULT_PROBES = 20
@@ -51,7 +52,7 @@ class MeasuredResult(ProbeResult):
         return {"probes": self.probes, "lost": self.lost, "lossPct": self.loss_pct, **stats}
 
 
-def measuring(probe: Prober, count: int = DEFAULT_PROBES) -> Prober:
+def measuring(probe: Prober, count: int = DEFAULT_PROBES, progress: Progress = no_progress) -> Prober:
     """A prober that sends `count` probes per task and merges them per task.
 
     The burst goes out as `count` rounds of one probe per task, a round every
@@ -71,7 +72,10 @@ def measuring(probe: Prober, count: int = DEFAULT_PROBES) -> Prober:
                 if number:
                     time.sleep(ROUND_INTERVAL)
                 rounds.append(pool.submit(probe, tasks))
-            results = [r.result() for r in rounds]
+            results = []
+            for number, finished in enumerate(rounds, start=1):
+                results.append(finished.result())
+                progress("rounds", number, count)
         return [merge([each[i] for each in results]) for i in range(len(tasks))]
     return burst
 

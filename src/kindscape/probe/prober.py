@@ -12,9 +12,11 @@ import resource
 import select
 import socket
 import struct
+import threading
 import time
 from dataclasses import dataclass
 
+from ..runtimes.base import Progress
 from ..runtimes.netns import nsfs
 
 DEFAULT_TIMEOUT = 1.0
@@ -22,6 +24,7 @@ DEFAULT_CONCURRENCY = 512  # sockets in flight: bounded, so fds and memory stay 
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset
 DEFAULT_WORKERS = 2  # epoll loops on threads of their own: about one per core
 FD_HEADROOM = 16  # descriptors left for everything else (namespace files, pipes, logs)
+PROGRESS_EVERY = 0.1  # seconds between progress reports (each loop reports what it finished)
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,28 @@ class _Flight:
     buffer: bytes = b""
 
 
+class _Tally:
+    """Finished probes of all loops together, reported as the `probes` step (throttled)."""
+
+    def __init__(self, total: int, progress: Progress | None):
+        self.total, self.done, self.progress = total, 0, progress
+        self.lock = threading.Lock()
+        self.reported = float("-inf")  # the first finished probe is always reported
+
+    def add(self, finished: int) -> None:
+        if self.progress is None or not finished:
+            return
+        with self.lock:
+            self.done += finished
+            now = time.monotonic()
+            if self.done >= self.total or now - self.reported >= PROGRESS_EVERY:
+                self.reported = now
+                self.progress("probes", self.done, self.total)
+
+
 def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
-        concurrency: int = DEFAULT_CONCURRENCY, workers: int = DEFAULT_WORKERS) -> list[ProbeResult]:
+        concurrency: int = DEFAULT_CONCURRENCY, workers: int = DEFAULT_WORKERS,
+        progress: Progress | None = None) -> list[ProbeResult]:
     """Probe every task; results in the order of `tasks`.
 
     A probe's cost is mostly the kernel's: the SYN, the answer and the FIN cross the
@@ -78,24 +101,26 @@ def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
     workers = max(1, min(workers, concurrency))  # each loop keeps at least one probe in flight
     share = max(1, -(-len(order) // workers))
     groups = [[results[i] for i in order[start:start + share]] for start in range(0, len(order), share)]
+    tally = _Tally(len(results), progress)
     if len(groups) <= 1:
         for group in groups:
-            _probe(group, timeout, concurrency)
+            _probe(group, timeout, concurrency, tally)
         return results
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-        futures = [pool.submit(_probe, group, timeout, max(1, concurrency // len(groups))) for group in groups]
+        futures = [pool.submit(_probe, group, timeout, max(1, concurrency // len(groups)), tally)
+                   for group in groups]
         for future in futures:
             future.result()
     return results
 
 
-def _probe(results: list[ProbeResult], timeout: float, concurrency: int) -> None:
+def _probe(results: list[ProbeResult], timeout: float, concurrency: int, tally: _Tally) -> None:
     """One epoll loop: at most `concurrency` probes in flight, sources entered in turn."""
     poller = select.epoll()
     flights: dict[int, _Flight] = {}
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    next_task = 0
+    next_task = finished = 0
     try:
         while next_task < len(results) or flights:
             if next_task < len(results) and len(flights) < concurrency:
@@ -105,6 +130,8 @@ def _probe(results: list[ProbeResult], timeout: float, concurrency: int) -> None
                 if launched < len(batch):  # out of descriptors after all: fewer at once
                     concurrency = max(1, len(flights))
             _step(poller, flights)
+            tally.add(next_task - len(flights) - finished)
+            finished = next_task - len(flights)
     finally:
         for flight in flights.values():
             flight.sock.close()

@@ -47,8 +47,9 @@ class Runtime(Protocol):
     def orphans(self, scenario: str) -> ScenarioState | None:
         """What a scenario left without a state file, found by its ownership marks."""
 
-    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
-        """Run TCP probes from the tasks' source endpoints."""
+    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
+              progress: Progress = no_progress) -> list[ProbeResult]:
+        """Run TCP probes from the tasks' source endpoints (progress: the `probes` step)."""
 
     def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:

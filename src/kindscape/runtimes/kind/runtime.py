@@ -20,7 +20,7 @@ from ...probe.prober import ProbeResult, ProbeTask
 from ...runner import require, run
 from ...state import ScenarioState
 from ...topology import Impairment, Topology
-from ..base import Progress
+from ..base import Progress, no_progress
 from ..netns import processes
 from .apply import KindApplier
 from .docker_side import DockerSide
@@ -157,13 +157,14 @@ class KindRuntime:
         extra["containers"], extra["networks"] = containers, networks
         return ScenarioState(scenario, self.name, phase="orphaned", extra=extra)
 
-    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
+    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
+              progress: Progress = no_progress) -> list[ProbeResult]:
         paths: dict[str, str] = {}
         for task in tasks:
             if task.source_ns not in paths:
                 paths[task.source_ns] = netns_path(self.docker, task.source_ns)
         resolved = [replace(t, source_ns=paths[t.source_ns]) for t in tasks]
-        results = prober.run(resolved, timeout=timeout)
+        results = prober.run(resolved, timeout=timeout, progress=progress)
         for result, task in zip(results, tasks):
             result.task = task  # report the endpoint's own name for its namespace
         return results

@@ -15,7 +15,7 @@ from ...probe.prober import ProbeResult, ProbeTask
 from ...runner import require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
-from ..base import Progress
+from ..base import Progress, no_progress
 from . import nsfs, processes
 
 WORKLOADS = "workloads"
@@ -130,12 +130,13 @@ class NetnsRuntime:
         return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs,
                              files=_marked_files(names, ownership_mark(scenario)))
 
-    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float) -> list[ProbeResult]:
+    def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
+              progress: Progress = no_progress) -> list[ProbeResult]:
         check_privileges()
         sources = sorted({task.source_ns for task in tasks})
         _require_namespaces(state, sources)
         try:
-            return prober.run(tasks, timeout=timeout)
+            return prober.run(tasks, timeout=timeout, progress=progress)
         except FileNotFoundError:  # a namespace went away while probing: `down` is at work
             _require_namespaces(state, sources)
             raise

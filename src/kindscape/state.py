@@ -188,7 +188,8 @@ def _acquire(path: str, name: str, wait: bool) -> int:
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise
-            if not _alive(holder) and time.monotonic() < deadline:
+            # No pid yet, or none any more: a holder starting or finishing (moments).
+            if (not holder or not _alive(holder)) and time.monotonic() < deadline:
                 time.sleep(0.02)
                 continue
             raise StateError(_busy(name, holder, path)) from None

@@ -221,6 +221,25 @@ def test_lock_of_a_killed_command_not_yet_reaped_is_waited_for_too(no_leaks):
         holder.wait()
 
 
+def test_a_lock_held_while_its_holder_finishes_is_waited_for(no_leaks):
+    """The holder's last moments: it has emptied the file (its pid gone), not yet closed it."""
+    path = f"{statefile.STATE_ROOT}/orphan-lock.lock"
+    finishing = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({path!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nos.ftruncate(fd, 0)\nprint('held', flush=True)\ntime.sleep(0.4)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert finishing.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with statefile.locked("orphan-lock"):
+            waited = time.monotonic() - started
+        assert 0.1 < waited < statefile.ORPHANED_LOCK_WAIT, waited
+    finally:
+        finishing.stdout.close()
+        finishing.wait()
+
+
 def test_lock_a_killed_command_left_to_a_lasting_child_is_a_clear_error(no_leaks, monkeypatch):
     monkeypatch.setattr(statefile, "ORPHANED_LOCK_WAIT", 0.3)
     holder = _orphan_the_lock("orphan-lock", 2.0)

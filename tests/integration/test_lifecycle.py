@@ -191,53 +191,42 @@ def _orphan_the_lock(name: str, child_seconds: float) -> int:
     return int(done.stdout)
 
 
+def _seconds_to_lock(name: str) -> float:
+    started = time.monotonic()
+    with statefile.locked(name):
+        return time.monotonic() - started
+
+
 def test_lock_of_a_killed_command_is_taken_once_its_children_let_go(no_leaks):
     """CI saw this: `up` SIGKILLed while a thread forked `nft`; the next command, a moment
     later, found the lock held by that child. A dead holder's lock is waited for."""
     holder = _orphan_the_lock("orphan-lock", 0.5)
-    started = time.monotonic()
-    with statefile.locked("orphan-lock"):
-        waited = time.monotonic() - started
+    waited = _seconds_to_lock("orphan-lock")
     assert 0.2 < waited < statefile.ORPHANED_LOCK_WAIT, (holder, waited)
 
 
 def test_lock_of_a_killed_command_not_yet_reaped_is_waited_for_too(no_leaks):
     """Its parent has not collected it yet (a zombie): its pid is still there, its files
     are not; the lock is its child's, and is waited for."""
-    holder = subprocess.Popen([sys.executable, "-c", _ORPHANING_HOLDER, "orphan-lock", "0.5"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
+    with subprocess.Popen([sys.executable, "-c", _ORPHANING_HOLDER, "orphan-lock", "0.5"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as holder:
         pid = int(holder.stdout.readline())
         deadline = time.monotonic() + 10
         while Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
             assert time.monotonic() < deadline, "the holder did not die"
             time.sleep(0.01)
-        started = time.monotonic()
-        with statefile.locked("orphan-lock"):
-            waited = time.monotonic() - started
-        assert 0.1 < waited < statefile.ORPHANED_LOCK_WAIT, waited
-    finally:
-        holder.stdout.close()
-        holder.wait()
+        assert 0.1 < _seconds_to_lock("orphan-lock") < statefile.ORPHANED_LOCK_WAIT
 
 
 def test_a_lock_held_while_its_holder_finishes_is_waited_for(no_leaks):
     """The holder's last moments: it has emptied the file (its pid gone), not yet closed it."""
     path = f"{statefile.STATE_ROOT}/orphan-lock.lock"
-    finishing = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, sys, time\n"
-        f"fd = os.open({path!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX)\nos.ftruncate(fd, 0)\nprint('held', flush=True)\ntime.sleep(0.4)\n")],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert finishing.stdout.readline().strip() == "held"
-        started = time.monotonic()
-        with statefile.locked("orphan-lock"):
-            waited = time.monotonic() - started
-        assert 0.1 < waited < statefile.ORPHANED_LOCK_WAIT, waited
-    finally:
-        finishing.stdout.close()
-        finishing.wait()
+    finishing = [sys.executable, "-c", "import fcntl, os, sys, time\n"
+                 f"fd = os.open({path!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+                 "fcntl.flock(fd, fcntl.LOCK_EX)\nos.ftruncate(fd, 0)\nprint('held', flush=True)\ntime.sleep(0.4)\n"]
+    with subprocess.Popen(finishing, stdout=subprocess.PIPE, text=True) as holder:
+        assert holder.stdout.readline().strip() == "held"
+        assert 0.1 < _seconds_to_lock("orphan-lock") < statefile.ORPHANED_LOCK_WAIT
 
 
 def test_lock_a_killed_command_left_to_a_lasting_child_is_a_clear_error(no_leaks, monkeypatch):

@@ -15,6 +15,7 @@ IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DOCKER_HOST = "docker-host"
+KIND_NETWORK = "kind"  # KIND's shared Docker network
 # Namespaces are named <prefix>.<scenario>.<endpoint>. KINDSCAPE_NETNS_PREFIX (with
 # KINDSCAPE_STATE_DIR) lets two independent users of one machine, e.g. two CI jobs, run
 # scenarios of the same name side by side.

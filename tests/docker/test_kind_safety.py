@@ -10,6 +10,7 @@ import pytest
 
 import kindscape
 from kindscape import state as statefile
+from kindscape.runtimes.kind.preflight import check_docker_state
 from kindscape.runtimes.kind.runtime import KindRuntime
 from tests.docker.conftest import KIND_NETWORK
 
@@ -49,6 +50,17 @@ def test_kind_network_with_another_subnet_is_refused(standin, docker_client, no_
         assert f"docker network {KIND_NETWORK} exists with subnet 172.31.242.0/24, but the scenario " \
                "declares 172.31.240.0/24" in str(caught.value)
         assert _nothing_of(docker_client, "kst-two")
+    finally:
+        network.remove()
+
+
+def test_kind_network_with_the_declared_subnet_is_reused_not_a_clash(standin, docker_client, no_leaks):
+    """Its bridge's route is Docker's (KIND's), not the machine's: nothing to refuse."""
+    network = docker_client.networks.create(KIND_NETWORK, driver="bridge", labels={"io.kindscape.test": "1"},
+                                            ipam=_ipam("172.31.240.0/24"))
+    try:
+        runtime = KindRuntime()
+        check_docker_state(runtime.docker, kindscape.load(TWO).topology, runtime.settings)
     finally:
         network.remove()
 

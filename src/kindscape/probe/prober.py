@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..runtimes.base import Progress
+from ..runtimes.base import Progress, no_progress
 from ..runtimes.netns import nsfs
 
 DEFAULT_TIMEOUT = 1.0
@@ -70,13 +70,13 @@ class _Flight:
 class _Tally:
     """Finished probes of all loops together, reported as the `probes` step (throttled)."""
 
-    def __init__(self, total: int, progress: Progress | None):
+    def __init__(self, total: int, progress: Progress):
         self.total, self.done, self.progress = total, 0, progress
         self.lock = threading.Lock()
         self.reported = float("-inf")  # the first finished probe is always reported
 
     def add(self, finished: int) -> None:
-        if self.progress is None or not finished:
+        if self.progress is no_progress or not finished:
             return
         with self.lock:
             self.done += finished
@@ -88,7 +88,7 @@ class _Tally:
 
 def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
         concurrency: int = DEFAULT_CONCURRENCY, workers: int = DEFAULT_WORKERS,
-        progress: Progress | None = None) -> list[ProbeResult]:
+        progress: Progress = no_progress) -> list[ProbeResult]:
     """Probe every task; results in the order of `tasks`.
 
     A probe's cost is mostly the kernel's: the SYN, the answer and the FIN cross the

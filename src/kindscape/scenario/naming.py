@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from ..topology import KIND_NETWORK  # noqa: F401  (a name rule too; the runtimes take it from topology)
+
 SCENARIO_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 SCENARIO_NAME_MAX = 20
 # Docker's rule for network names, kept short enough to show in interface names.
@@ -13,7 +15,6 @@ HOST_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 HOST_NAME_MAX = 63
 # The longest KIND suffix is "-control-plane" plus a number; node names are hostnames.
 CLUSTER_NAME_MAX = 45
-KIND_NETWORK = "kind"  # KIND's shared Docker network
 RESERVED_NETWORK_NAMES = ("loopback", "primary", "host", "none", "bridge")
 RESERVED_ENDPOINTS = ("docker-host",)
 # A network's name is its bridge's altname in docker-host, so it must not be the name of

@@ -30,15 +30,19 @@ def container_ns(container: str, netns: str = "") -> str:
     return f"container:{container}:{netns}" if netns else f"container:{container}"
 
 
-def netns_path(docker: DockerSide, symbol: str) -> str:
-    """The path of an endpoint's network namespace, as seen from the Docker host."""
+def netns_path(docker: DockerSide, symbol: str, pids: dict[str, int] | None = None) -> str:
+    """The path of an endpoint's network namespace, as seen from the Docker host (`pids`:
+    containers' pids already looked up, e.g. a node's for each of its pods)."""
     if symbol == DOCKER_HOST_NS:
         return "/proc/self/ns/net"
     kind, _, rest = symbol.partition(":")
     container, _, netns = rest.partition(":")
     if kind != "container" or not container:
         raise RuntimeFailure(f"not a kind runtime endpoint: {symbol}")
-    pid = docker.pid(container)
+    pids = {} if pids is None else pids
+    if container not in pids:
+        pids[container] = docker.pid(container)
+    pid = pids[container]
     # /run, not /var/run: an absolute symlink inside the container would resolve on the host.
     return f"/proc/{pid}/root/run/netns/{netns}" if netns else f"/proc/{pid}/ns/net"
 

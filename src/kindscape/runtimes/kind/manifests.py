@@ -3,21 +3,17 @@ it adds before `kind create cluster`). Pure text in, text out."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import yaml
 
-if TYPE_CHECKING:
-    from .ops import ProbePods
+from .ops import MANAGED_BY, ProbePods
 
-from .ops import MANAGED_BY
 # kubeadm's config API versions KIND renders (by Kubernetes version); a JSON 6902 patch
 # applies only to the document of its exact apiVersion, so the certSANs patch comes once
 # for each and only the matching one takes effect.
 KUBEADM_VERSIONS = ("v1beta2", "v1beta3", "v1beta4")
 
 
-def probe_pods(op: "ProbePods", image: str) -> str:
+def probe_pods(op: ProbePods, image: str) -> str:
     """One Pod per probe endpoint, pinned to its node (nodeName: no scheduler, no taint
     checks) and tolerating everything; its container only has to stay up (the pause image)."""
     docs = []

@@ -15,8 +15,7 @@ from dataclasses import dataclass, fields
 from ...plan import routing, rules
 from ...plan.services import pod_ports
 from ...plan.ops import Plan, Route
-from ...scenario.naming import KIND_NETWORK
-from ...topology import Host, Node, Topology
+from ...topology import KIND_NETWORK, Host, Node, Topology
 from . import manifests, services
 from .links import plan_link_ops
 from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCENARIO_LABEL, Connect,

@@ -29,11 +29,7 @@ def argv(netns_path: str, resolv_conf: str, command: list[str]) -> list[str]:
 
 
 def enter(netns_path: str, resolv_conf: str) -> None:
-    fd = os.open(netns_path, os.O_RDONLY)
-    try:
-        nsfs.setns(fd)
-    finally:
-        os.close(fd)
+    nsfs.enter(netns_path)  # an absolute path is used as it is
     nsfs.unshare(CLONE_NEWNS, "unshare(CLONE_NEWNS)")
     nsfs.mount(b"none", b"/", nsfs.MS_REC | MS_PRIVATE, "mount --make-rprivate /")
     nsfs.mount(resolv_conf.encode(), RESOLV_CONF.encode(), nsfs.MS_BIND, f"mount --bind {resolv_conf} {RESOLV_CONF}")

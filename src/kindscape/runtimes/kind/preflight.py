@@ -20,9 +20,12 @@ def check_docker_state(docker: DockerSide, topology: Topology, settings: Setting
     problems: list[str] = []
     problems += _kind_network(docker, topology, settings)
     problems += _taken_names(docker, topology)
-    docker_subnets = _docker_subnets(docker, settings)
-    problems += _overlaps(topology, docker_subnets)
-    problems += _route_overlaps(topology, docker_subnets)
+    docker_subnets = _docker_subnets(docker)
+    ours = _ours(topology)
+    # The `kind` network is reused as it is: its subnets are KIND's, not a clash.
+    problems += _overlaps(ours, [(n, s) for n, s in docker_subnets if n != settings.kind_network])
+    # Docker's own routes (the `kind` bridge's too) are not the machine's routes.
+    problems += _route_overlaps(ours, {subnet for _, subnet in docker_subnets})
     if docker.labelled_volumes(topology.scenario):
         problems.append(f"Docker still holds scenario {topology.scenario!r}'s record (volume "
                         f"{volume_name(topology.scenario)}): left by a crash? run "
@@ -86,30 +89,29 @@ def _ours(topology: Topology) -> list[tuple[str, object]]:
     return mine
 
 
-def _docker_subnets(docker: DockerSide, settings: Settings) -> list[tuple[str, object]]:
-    """Docker's networks' subnets (the `kind` network excepted: it is reused as it is)."""
+def _docker_subnets(docker: DockerSide) -> list[tuple[str, object]]:
+    """Every Docker network's subnets, by network name."""
     return [(network.name, ipaddress.ip_network(text)) for network in docker.client.networks.list()
-            if network.name != settings.kind_network for text in docker.subnets(network)]
+            for text in docker.subnets(network)]
 
 
-def _overlaps(topology: Topology, docker_subnets: list[tuple[str, object]]) -> list[str]:
+def _overlaps(ours: list[tuple[str, object]], docker_subnets: list[tuple[str, object]]) -> list[str]:
     found = []
     for name, theirs in docker_subnets:
-        for label, subnet in _ours(topology):
+        for label, subnet in ours:
             if subnet.version == theirs.version and subnet.overlaps(theirs):
                 found.append(f"{label} {subnet} overlaps docker network {name} ({theirs})")
     return found
 
 
-def _route_overlaps(topology: Topology, docker_subnets: list[tuple[str, object]]) -> list[str]:
+def _route_overlaps(ours: list[tuple[str, object]], docker_routes: set) -> list[str]:
     """The machine's own routes (a VPN, a LAN): pods and Services there would shadow them or
     be shadowed. Default, link-local and multicast routes, and Docker's own, are not clashes."""
-    skip = {subnet for _, subnet in docker_subnets}
     found = []
     for route in _machine_routes():
-        if route.prefixlen == 0 or route in skip or route.is_link_local or route.is_multicast:
+        if route.prefixlen == 0 or route in docker_routes or route.is_link_local or route.is_multicast:
             continue
-        for label, subnet in _ours(topology):
+        for label, subnet in ours:
             if subnet.version == route.version and subnet.overlaps(route):
                 found.append(f"{label} {subnet} overlaps this machine's route to {route}")
     return found

@@ -160,9 +160,10 @@ class KindRuntime:
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
               progress: Progress = no_progress) -> list[ProbeResult]:
         paths: dict[str, str] = {}
+        pids: dict[str, int] = {}  # one `docker inspect` per container, not per pod on it
         for task in tasks:
             if task.source_ns not in paths:
-                paths[task.source_ns] = netns_path(self.docker, task.source_ns)
+                paths[task.source_ns] = netns_path(self.docker, task.source_ns, pids)
         resolved = [replace(t, source_ns=paths[t.source_ns]) for t in tasks]
         results = prober.run(resolved, timeout=timeout, progress=progress)
         for result, task in zip(results, tasks):

@@ -39,8 +39,8 @@ def _check(result: int, what: str, target: str = "") -> None:
         raise OSError(code, f"{what}: {os.strerror(code)}", target)
 
 
-def unshare(flags: int, what: str) -> None:
-    _check(_libc.unshare(flags), what)
+def unshare(flags: int, what: str, target: str = "") -> None:
+    _check(_libc.unshare(flags), what, target)
 
 
 def mount(source: bytes, target: bytes, flags: int, what: str) -> None:
@@ -60,8 +60,8 @@ def prepare_netns_dir() -> None:
         return
     if ctypes.get_errno() != errno.EINVAL:
         _check(-1, "mount --make-rshared", NETNS_DIR)
-    _check(_libc.mount(target, target, b"none", MS_BIND | MS_REC, None), "mount --bind", NETNS_DIR)
-    _check(_libc.mount(b"", target, b"none", MS_SHARED | MS_REC, None), "mount --make-rshared", NETNS_DIR)
+    mount(target, target, MS_BIND | MS_REC, "mount --bind")
+    mount(b"", target, MS_SHARED | MS_REC, "mount --make-rshared")
 
 
 def setns(fd: int) -> None:
@@ -102,11 +102,11 @@ def _create_here(name: str, work: Callable[[str], T]) -> T:
     the mount: a namespace is never left mounted without its mark (a crash before the
     mount takes the namespace with the thread, or the next unshare leaves it)."""
     path = path_of(name)
-    _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)", name)
+    unshare(CLONE_NEWNET, "unshare(CLONE_NEWNET)", name)
     result = work(name)
     source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
     try:
-        _check(_libc.mount(source, path.encode(), b"none", MS_BIND, None), "mount --bind", path)
+        mount(source, path.encode(), MS_BIND, "mount --bind")
     except BaseException:
         close = getattr(result, "close", None)  # e.g. a netlink socket made inside
         if close is not None:

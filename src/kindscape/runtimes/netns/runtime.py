@@ -137,8 +137,9 @@ class NetnsRuntime:
         _require_namespaces(state, sources)
         try:
             return prober.run(tasks, timeout=timeout, progress=progress)
-        except FileNotFoundError:  # a namespace went away while probing: `down` is at work
-            _require_namespaces(state, sources)
+        except OSError:  # a namespace went away while probing (`down` is at work): its file
+            # is gone (ENOENT) or unmounted but not yet removed (setns: EINVAL)
+            _require_namespaces(state, sources, present=nsfs.is_mounted)
             raise
 
     def kernel(self, state: ScenarioState):
@@ -175,10 +176,12 @@ def _server_spec(scenario: str, op: ops.StartWorkloads) -> dict:
                for d in op.dns]}
 
 
-def _require_namespaces(state: ScenarioState, names: Sequence[str]) -> None:
+def _require_namespaces(state: ScenarioState, names: Sequence[str],
+                        present: Callable[[str], bool] = nsfs.exists) -> None:
     """Commands on a scenario need its namespaces: one gone means `down` is removing the
-    scenario, or someone removed it by hand; either way, say so instead of failing later."""
-    missing = [name for name in names if not nsfs.exists(name)]
+    scenario, or someone removed it by hand; either way, say so instead of failing later.
+    (`exists` is a stat per name; `is_mounted` asks the kernel, for when it matters.)"""
+    missing = [name for name in names if not present(name)]
     if missing:
         raise StateError(f"scenario {state.name!r} is not whole: namespace {missing[0]} is gone"
                          f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}: it is being "

@@ -5,6 +5,7 @@ The CLI is a thin layer over these functions; tests and notebooks use them direc
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -98,10 +99,10 @@ class Lab:
         `measure`, each pair gets a burst of that many probes (loss, RTT spread).
         `progress` hears of finished probes (step `probes`), or rounds with `measure`.
         """
-        if not timeout > 0:
+        if not (timeout > 0 and math.isfinite(timeout)):
             raise KindscapeError(f"the probe timeout must be a positive number of seconds (got {timeout})")
         from .probe import checks
-        progress = progress or no_progress
+        progress = _sink(progress)
         probe = lambda tasks: self.runtime.probe(self.state, tasks, timeout, progress)  # noqa: E731
         if measure:
             from .probe.measure import MAX_TIMEOUT, measuring
@@ -152,27 +153,28 @@ class Lab:
         return status_json(self.topology, self.state, self.runtime.health(self.state))
 
     # Links: impairments and partitions on the running scenario (see faults.py) ---------
-    def impair(self, one: str, other: str, clear: bool = False, progress: Progress = no_progress,
+    def impair(self, one: str, other: str, clear: bool = False, progress: Progress | None = None,
                **settings: Any) -> dict[str, Any]:
         """Set the impairment between two sides to `settings` (delay="25ms", loss="1%",
         rate="10mbit", ...), or clear it; returns the scenario's links (as `status`)."""
         from . import faults
-        return self._links_changed(faults.impair(self.name, one, other, None if clear else settings, progress))
+        return self._links_changed(faults.impair(self.name, one, other, None if clear else settings,
+                                                  _sink(progress)))
 
-    def partition(self, one: str, other: str, progress: Progress = no_progress) -> dict[str, Any]:
+    def partition(self, one: str, other: str, progress: Progress | None = None) -> dict[str, Any]:
         """Cut all traffic between two sides until `heal`."""
         from . import faults
-        return self._links_changed(faults.partition(self.name, one, other, progress))
+        return self._links_changed(faults.partition(self.name, one, other, _sink(progress)))
 
-    def heal(self, one: str, other: str, progress: Progress = no_progress) -> dict[str, Any]:
+    def heal(self, one: str, other: str, progress: Progress | None = None) -> dict[str, Any]:
         from . import faults
-        return self._links_changed(faults.heal(self.name, one, other, progress))
+        return self._links_changed(faults.heal(self.name, one, other, _sink(progress)))
 
     def _links_changed(self, links) -> dict[str, Any]:
         self.state = statefile.load(self.name) or self.state
         return {"name": self.name, **links.to_json()}
 
-    def down(self, progress: Progress = no_progress) -> list[str]:
+    def down(self, progress: Progress | None = None) -> list[str]:
         """Remove everything of the scenario; returns what was removed. Once down, a
         second call does nothing (so leaving a `with` block after `down()` is fine)."""
         if self.is_down:
@@ -201,7 +203,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     (StateError): take it down first. `progress(step, done, total)` is called as the work
     advances. The netns runtime needs root (PrivilegeError otherwise).
     """
-    progress = progress or no_progress
+    progress = _sink(progress)
     loaded = _as_scenario(scenario)
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
@@ -228,6 +230,11 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     # A runtime may record the topology it found (the kind runtime: the real containers);
     # when it kept the planned one, the Lab needs no decoding of it.
     return Lab(state, loaded.topology if state.topology is planned else None)
+
+
+def _sink(progress: Progress | None) -> Progress:
+    """Where progress goes: the caller's callable; None (the default) says nothing."""
+    return no_progress if progress is None else progress
 
 
 def _with_crash_hook(progress: Progress) -> Progress:
@@ -289,8 +296,9 @@ def _known() -> str:
     return f" (up: {', '.join(names)})" if names else ""
 
 
-def down(name: str, progress: Progress = no_progress, runtime: str | None = None) -> list[str]:
+def down(name: str, progress: Progress | None = None, runtime: str | None = None) -> list[str]:
     """Remove everything of a scenario, from its state file or, without one, by its marks."""
+    progress = _sink(progress)
     with statefile.locked(name, wait=True) as lock:
         state = _recorded_or_found(name, runtime)
         if state is None:
@@ -313,7 +321,7 @@ def down(name: str, progress: Progress = no_progress, runtime: str | None = None
     return removed
 
 
-def down_all(progress: Progress = no_progress) -> tuple[dict[str, list[str]], dict[str, str]]:
+def down_all(progress: Progress | None = None) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Take down every scenario this machine has state for (up, or left by a crash of
     `up`): ({name: what was removed}, {name: why it could not be}). One failing does not
     stop the others; one another `down` removed meanwhile is left out."""
@@ -371,17 +379,23 @@ def list_up() -> list[str]:
 def status(name: str | None = None) -> dict[str, Any]:
     """One scenario's status, or {"scenarios": [...]} for every scenario that is up, and
     "notUp": the others this machine has state for (being made or removed, or left by a
-    crash: `down` removes them), each {"name", "phase", "pid"}."""
+    crash: `down` removes them), each {"name", "phase", "pid"}; a state file that cannot
+    be read is listed with phase "unreadable" (one bad file does not hide the others)."""
     if name is not None:
         return attach(name).status()
     found, others = [], []
     for each in statefile.names():
-        state = statefile.load(each)
-        if state is not None and state.phase == "up":
+        try:
+            state = statefile.load(each)
+        except StateError:
+            others.append({"name": each, "phase": "unreadable", "pid": None})
+            continue
+        if state is None:  # removed by a `down` meanwhile
+            continue
+        if state.phase == "up":
             found.append(Lab(state).status())
         else:
-            others.append({"name": each, "phase": state.phase if state else "unknown",
-                           "pid": state.pid if state else None})
+            others.append({"name": each, "phase": state.phase, "pid": state.pid})
     return {"scenarios": found, "notUp": others}
 
 

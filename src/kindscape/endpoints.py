@@ -124,11 +124,12 @@ def _parse_service(service: tuple[str, str, str, str], names: Names) -> Selector
     _known_cluster(cluster, names)
     kind = names.service_types.get((cluster, namespace, name))
     if kind is None:
+        known = [f"{ns}/{n}" for (c, ns, n) in names.service_types if c == cluster]
         raise EndpointError(f"unknown service {namespace}/{name} in cluster {cluster}",
-                            "declare it in `services`")
+                            "services: " + (", ".join(known) or "none"))
     problem = service_view_problem(view, kind)
-    if problem:
-        raise EndpointError(*problem)
+    if problem:  # said with the selector: trace names two endpoints
+        raise EndpointError(f"{cluster}/{view}/{namespace}/{name}: {problem[0]}", problem[1])
     return Selector("service", cluster, service)
 
 

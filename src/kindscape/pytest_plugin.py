@@ -49,13 +49,15 @@ def kindscape_lab() -> Iterator[LabFactory]:
     the test's teardown after the others were still taken down. Without root, asking
     for a netns scenario skips the test, saying why."""
     from . import api
+    from .errors import PrivilegeError
 
     labs: list[Lab] = []
 
     def bring_up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns") -> "Lab":
-        if runtime == "netns":
-            _skip_without_privileges()
-        lab = api.up(scenario, runtime=runtime)
+        try:
+            lab = api.up(scenario, runtime=runtime)
+        except PrivilegeError as exc:  # refused before anything was made: root, capabilities
+            pytest.skip(f"{NOT_ROOT}; {exc}")
         labs.append(lab)
         return lab
 
@@ -63,13 +65,6 @@ def kindscape_lab() -> Iterator[LabFactory]:
         yield bring_up
     finally:
         _take_down(labs)
-
-
-def _skip_without_privileges() -> None:
-    from . import privileges
-    lacking = privileges.missing(privileges.NETNS)
-    if lacking:
-        pytest.skip(f"{NOT_ROOT}; this process lacks {', '.join(lacking)}")
 
 
 def _take_down(labs: list["Lab"]) -> None:

@@ -116,7 +116,7 @@ def test_check_exits_1_when_an_expectation_fails(no_leaks, tmp_path):
 
 
 def test_a_probe_timeout_must_be_positive(interconnected):
-    for bad in (0, -1.0):
+    for bad in (0, -1.0, float("inf"), float("nan")):
         with pytest.raises(kindscape.KindscapeError, match="positive number of seconds"):
             interconnected.check(timeout=bad)
 

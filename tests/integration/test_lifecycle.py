@@ -80,6 +80,8 @@ def test_down_with_a_damaged_state_file_finds_everything_by_its_marks(no_leaks):
         handle.write('{"name": "multi-cluster", "namespa')  # e.g. a full disk
     with pytest.raises(kindscape.KindscapeError, match="unreadable.*kindscape down multi-cluster"):
         kindscape.attach("multi-cluster")
+    # `status` of everything still answers, listing the damaged one
+    assert kindscape.status()["notUp"] == [{"name": "multi-cluster", "phase": "unreadable", "pid": None}]
     removed = kindscape.down("multi-cluster")
     assert sum(1 for r in removed if r.startswith("namespace ")) == 11  # 9 + 2 CoreDNS pods
 

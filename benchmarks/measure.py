@@ -22,11 +22,11 @@ class Run:
     stderr: str
 
 
-def run_timed(argv: list[str], timeout: float = 600) -> Run:
+def run_timed(argv: list[str], timeout: float = 600, env: dict[str, str] | None = None) -> Run:
     """Run argv to completion; wall time and the process's own peak RSS (wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         deadline = started + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

@@ -41,10 +41,11 @@ def _local(node: Node, cluster: Cluster) -> set[IPAddr]:
     return found
 
 
-def _match(node: Node, cluster: Cluster, packet: Packet) -> tuple[ProxiedPort, str, bool] | None:
+def _match(node: Node, cluster: Cluster, ports: list[ProxiedPort],
+           packet: Packet) -> tuple[ProxiedPort, str, bool] | None:
     """The Service port a packet is for, the rule that catches it, and whether it is
     external traffic (NodePort, LoadBalancer), in the rules' order."""
-    ports = [p for p in kubeproxy.proxied_ports(cluster) if p.protocol == packet.proto]
+    ports = [p for p in ports if p.protocol == packet.proto]
     for port in ports:
         if packet.dport == port.port and packet.dst in port.cluster_ips:
             return port, f"{_name(port)} cluster IP", False
@@ -59,6 +60,18 @@ def _match(node: Node, cluster: Cluster, packet: Packet) -> tuple[ProxiedPort, s
 class KubeProxy:
     table = TABLE
 
+    def __init__(self) -> None:
+        # The clusters' Service ports, made once per topology (a trace asks at every hop).
+        self._ports: tuple[Topology | None, dict[str, list[ProxiedPort]]] = (None, {})
+
+    def _ports_of(self, topology: Topology, cluster: Cluster) -> list[ProxiedPort]:
+        seen, ports = self._ports
+        if seen is not topology:
+            self._ports = seen, ports = topology, {}
+        if cluster.name not in ports:
+            ports[cluster.name] = kubeproxy.proxied_ports(cluster)
+        return ports[cluster.name]
+
     def decide(self, topology: Topology, place: Place, hook: Hook,
                packet: Packet) -> tuple[Decision, ...] | Decision | None:
         if place.role != "node" or place.reply:
@@ -67,13 +80,15 @@ class KubeProxy:
         if node is None:
             return None
         if hook in (Hook.PREROUTING, Hook.OUTPUT):
-            return self._service(node, topology.cluster(node.cluster), packet)
+            cluster = topology.cluster(node.cluster)
+            return self._service(node, cluster, self._ports_of(topology, cluster), packet)
         if hook is Hook.POSTROUTING and packet.mark & MASQ_MARK:
             return Decision(TABLE, "KUBE-POSTROUTING: masquerade marked traffic", Action.MASQUERADE)
         return None
 
-    def _service(self, node: Node, cluster: Cluster, packet: Packet) -> tuple[Decision, ...] | None:
-        found = _match(node, cluster, packet)
+    def _service(self, node: Node, cluster: Cluster, ports: list[ProxiedPort],
+                 packet: Packet) -> tuple[Decision, ...] | None:
+        found = _match(node, cluster, ports, packet)
         if found is None:
             return None
         port, rule, external = found

@@ -43,8 +43,9 @@ class LinkEffect:
 
 def link_effects(links: "Links") -> list[LinkEffect]:
     """A scenario's impairments and partitions (`faults.Links`: the file's, or a running
-    scenario's as they are now) as labelled edges, one per pair of sides (Graphviz's `dot`
-    can abort on several labelled edges between the same two clusters)."""
+    scenario's as they are now) as labelled effects, one per pair of sides: a partition
+    and an impairment of the same pair share one label (edges that land on the same graph
+    nodes are merged later, in `Drawing._effects`)."""
     from ..faults import impairment_json
     from ..measures import settings_text
     labels_by_pair: dict[tuple[str, str], list[str]] = {}

@@ -110,7 +110,8 @@ class Wiring:
 
 def _pods_on(topology: Topology, node) -> list:
     """A node's pods, and its cluster's CoreDNS pod when it runs there."""
-    return [pod for pod in topology.cluster(node.cluster).all_pods if pod.node == node.name]
+    dns = topology.cluster(node.cluster).dns_pod
+    return list(node.pods) + ([dns] if dns is not None and dns.node == node.name else [])
 
 
 def resolve(topology: Topology, wiring: Wiring, selector: str) -> Endpoint:

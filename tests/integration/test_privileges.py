@@ -22,10 +22,14 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 pytestmark = pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
 
 
-def _without(capability: str, *args: str) -> subprocess.CompletedProcess:
+def _dropping(capability: str) -> tuple[str, ...]:
+    """setpriv's argv that runs a command as root without `capability`."""
     drop = f"-{capability.lower().removeprefix('cap_')}"
-    return subprocess.run(["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", "kindscape", *args],
-                          capture_output=True, text=True, timeout=60)
+    return ("setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}")
+
+
+def _without(capability: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*_dropping(capability), "kindscape", *args], capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("capability", ["CAP_NET_ADMIN", "CAP_SYS_ADMIN"])
@@ -98,15 +102,15 @@ def test_without_root_every_command_is_refused_and_state_is_unreadable(no_leaks)
         assert snapshot() == during
 
 
-def test_the_pytest_plugin_skips_a_lab_when_root_lacks_a_capability(tmp_path, no_leaks):
-    """Root in a container (or under setpriv) without CAP_SYS_ADMIN: the test using
+@pytest.mark.parametrize("capability", ["CAP_NET_ADMIN", "CAP_SYS_ADMIN"])
+def test_the_pytest_plugin_skips_a_lab_when_root_lacks_a_capability(capability, tmp_path, no_leaks):
+    """Root in a container (or under setpriv) without a capability: the test using
     `kindscape_lab` is skipped, naming what is missing, instead of failing in `up`."""
     from tests.pluginrun import run_pytest
     (tmp_path / "test_lab.py").write_text(
         "def test_needs_a_lab(kindscape_lab):\n"
         "    kindscape_lab('examples/multi-cluster.yaml')\n"
-        "    raise AssertionError('never reached without CAP_SYS_ADMIN')\n")
-    drop = "-sys_admin"
-    done = run_pytest(tmp_path, str(tmp_path), wrapper=("setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}"))
+        "    raise AssertionError('never reached without the capability')\n")
+    done = run_pytest(tmp_path, str(tmp_path), wrapper=_dropping(capability))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 skipped" in done.stdout and "this process lacks CAP_SYS_ADMIN" in done.stdout, done.stdout
+    assert "1 skipped" in done.stdout and f"this process lacks {capability}" in done.stdout, done.stdout

@@ -108,7 +108,8 @@ def traces_agree_with_probes(lab, targets=None) -> list[ProbeResult]:
     or not, and, to an endpoint (not a Service, whose backend the kernel picks at random),
     the source seen. The probes' results."""
     everyone = endpoints.all_sources(lab.topology) + [endpoints.docker_host_endpoint(lab.topology)]
-    targets = targets or everyone
+    targets = everyone if targets is None else targets
+    assert targets, "nothing to trace"
     services = {target.name for target in targets if target.kind == "service"}
     results = lab.runtime.probe(lab.state, checks.tasks_between(everyone, targets), 1.0)
     for result in results:

@@ -79,6 +79,7 @@ def test_every_service_view_traces_as_it_probes(no_leaks):
     LoadBalancer address of the services example: each trace's verdict is the probe's."""
     with kindscape.up(EXAMPLES / "services.yaml") as lab:
         targets = service_views(lab.topology)
+        assert {t.kind for t in targets} == {"service"} and len(targets) >= 5, targets
         results = traces_agree_with_probes(lab, targets)
         assert len(results) > 100 and 0 < sum(r.reachable for r in results) < len(results)
         # CoreDNS by its address (a pod no selector names): traced to it, on TCP 53.

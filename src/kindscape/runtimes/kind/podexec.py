@@ -41,10 +41,14 @@ def main(args: list[str]) -> int:
         return 2
     try:
         enter(args[0], args[1])
+    except OSError as exc:  # the pod's namespace or resolv.conf is not there (any more)
+        print(f"kindscape exec: {exc}", file=sys.stderr)
+        return 1
+    try:
         os.execvp(args[3], args[3:])
     except OSError as exc:
-        print(f"kindscape exec: {exc}", file=sys.stderr)
-        return 127 if isinstance(exc, FileNotFoundError) else 1
+        print(f"kindscape exec: {args[3]}: {exc.strerror}", file=sys.stderr)
+        return 127 if isinstance(exc, FileNotFoundError) else 126  # as a shell says it
     return 0  # not reached: execvp replaced this process
 
 

@@ -323,15 +323,16 @@ def down(name: str, progress: Progress | None = None, runtime: str | None = None
 
 def down_all(progress: Progress | None = None) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Take down every scenario this machine has state for (up, or left by a crash of
-    `up`): ({name: what was removed}, {name: why it could not be}). One failing does not
-    stop the others; one another `down` removed meanwhile is left out."""
+    `up`, or what a killed `down` left): ({name: what was removed}, {name: why it could not
+    be}). One failing does not stop the others; one another `down` removed meanwhile is
+    left out."""
     removed: dict[str, list[str]] = {}
     failed: dict[str, str] = {}
-    for name in list_up():
+    for name in statefile.names(leftovers=True):
         try:
             removed[name] = down(name, progress)
         except StateError as exc:
-            if statefile.load(name) is not None:
+            if os.path.isdir(statefile.scenario_dir(name)):
                 failed[name] = str(exc)
         except PrivilegeError:
             raise  # the same for every scenario: say it once

@@ -101,14 +101,17 @@ def load(name: str) -> ScenarioState | None:
     return ScenarioState(**known)
 
 
-def names() -> list[str]:
+def names(leftovers: bool = False) -> list[str]:
+    """Scenarios with a state file; with `leftovers`, also state directories a killed
+    `down` left without one (`down NAME` removes them)."""
     try:
         entries = sorted(os.listdir(STATE_ROOT))
     except FileNotFoundError:
         return []
     except PermissionError as exc:
         raise _not_permitted(exc) from None
-    return [e for e in entries if _is_name(e) and os.path.isfile(state_path(e))]
+    return [e for e in entries if _is_name(e)
+            and (os.path.isfile(state_path(e)) or (leftovers and os.path.isdir(scenario_dir(e))))]
 
 
 def forget(name: str) -> None:

@@ -104,6 +104,8 @@ def test_down_after_only_the_state_directory_is_left(no_leaks):
     with open(os.path.join(directory, "workloads.log"), "w") as handle:
         handle.write("left over\n")
     assert kindscape.down("multi-cluster") == []
+    os.makedirs(directory, mode=0o700)  # and `down --all` finds such a directory too
+    assert kindscape.down_all() == ({"multi-cluster": []}, {}) and not os.path.exists(directory)
 
 
 def test_down_of_nothing_is_a_clear_error_and_leaves_no_lock_file(no_leaks):

@@ -54,7 +54,7 @@ def plan(topology: Topology) -> ops.Plan:
     for host in topology.hosts:
         steps += _host(topology, host)
     steps += routing.routes(topology)
-    steps += neighbours.neighbours(topology)
+    steps += neighbours.neighbours(topology, [op for op in steps if isinstance(op, ops.Route)])
     steps += rules.rulesets(topology)
     steps += services.steps(topology)
     steps += links.plan_links(topology, topology.impairments)

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Sequence
 
 from .errors import CommandFailed, KindscapeError
+from .runlog import argv_text, timed
 
 # The Debian/Ubuntu package that provides each program we run, for "not found" errors.
 PACKAGES = {"nft": "nftables", "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux", "tc": "iproute2",
@@ -28,8 +29,9 @@ def run(argv: Sequence[str], *, input: str | None = None, check: bool = True,
     """Run argv, capture text output; raise CommandFailed (argv + stderr) on failure."""
     args = [str(a) for a in argv]
     try:
-        done = subprocess.run(args, input=input, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        with timed(argv_text(args) + (" <input" if input is not None else "")):
+            done = subprocess.run(args, input=input, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
     except FileNotFoundError:
         require(args[0])
         raise

@@ -36,8 +36,9 @@ class Scenario:
         return self.spec.name
 
 
-def load(path: str | os.PathLike) -> Scenario:
-    """Load and validate a scenario file; raises ScenarioError with every problem."""
+def load(path: str | os.PathLike, name: str | None = None) -> Scenario:
+    """Load and validate a scenario file; raises ScenarioError with every problem.
+    `name`, when given, replaces the file's `name` (the same file twice side by side)."""
     file = str(path)
     try:
         raw = FsPath(file).read_bytes()
@@ -49,17 +50,21 @@ def load(path: str | os.PathLike) -> Scenario:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError([Problem("", "the file is not UTF-8 text")], file) from None
-    return loads(text, file, base_dir=FsPath(file).resolve().parent)
+    return loads(text, file, base_dir=FsPath(file).resolve().parent, name=name)
 
 
-def loads(text: str, file: str | None = None, base_dir: FsPath | None = None) -> Scenario:
-    """Load a scenario from YAML text (configFile paths are relative to base_dir)."""
+def loads(text: str, file: str | None = None, base_dir: FsPath | None = None,
+          name: str | None = None) -> Scenario:
+    """Load a scenario from YAML text (configFile paths are relative to base_dir); `name`
+    replaces the document's `name`, and is checked as it would be."""
     doc = parse_yaml(text, file)
     if doc.problems:
         raise ScenarioError(doc.problems, file)
     if not isinstance(doc.data, dict):
         raise ScenarioError([doc.locator.problem((), "the document must be a mapping",
                                                  None, "start with `apiVersion: kindscape/v1alpha1`")], file)
+    if name is not None:
+        doc.data["name"] = name
     spec, problems = validate_model(ScenarioSpec, doc.data, doc.locator)
     if spec is None:
         raise ScenarioError(problems, file)

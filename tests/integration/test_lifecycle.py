@@ -289,8 +289,8 @@ def test_two_ups_of_one_name_at_once_one_wins(no_leaks):
         for racer in racers:
             racer.stdout.close()
         codes = sorted(code for code, _ in outcomes)
-        assert codes == [0, 1], outcomes
-        error = next(doc["error"] for code, doc in outcomes if code == 1)
+        assert codes == [0, 3], outcomes
+        error = next(doc["error"] for code, doc in outcomes if code == 3)
         assert "is busy: another kindscape" in error or "is already up" in error, error
         lab = kindscape.attach("multi-cluster")
         assert lab.check().ok and lab.status()["healthy"]

@@ -59,9 +59,13 @@ def loads(text: str, name: str | None = None) -> "Scenario":
     return load_text(text, name=name)
 
 
-def _as_scenario(scenario: "Scenario | str | os.PathLike") -> "Scenario":
+def _as_scenario(scenario: "Scenario | str | os.PathLike", name: str | None = None) -> "Scenario":
     from .scenario import Scenario
-    return scenario if isinstance(scenario, Scenario) else load(scenario)
+    if not isinstance(scenario, Scenario):
+        return load(scenario, name=name)
+    if name is not None and name != scenario.name:
+        raise TypeError("a loaded Scenario keeps its name: load it with load(path, name=...) instead")
+    return scenario
 
 
 def plan(scenario: "Scenario | str | os.PathLike", runtime: str = "netns") -> "Plan":
@@ -248,8 +252,11 @@ def _exec_target(topology: Topology, selector: str) -> str:
 
 
 def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
-       progress: Progress | None = None) -> Lab:
+       progress: Progress | None = None, name: str | None = None) -> Lab:
     """Create the scenario (a loaded Scenario or a file) and return its Lab.
+
+    `name` (with a file) runs it under that name instead of the file's `name`, so one
+    file can be up twice side by side (two CI jobs, two pytest-xdist workers).
 
     On any failure or interruption (Ctrl-C, SIGTERM) what was created is removed before
     the error propagates. A scenario of the same name that is up is an error
@@ -257,7 +264,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     advances. The netns runtime needs root (PrivilegeError otherwise).
     """
     progress = _sink(progress)
-    loaded = _as_scenario(scenario)
+    loaded = _as_scenario(scenario, name)
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
     # was never made (see statefile.locked).

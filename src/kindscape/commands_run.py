@@ -80,4 +80,4 @@ def capture(name: str, endpoint: str, interface: str | None, write: str | None, 
         done = lab.capture(endpoint, write, interface=interface, count=count, seconds=seconds,
                            filter=" ".join(filter) or None)
         if write != "-":
-            sys.stderr.write(f"capture: {done.packets} packets written to {write}\n")
+            sys.stderr.write(f"capture: written to {done}\n")

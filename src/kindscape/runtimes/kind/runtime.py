@@ -17,6 +17,7 @@ from ...plan import clusterdns
 from ...plan.ops import Plan
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
+from ...runlog import argv_text, timed
 from ...runner import require, run
 from ...state import ScenarioState
 from ...topology import Impairment, Topology
@@ -188,7 +189,8 @@ class KindRuntime:
         else:
             full = ["nsenter", f"--net={netns_path(self.docker, endpoint_ns)}", *argv]
         output = {"capture_output": True, "text": True} if capture else {}
-        return subprocess.run(full, check=False, **output)
+        with timed(argv_text(full)):  # not runner.run: the command's failure is its caller's answer
+            return subprocess.run(full, check=False, **output)
 
     def health(self, state: ScenarioState) -> list[str]:
         problems = [f"workload server (pid {record['pid']}) is not running"

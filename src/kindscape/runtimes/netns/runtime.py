@@ -12,6 +12,7 @@ from ...errors import KindscapeError, StateError
 from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
+from ...runlog import argv_text, timed
 from ...runner import require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
@@ -154,9 +155,9 @@ class NetnsRuntime:
         check_privileges()
         _require_namespaces(state, [endpoint_ns])
         full = [require("ip"), "netns", "exec", endpoint_ns, *argv]
-        if capture:
-            return subprocess.run(full, capture_output=True, text=True, check=False)
-        return subprocess.run(full, check=False)
+        output = {"capture_output": True, "text": True} if capture else {}
+        with timed(argv_text(full)):  # not runner.run: the command's failure is its caller's answer
+            return subprocess.run(full, check=False, **output)
 
     def health(self, state: ScenarioState) -> list[str]:
         problems = [f"{r['role']} server (pid {r['pid']}) is not running"

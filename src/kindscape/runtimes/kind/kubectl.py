@@ -29,9 +29,13 @@ class Kubectl:
         self.cluster = cluster
         self.context = f"kind-{cluster}"
 
+    def _call(self, argv: list[str], input: str | None, timeout: float):
+        """One kubectl process (the tests' stand-in answers here instead)."""
+        return run(argv, input=input, timeout=timeout)
+
     def _run(self, args: list[str], input: str | None = None, timeout: float = 120):
         try:
-            return run(["kubectl", "--context", self.context, *args], input=input, timeout=timeout)
+            return self._call(["kubectl", "--context", self.context, *args], input, timeout)
         except CommandFailed as exc:
             raise RuntimeFailure(f"kubectl on cluster {self.cluster} failed: {' '.join(args)}\n"
                                  f"{exc.stderr.strip()}") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from ...errors import KindscapeError
 from ...plan import routing, rules
 from ...plan.services import pod_ports
 from ...plan.ops import Plan, Route
@@ -38,11 +39,24 @@ class Settings:
     probe_image: str = ""  # "": the node's own sandbox (pause) image
 
 
+def _refuse_workloads(topology: Topology) -> None:
+    """Namespaces, workloads and NetworkPolicies are made by the netns runtime only, so far:
+    said before anything is created, rather than making probe pods of the wrong kind."""
+    used = [what for what, found in (
+        ("workloads", any(p.workload for p in topology.pods)),
+        ("namespaces", any(len(c.namespaces) > 2 for c in topology.clusters)),
+        ("networkPolicies", any(c.policies for c in topology.clusters))) if found]
+    if used:
+        raise KindscapeError(f"the kind runtime does not create {', '.join(used)} yet; "
+                             "use the netns runtime (--runtime netns) for this scenario")
+
+
 def host_container(scenario: str, host: str) -> str:
     return f"{scenario}-{host}"
 
 
 def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
+    _refuse_workloads(topology)
     names = _Names(topology, settings)
     steps: list = []
     steps += _networks(topology, names)

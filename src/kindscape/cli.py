@@ -89,6 +89,17 @@ def _take_trailing(parser: argparse.ArgumentParser, namespace: argparse.Namespac
     setattr(namespace, last[0].dest, extra)
 
 
+def _log_runs_to_stderr() -> None:
+    """`-v`: the log of every external command and kernel batch (the logger
+    "kindscape.run", at DEBUG) on standard error, one line each."""
+    import logging
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("kindscape.run")
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script's entry point."""
     args = sys.argv[1:] if argv is None else argv
@@ -100,8 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(0)
     spec, values = parsed
     if values.pop("__verbose"):
-        from .runlog import log_to_stderr
-        log_to_stderr()
+        _log_runs_to_stderr()
     spec.function(**values)
     raise SystemExit(0)
 

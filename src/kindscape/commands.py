@@ -117,10 +117,13 @@ def validate(files: list[str], output: str) -> None:
 
 def _validated(file: str) -> dict[str, Any]:
     scenario = load_scenario(file)
+    for warning in scenario.warnings:  # allowed, but probably not what was meant
+        sys.stderr.write(f"warning: {warning.render()}\n")
     topo = scenario.topology
     return {"ok": True, "file": file, "name": scenario.name, "clusters": len(topo.clusters),
             "nodes": len(topo.nodes), "pods": len(topo.pods), "hosts": len(topo.hosts),
-            "networks": len(topo.networks), "expectations": len(topo.expectations)}
+            "networks": len(topo.networks), "expectations": len(topo.expectations),
+            "warnings": [w.to_json() for w in scenario.warnings]}
 
 
 @command("plan", "Print what `up` would do, as the equivalent ip/nft (or docker/kind/kubectl) commands",

@@ -101,7 +101,7 @@ def test_verbose_logs_each_command_and_kernel_batch(no_leaks):
     try:
         assert done.returncode == 0, done.stderr
         logged = [line for line in done.stderr.splitlines() if line.startswith("run: ")]
-        assert any(line.startswith("run: nft -f - <input (") and line.endswith(" s)") for line in logged), logged
+        assert any(line.startswith("run: nft -f - (") and line.endswith(" s)") for line in logged), logged
         assert any(line.startswith("run: netlink links: ") for line in logged), logged
         quiet = _kindscape("exec", "loud", "docker-host", "--", "true")
         assert "run:" not in quiet.stderr

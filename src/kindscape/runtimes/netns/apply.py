@@ -24,8 +24,7 @@ from functools import partial
 from ...errors import RuntimeFailure
 from ...plan import ops
 from ...plan.render import command
-from ...runlog import timed
-from ...runner import run
+from ...runner import logged, run
 from . import nsfs
 from .netlink import Failure, NetlinkSocket
 
@@ -184,7 +183,7 @@ class Applier:
     def _flush_all(self, step: str) -> None:
         busy = [ns for ns, sock in self.sockets.items() if sock.pending]
         messages = sum(self.sockets[ns].pending for ns in busy)
-        with timed(f"netlink {step}: {messages} messages in {len(busy)} namespaces"):
+        with logged(f"netlink {step}: {messages} messages in {len(busy)} namespaces"):
             for done, ns in enumerate(busy, start=1):
                 _raise(self.sockets[ns].flush(), ns)
                 if done % 64 == 0 or done == len(busy):

@@ -46,8 +46,9 @@ def get_runtime(name: str) -> Runtime:
 
 
 def load(path: str | os.PathLike, name: str | None = None) -> "Scenario":
-    """Load and validate a scenario file (raises ScenarioError with every problem, located).
-    `name` replaces the file's `name`: the same file brought up twice side by side."""
+    """Load and validate a scenario file ("-": standard input; raises ScenarioError with
+    every problem, located). `name` replaces the file's `name`: the same file brought up
+    twice side by side."""
     from .scenario import load as load_file
     return load_file(path, name=name)
 

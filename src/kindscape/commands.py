@@ -83,8 +83,6 @@ class guard:
 def load_scenario(file: str, name: str | None = None):
     """A scenario file, or standard input for `-`, under `name` when given."""
     from . import api
-    if file == "-":
-        return api.loads(sys.stdin.read(), name=name)
     return api.load(file, name=name)
 
 

@@ -45,6 +45,7 @@ class ClusterRules:
     of each policy (with `@sel` standing for the policy's set of local pods)."""
 
     cluster: Cluster
+    views: dict[str, netpol.PodView] = field(default_factory=dict)  # pod name -> what selectors see
     sets: dict[str, tuple[int, str, tuple[str, ...]]] = field(default_factory=dict)  # name -> (family, type, elements)
     lines: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # (policy index, direction) -> rules
     _by_elements: dict[tuple, str] = field(default_factory=dict)
@@ -63,8 +64,8 @@ def families(cluster: Cluster) -> list[int]:
 
 
 def cluster_rules(cluster: Cluster) -> ClusterRules:
-    found = ClusterRules(cluster)
-    pods = [p for p in cluster.all_pods]
+    found = ClusterRules(cluster, {p.name: p.view for p in cluster.all_pods})
+    pods = list(cluster.all_pods)
     labels = cluster.namespace_labels
     for index, policy in enumerate(cluster.policies):
         for direction in (INGRESS, EGRESS):
@@ -94,7 +95,7 @@ def _policy_lines(found: ClusterRules, policy: NetworkPolicy, direction: str, po
 
 
 def _addresses(pods: list[Pod], version: int) -> tuple[str, ...]:
-    return _sorted({str(a) for p in pods for a in p.addresses if a.version == version})
+    return tuple(str(a) for a in sorted({a for p in pods for a in p.addresses if a.version == version}))
 
 
 def _peer_match(found: ClusterRules, policy: NetworkPolicy, peer: Peer, version: int, side: str,
@@ -108,7 +109,7 @@ def _peer_match(found: ClusterRules, policy: NetworkPolicy, peer: Peer, version:
         if block.excepts:
             text += f" {keyword} {side} != {{ {', '.join(str(e) for e in block.excepts)} }}"
         return text
-    chosen = [p for p in pods if netpol.peer_selects(peer, policy.namespace, p.view, None, labels)]
+    chosen = [p for p in pods if netpol.peer_selects(peer, policy.namespace, found.views[p.name], None, labels)]
     elements = _addresses(chosen, version)
     if not elements:
         return None
@@ -144,7 +145,7 @@ def node_ruleset(shared: ClusterRules, node: Node) -> ops.Ruleset | None:
     isolated: dict[tuple[str, int], set[str]] = {}
     for index, policy in enumerate(cluster.policies):
         for direction in policy.types:
-            chosen = [p for p in local if netpol.selects(policy, p.view, direction)]
+            chosen = [p for p in local if netpol.selects(policy, shared.views[p.name], direction)]
             for version in families(cluster) if chosen else ():
                 elements = _addresses(chosen, version)
                 isolated.setdefault((direction, version), set()).update(elements)
@@ -163,7 +164,7 @@ def node_ruleset(shared: ClusterRules, node: Node) -> ops.Ruleset | None:
 
 
 def _sorted(elements: set[str]) -> tuple[str, ...]:
-    return tuple(sorted(elements, key=lambda a: int(ipaddress.ip_address(a))))
+    return tuple(str(a) for a in sorted(ipaddress.ip_address(e) for e in elements))
 
 
 def _set_lines(name: str, version: int, kind: str, elements: tuple[str, ...]) -> list[str]:

@@ -190,9 +190,11 @@ def _links_changed(change, output: Output) -> None:
 def down(name: Annotated[Optional[str], typer.Argument(help="a scenario that is up",
                                                          autocompletion=_complete_names)] = None,
          all: Annotated[bool, typer.Option("--all", help="every scenario this machine has state for")] = False,
-         output: OutputOpt = Output.table) -> None:
+         output: OutputOpt = Output.table,
+         force: Annotated[bool, typer.Option("--force", help="a state file that is damaged or another kindscape "
+                                             "version's: remove what carries the scenario's ownership marks")] = False) -> None:
     """Remove everything the scenario created, even after a crash of `up` (--all: every scenario)."""
-    commands.down(name, all, output)
+    commands.down(name, all, output, force)
 
 
 @app.command()

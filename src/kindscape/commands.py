@@ -119,11 +119,14 @@ def status(name: Optional[str] = None, output: Output = Output.table) -> None:
         for each in docs:
             console().print(status_view(each))
         for other in doc.get("notUp", []) if not name else []:
+            if other["phase"] == "unreadable":
+                print(f"{other['name']}: {other['reason']}")
+                continue
             print(f"{other['name']}: not up (state {other['phase']}, pid {other['pid']}): "
                   f"being made or removed, or left by a crash; `kindscape down {other['name']}` removes it")
 
 
-def down(name: Optional[str] = None, all: bool = False, output: Output = Output.table) -> None:
+def down(name: Optional[str] = None, all: bool = False, output: Output = Output.table, force: bool = False) -> None:
     with guard(output):
         from . import api
         from .errors import KindscapeError
@@ -132,9 +135,9 @@ def down(name: Optional[str] = None, all: bool = False, output: Output = Output.
             raise KindscapeError("give the name of a scenario, or --all (not both)")
         with progress_printer() as progress:
             if name is not None:
-                removed, failed = {name: api.down(name, progress)}, {}
+                removed, failed = {name: api.down(name, progress, force=force)}, {}
             else:
-                removed, failed = api.down_all(progress)
+                removed, failed = api.down_all(progress, force=force)
         _print_down(removed, failed, output, single=name is not None)
         if failed:
             raise SystemExit(1)

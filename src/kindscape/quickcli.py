@@ -33,7 +33,7 @@ SPECS = {
     # --probes (an int with a range) is left to typer, which checks and reports its range.
     "check": Spec(("name",), options={**OUTPUT, "--timeout": "timeout"},
                   flags={"--all": "all", "--measure": "measure", "--explain": "explain"}),
-    "down": Spec(optional=("name",), options=OUTPUT, flags={"--all": "all"}),
+    "down": Spec(optional=("name",), options=OUTPUT, flags={"--all": "all", "--force": "force"}),
     "status": Spec(optional=("name",), options=OUTPUT),
 }
 

@@ -3,6 +3,7 @@ meet the expectations. Results are data; the CLI renders them."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +22,11 @@ class ExpectationOutcome:
     results: list[ProbeResult] = field(default_factory=list)
     failures: list[ProbeResult] = field(default_factory=list)
     explanation: str | None = None  # `check --explain`: why it failed, in one line (from trace)
+    unanswered: list[str] = field(default_factory=list)  # answeredBy backends no probe reached (--measure)
 
     @property
     def met(self) -> bool:
-        return not self.failures and bool(self.results)
+        return not self.failures and not self.unanswered and bool(self.results)
 
 
 @dataclass
@@ -73,6 +75,11 @@ def expectation_json(outcome: ExpectationOutcome) -> dict[str, Any]:
         "probes": len(outcome.results),
         "failures": [result_json(r) for r in outcome.failures],
     }
+    if item.seen_source is not None:
+        found["seenSource"] = item.seen_source[0]
+    if item.answered_by is not None:
+        found["answeredBy"] = list(item.answered_by)
+        found["unanswered"] = outcome.unanswered
     if outcome.explanation is not None:
         found["explanation"] = outcome.explanation
     return found
@@ -116,7 +123,8 @@ def check(topology: Topology, probe: Prober, everything: bool = False,
             all_tasks.setdefault(_key(task), task)
     ordered = list(all_tasks.values())
     by_key = {_key(r.task): r for r in probe(ordered)}
-    outcomes = [_judge(item, [by_key[_key(t)] for t in plan[i]]) for i, item in enumerate(wanted)]
+    outcomes = [_judge(item, [by_key[_key(t)] for t in plan[i]], _seen_addresses(topology, item))
+                for i, item in enumerate(wanted)]
     return CheckReport(topology.scenario, [by_key[_key(t)] for t in ordered], outcomes, groups)
 
 
@@ -129,12 +137,45 @@ def _key(task: ProbeTask) -> tuple:
     return (task.source, task.target, task.address, task.port, task.protocol)
 
 
-def _judge(item: Expectation, results: list[ProbeResult]) -> ExpectationOutcome:
-    failures = []
-    for result in results:
-        if result.reachable != item.reachable:
-            failures.append(result)
-        elif item.reachable and item.source_preserved is not None \
-                and result.source_preserved != item.source_preserved:
-            failures.append(result)
-    return ExpectationOutcome(item, results, failures)
+def _judge(item: Expectation, results: list[ProbeResult], seen: set[str] | None) -> ExpectationOutcome:
+    failures = [result for result in results if not _meets(item, result, seen)]
+    unanswered: list[str] = []
+    if item.answered_by is not None and any(isinstance(r, MeasuredResult) for r in results):
+        answering = {who for r in results if isinstance(r, MeasuredResult) for who in r.answers}
+        unanswered = [backend for backend in item.answered_by if backend not in answering]
+    return ExpectationOutcome(item, results, failures, unanswered=unanswered)
+
+
+def _meets(item: Expectation, result: ProbeResult, seen: set[str] | None) -> bool:
+    """One result against an expectation: reachability, then (when reached) the source the
+    receiver saw and the backend(s) that answered."""
+    if result.reachable != item.reachable:
+        return False
+    if not item.reachable:
+        return True
+    if item.source_preserved is not None and result.source_preserved != item.source_preserved:
+        return False
+    if seen is not None and result.seen_source not in seen:
+        return False
+    if item.answered_by is not None:
+        who = set(result.answers) if isinstance(result, MeasuredResult) else {result.answered_by}
+        return who <= set(item.answered_by)
+    return True
+
+
+def _seen_addresses(topology: Topology, item: Expectation) -> set[str] | None:
+    """The addresses `seenSource` allows: the address given, or every address of the
+    endpoint named."""
+    if item.seen_source is None:
+        return None
+    allowed: set[str] = set()
+    for each in item.seen_source:
+        try:
+            allowed.add(str(ipaddress.ip_address(each)))
+        except ValueError:
+            allowed |= {str(a) for e in endpoints.resolve(topology, each) for a in e.addresses}
+            node = topology.node(each)
+            if node is not None:  # a node's every address: masquerade uses the exit network's
+                allowed |= {str(a) for at in node.attachments for a in at.addresses}
+                allowed |= {str(a) for a in node.loopbacks}
+    return allowed

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from ..endpoints import service_selector
 from ..probe.checks import CheckReport
+from ..probe.measure import MeasuredResult
 from .links import links_table, measured_text, probe_count
 
 
@@ -86,6 +87,15 @@ def failure_lines(report: CheckReport, limit: int = 20) -> list[str]:
     return lines
 
 
+def _answers(result) -> dict[str, int]:
+    """Who answered a result's probes, how many times (a --measure burst: every probe's)."""
+    if isinstance(result, MeasuredResult):
+        unnamed = result.probes - result.lost - sum(result.answers.values())
+        others = {"unreachable" if not result.reachable else "lost": result.lost, "no line back": unnamed}
+        return {**result.answers, **{who: times for who, times in others.items() if times}}
+    return {result.answered_by or ("unreachable" if not result.reachable else "no line back"): 1}
+
+
 def service_answers(report: CheckReport) -> Table | None:
     """For every Service probed: which backends answered, how often (kube-proxy's spread)."""
     answered: dict[str, dict[str, int]] = {}
@@ -93,8 +103,8 @@ def service_answers(report: CheckReport) -> Table | None:
         if service_selector(result.task.target) is None:
             continue
         counts = answered.setdefault(result.task.target, {})
-        who = result.answered_by or ("unreachable" if not result.reachable else "no line back")
-        counts[who] = counts.get(who, 0) + 1
+        for who, times in _answers(result).items():
+            counts[who] = counts.get(who, 0) + times
     if not answered:
         return None
     table = Table(title="services: who answered", title_justify="left")

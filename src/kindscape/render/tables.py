@@ -175,6 +175,8 @@ def status_view(doc: dict[str, Any]) -> Group:
                           str(s["port"]), str(s["nodePort"] or "-"),
                           s.get("loadBalancerIP") or s.get("externalName") or "-", str(len(s["backends"])))
         parts.append(table)
+    from .policies import tables as policy_tables
+    parts += policy_tables(doc)
     links = links_table(doc)
     if links is not None:
         parts.append(links)

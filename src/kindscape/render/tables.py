@@ -15,11 +15,12 @@ from .links import links_table, measured_text, probe_count
 
 
 def _cell(results) -> Text:
-    total = len(results)
-    reached = [r for r in results if r.reachable]
-    natted = sum(1 for r in reached if r.source_preserved is False)
-    style = "green" if len(reached) == total else ("red" if not reached else "yellow")
-    text = Text(f"{len(reached)}/{total}", style=style)
+    """Pairs reached/covered (a sampled check's result stands for `represents` pairs)."""
+    total = sum(r.represents for r in results)
+    reached = sum(r.represents for r in results if r.reachable)
+    natted = sum(r.represents for r in results if r.reachable and r.source_preserved is False)
+    style = "green" if reached == total else ("red" if not reached else "yellow")
+    text = Text(f"{reached}/{total}", style=style)
     if natted:
         text.append(f" nat {natted}", style="cyan")
     measured = measured_text(results)
@@ -46,7 +47,8 @@ def check_matrix(report: CheckReport) -> Table:
         cells.setdefault((source, target), []).append(result)
     sources = [g for g in order if any((g, t) in cells for t in order)]
     targets = [g for g in order if any((s, g) in cells for s in order)]
-    table = Table(title=f"reachability in {report.scenario} (reached/probed)", title_justify="left")
+    unit = "reached/pairs, sampled" if report.sampled else "reached/probed"
+    table = Table(title=f"reachability in {report.scenario} ({unit})", title_justify="left")
     table.add_column("from \\ to", style="bold")
     for target in targets:
         table.add_column(target, justify="center")
@@ -139,7 +141,9 @@ def check_view(report: CheckReport) -> Group:
     verdict = "all expectations met" if report.ok else "some expectations failed"
     counts = {v: sum(1 for r in report.results if r.family == v) for v in (4, 6)}
     split = f" (IPv4 {counts[4]}, IPv6 {counts[6]})" if all(counts.values()) else ""
-    parts.append(Text(f"{probe_count(report.results)} probes{split}; {verdict}",
+    sampled = (f" for {report.pairs} pairs (sampled: one probe per class of equivalent pairs; "
+               "--all probes every pair)") if report.sampled else ""
+    parts.append(Text(f"{probe_count(report.results)} probes{split}{sampled}; {verdict}",
                       style="bold green" if report.ok else "bold red"))
     return Group(*parts)
 

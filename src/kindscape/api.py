@@ -103,7 +103,7 @@ class Lab:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
     def check(self, all: bool = False, timeout: float = 1.0, measure: int = 0,
-              progress: Progress | None = None) -> "CheckReport":
+              progress: Progress | None = None, expect: str | None = None) -> "CheckReport":
         """Probe what the scenario's `expect` names (with `all`, or when it names nothing:
         every pod, node and host to every pod and host) and judge the expectations.
 
@@ -113,6 +113,8 @@ class Lab:
         `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe. With
         `measure`, each pair gets a burst of that many probes (loss, RTT spread).
         `progress` hears of finished probes (step `probes`), or rounds with `measure`.
+        `expect` verifies another set instead of `expect`: the name of one of the file's
+        `expectWhen` sets, or a file of expectations (`expect: [...]`).
         """
         if not (timeout > 0 and math.isfinite(timeout)):
             raise KindscapeError(f"the probe timeout must be a positive number of seconds (got {timeout})")
@@ -123,7 +125,11 @@ class Lab:
             from .probe.measure import MAX_TIMEOUT, measuring
             wait = min(timeout, MAX_TIMEOUT)
             probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure, progress)
-        return checks.check(self.topology, probe, everything=all)
+        wanted = None
+        if expect is not None:
+            from .scenario.expectfile import expectations
+            wanted = list(expectations(self.topology, expect))
+        return checks.check(self.topology, probe, everything=all, expectations=wanted)
 
     def explain(self, report):
         """Give each failed expectation of a `check` report its one-line reason, from `trace`

@@ -170,11 +170,14 @@ def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_f
          Arg("probes", "probes per pair with --measure (1-200)", flags=("--probes",), default=20,
              type=positive_int, metavar="N"),
          Arg("explain", "one line per failed expectation saying why (from trace)", flags=("--explain",), flag=True),
+         Arg("expect", "verify this set instead of `expect`: a set of the file's `expectWhen`, or a file "
+             "of expectations", flags=("--expect",), metavar="SET|FILE", complete="files"),
          OUTPUT, root=True,
          details="Probes every pair an expectation names; with --all, or when the file has no expectations, "
                  "every pod, node and host to every pod and host.\nIn the matrix, `nat N` means reachable "
                  "but the receiver saw another source address than the sender's (masqueraded), N probes.")
-def check(name: str, all: bool, timeout: float, measure: bool, probes: int, explain: bool, output: str) -> None:
+def check(name: str, all: bool, timeout: float, measure: bool, probes: int, explain: bool, expect: str | None,
+          output: str) -> None:
     with guard(output):
         from . import api
         from .errors import UsageError
@@ -183,7 +186,8 @@ def check(name: str, all: bool, timeout: float, measure: bool, probes: int, expl
             raise UsageError(f"--probes: at most 200 (got {probes})")
         lab = api.attach(name)
         with progress_printer() as progress:
-            report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0, progress=progress)
+            report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0, progress=progress,
+                               expect=expect)
         if explain:
             lab.explain(report)
 

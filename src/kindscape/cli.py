@@ -82,7 +82,9 @@ def _load_commands() -> None:
     from . import commands, commands_links, commands_run, commands_tools  # noqa: F401  (they register)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `only`, just that command's part (what a run of it needs:
+    building all sixteen costs a few milliseconds of every start)."""
     _load_commands()
     parser = _RootParser(prog="kindscape", formatter_class=_Formatter, add_help=False)
     parser.add_argument("-h", "--help", action="help", help="show this help (or a command's: COMMAND --help)")
@@ -90,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     VERBOSE.add_to(parser)
     sub = parser.add_subparsers(dest="_command", metavar="COMMAND", title="commands",
                                 parser_class=_Parser)
-    for name in LIFECYCLE:
+    for name in (only,) if only else LIFECYCLE:
         _add_command(sub, COMMANDS[name])
     return parser
 
@@ -115,7 +117,8 @@ def _wrapped(line: str) -> str:
 def parse(argv: list[str]) -> tuple[Command, dict] | None:
     """The command and its function's keyword arguments; None when there is no command
     (--version, or nothing given: help). Usage errors exit 2 (argparse)."""
-    parser = build_parser()
+    _load_commands()
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     _Parser.argv = argv
     namespace, extra = parser.parse_known_args(argv)
     _take_trailing(parser, namespace, extra)

@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import endpoints
 from ..topology import Endpoint, Expectation, Topology
+from . import sampling
 from .measure import MeasuredResult
 from .prober import ProbeResult, ProbeTask
 
@@ -35,6 +36,17 @@ class CheckReport:
     results: list[ProbeResult]
     expectations: list[ExpectationOutcome]
     groups: dict[str, str] = field(default_factory=dict)  # endpoint -> matrix group
+    sampled: bool = False  # one probe per class of equivalent pairs (see sampling.py)
+
+    @property
+    def pairs(self) -> int:
+        """Pairs the results cover (each result stands for `represents` pairs)."""
+        return sum(r.represents for r in self.results)
+
+    @property
+    def probes(self) -> int:
+        """Probes sent: one per result, or the whole burst of a measured one."""
+        return sum(r.probes if isinstance(r, MeasuredResult) else 1 for r in self.results)
 
     @property
     def ok(self) -> bool:
@@ -48,6 +60,8 @@ class CheckReport:
         return {
             "scenario": self.scenario,
             "ok": self.ok,
+            "pairs": self.pairs,
+            "probes": self.probes,
             "results": [result_json(r) for r in self.results],
             "expectations": [expectation_json(o) for o in self.expectations],
         }
@@ -60,7 +74,7 @@ def result_json(result: ProbeResult) -> dict[str, Any]:
         "protocol": task.protocol,
         "family": result.family, "reachable": result.reachable, "seenSource": result.seen_source,
         "sourcePreserved": result.source_preserved, "rttMs": result.rtt_ms,
-        "answeredBy": result.answered_by, "error": result.error,
+        "answeredBy": result.answered_by, "error": result.error, "represents": result.represents,
     }
     if isinstance(result, MeasuredResult):  # check --measure: loss and RTT spread of a burst
         data.update(result.measure_json())
@@ -104,7 +118,8 @@ def tasks_between(sources: list[Endpoint], targets: list[Endpoint], port: int | 
 
 def check(topology: Topology, probe: Prober, everything: bool = False,
           expectations: list[Expectation] | None = None) -> CheckReport:
-    """Probe what the expectations name (or, with `everything` or none, all pairs) and judge."""
+    """Probe what the expectations name and judge. With `everything`, probe every pair
+    too; with no expectations, each class of equivalent pairs once (sampling.py)."""
     wanted = list(topology.expectations if expectations is None else expectations)
     groups: dict[str, str] = {}
     plan: dict[int, list[ProbeTask]] = {}
@@ -116,16 +131,23 @@ def check(topology: Topology, probe: Prober, everything: bool = False,
         plan[index] = tasks_between(sources, targets, item.port, item.protocol)
         for task in plan[index]:
             all_tasks.setdefault(_key(task), task)
+    represents: dict[tuple, int] = {}
     if everything or not wanted:
         sources, targets = endpoints.all_sources(topology), endpoints.all_targets(topology)
         _remember(groups, sources + targets)
-        for task in tasks_between(sources, targets):
-            all_tasks.setdefault(_key(task), task)
+        every = [t for t in tasks_between(sources, targets) if _key(t) not in all_tasks]
+        members = [[t] for t in every] if everything else sampling.classes(topology, every)
+        for found in members:
+            all_tasks[_key(found[0])] = found[0]
+            represents[_key(found[0])] = len(found)
     ordered = list(all_tasks.values())
     by_key = {_key(r.task): r for r in probe(ordered)}
+    for key, count in represents.items():
+        by_key[key].represents = count
     outcomes = [_judge(item, [by_key[_key(t)] for t in plan[i]], _seen_addresses(topology, item))
                 for i, item in enumerate(wanted)]
-    return CheckReport(topology.scenario, [by_key[_key(t)] for t in ordered], outcomes, groups)
+    return CheckReport(topology.scenario, [by_key[_key(t)] for t in ordered], outcomes, groups,
+                       sampled=not everything and not wanted)
 
 
 def _remember(groups: dict[str, str], found: list[Endpoint]) -> None:

@@ -20,6 +20,7 @@ from ..errors import KindscapeError
 from ..runner import run
 from ..topology import DOCKER_HOST, Cluster, Topology
 from . import graph_labels as labels
+from .policies import namespaces_label
 
 if TYPE_CHECKING:
     from ..faults import Links
@@ -205,16 +206,21 @@ class Drawing:
             if cluster.services:
                 box.node(services_id(cluster.name), labels.services_label(cluster.services))
                 self._beside(box, cluster, above)
+            spaces = namespaces_label(cluster)
+            if spaces is not None:
+                box.node(f"{services_id(cluster.name)}_ns", spaces)
+                self._beside(box, cluster, above, f"{services_id(cluster.name)}_ns")
         for node in cluster.nodes:
             self._attach(node_id(node.name), cluster.name, [a.network for a in node.attachments])
 
-    def _beside(self, box, cluster: Cluster, above: bool) -> None:
-        """Services sit on the far side of their cluster from the buses."""
+    def _beside(self, box, cluster: Cluster, above: bool, what: str | None = None) -> None:
+        """Services (and namespaces) sit on the far side of their cluster from the buses."""
         anchor = node_id(cluster.nodes[0].name)
+        what = what or services_id(cluster.name)
         if above:
-            box.edge(services_id(cluster.name), anchor, style="invis")
+            box.edge(what, anchor, style="invis")
         else:
-            box.edge(anchor, services_id(cluster.name), style="invis")
+            box.edge(anchor, what, style="invis")
 
     def _host(self, host) -> None:
         self.graph.node(node_id(host.name), labels.host_label(host))

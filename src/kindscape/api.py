@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import codec, endpoints
+from . import codec, endpoints, runtimes
 from . import state as statefile
 from .errors import KindscapeError, PrivilegeError, StateError
-from .runtimes.base import Progress, Runtime, no_progress
+from .progress import Progress, no_progress
+from .runtimes.base import Runtime
 from .state import ScenarioState
 from .topology import Topology
 
@@ -25,23 +26,14 @@ if TYPE_CHECKING:
     from .probe.checks import CheckReport
     from .scenario import Scenario
 
-RUNTIMES = ("netns", "kind")
+RUNTIMES = runtimes.NAMES
 
 __all__ = ["Lab", "load", "up", "attach", "down", "down_all", "status", "plan", "graph", "get_runtime", "list_up"]
 
 
 def get_runtime(name: str) -> Runtime:
     """The provider of a runtime by name (`netns` or `kind`)."""
-    if name == "netns":
-        from .runtimes.netns.runtime import NetnsRuntime
-        return NetnsRuntime()
-    if name == "kind":
-        try:
-            from .runtimes.kind.runtime import KindRuntime
-        except ImportError:
-            raise KindscapeError("the kind runtime is not available in this version") from None
-        return KindRuntime()
-    raise KindscapeError(f"unknown runtime {name!r}: use one of {', '.join(RUNTIMES)}")
+    return runtimes.provider(name)
 
 
 def load(path: str | os.PathLike) -> "Scenario":

@@ -178,7 +178,7 @@ def _links_changed(change, output: Output) -> None:
     if output is Output.json:
         _print_json({"ok": True, **doc})
         return
-    from .render.links import links_table
+    from .render.link_tables import links_table
     table = links_table(doc)
     _console().print(table if table is not None else f"{doc['name']}: no impairments or partitions")
 

@@ -15,8 +15,8 @@ from typing import Any
 from . import codec, measures, sides
 from . import state as statefile
 from .errors import KindscapeError, StateError
-from .plan.links import LinkOp, plan_links
-from .runtimes.base import Progress, no_progress
+from .plan.link_faults import LinkOp, plan_links
+from .progress import Progress, no_progress
 from .state import ScenarioState
 from .topology import Impairment, Topology
 

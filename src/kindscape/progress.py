@@ -6,9 +6,14 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from .runtimes.base import Progress
+# What long work reports to: (step, done, total), e.g. ("namespaces", 64, 1000).
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(step: str, done: int, total: int) -> None:
+    """The default progress sink: says nothing."""
 
 
 @contextlib.contextmanager

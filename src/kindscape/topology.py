@@ -16,6 +16,7 @@ IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DOCKER_HOST = "docker-host"
 KIND_NETWORK = "kind"  # KIND's shared Docker network
+PROBE_PORT = 8080  # where every pod, node and host answers probes
 # Namespaces are named <prefix>.<scenario>.<endpoint>. KINDSCAPE_NETNS_PREFIX (with
 # KINDSCAPE_STATE_DIR) lets two independent users of one machine, e.g. two CI jobs, run
 # scenarios of the same name side by side.
@@ -202,7 +203,7 @@ class Endpoint:
     netns: str
     addresses: tuple[IPAddr, ...]
     group: str  # what the matrix groups it under: <cluster>/pods, <cluster>/nodes, a host
-    port: int = 8080
+    port: int = PROBE_PORT
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,9 @@ No side effects, no clock, no randomness: the same topology always gives the sam
 from __future__ import annotations
 
 from .. import topology as topo
-from ..topology import Node, Topology
-from . import links, neighbours, ops, routing, rules, services
+from ..topology import PROBE_PORT, Node, Topology
+from . import link_faults, neighbours, ops, routing, rules, service_steps
 
-PROBE_PORT = 8080
 NODE_SYSCTLS = (
     # What KIND nodes run with (see ../shared/notes): forwarding, strict rp_filter.
     ("net.ipv4.ip_forward", "1"),
@@ -46,8 +45,8 @@ def plan(topology: Topology) -> ops.Plan:
     steps += routing.routes(topology)
     steps += neighbours.neighbours(topology)
     steps += rules.rulesets(topology)
-    steps += services.steps(topology)
-    steps += links.plan_links(topology, topology.impairments)
+    steps += service_steps.steps(topology)
+    steps += link_faults.plan_links(topology, topology.impairments)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
     steps.sort(key=lambda op: op.phase)
@@ -141,12 +140,12 @@ def _host(topology: Topology, host: topo.Host) -> list:
 
 
 def _workloads(topology: Topology) -> ops.StartWorkloads:
-    ports = services.pod_ports(topology)
+    ports = service_steps.pod_ports(topology)
     listeners = [ops.Listener(pod.netns, pod.name, ports[pod.name]) for pod in topology.pods]
     listeners += [ops.Listener(node.netns, node.name, (PROBE_PORT,)) for node in topology.nodes]
     listeners += [ops.Listener(host.netns, host.name, (PROBE_PORT,)) for host in topology.hosts]
     listeners.append(ops.Listener(topology.docker_host.netns, topo.DOCKER_HOST, (PROBE_PORT,)))
-    return ops.StartWorkloads(tuple(listeners), services.dns_servers(topology))
+    return ops.StartWorkloads(tuple(listeners), service_steps.dns_servers(topology))
 
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import links, ops
+from . import link_faults, ops
 
 
 def command(op: ops.Op) -> str:
@@ -33,11 +33,11 @@ def command(op: ops.Op) -> str:
             return _route(op)
         case ops.Neighbour(ns=ns, dev=dev, address=address, mac=mac):
             return f"ip -n {ns} neigh replace {address} lladdr {mac} dev {dev} nud permanent"
-        case ops.Ruleset(ns=ns, text=text) | links.LinkRules(ns=ns, text=text):
+        case ops.Ruleset(ns=ns, text=text) | link_faults.LinkRules(ns=ns, text=text):
             return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
         case ops.WriteFile(path=path, content=content):
             return f"install -D -m 0644 /dev/stdin {path} <<'EOF'\n{content}EOF"
-        case links.Shaping(ns=ns, commands=commands):
+        case link_faults.Shaping(ns=ns, commands=commands):
             return "\n".join(f"tc -n {ns} {line}" for line in commands)
         case ops.StartWorkloads(listeners=listeners, dns=dns):
             ports = sorted({p for item in listeners for p in item.ports})

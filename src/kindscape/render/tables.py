@@ -10,7 +10,7 @@ from rich.text import Text
 
 from ..endpoints import service_selector
 from ..probe.checks import CheckReport
-from .links import links_table, measured_text, probe_count
+from .link_tables import links_table, measured_text, probe_count
 
 
 def _cell(results) -> Text:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from ..progress import Progress, no_progress
+
 if TYPE_CHECKING:  # annotations only: `check` and `down` need not import the plan's ops
     import subprocess
 
@@ -13,11 +15,6 @@ if TYPE_CHECKING:  # annotations only: `check` and `down` need not import the pl
     from ..state import ScenarioState
     from ..topology import Topology
 
-Progress = Callable[[str, int, int], None]
-
-
-def no_progress(step: str, done: int, total: int) -> None:
-    """The default progress sink: says nothing."""
 
 
 class Runtime(Protocol):

@@ -11,23 +11,23 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import codec
 from ... import state as statefile
 from ...errors import RuntimeFailure
-from ...plan import links as core_links
+from ...plan import link_faults as core_links
 from ...plan.ops import Plan
 from ...runner import run
 from ...state import ScenarioState
 from ...topology import Topology
-from ..base import Progress
-from ..netns import processes
+from ...progress import Progress
+from ...linux import processes
 from .docker_side import DockerSide
 from .facts import Facts, netns_path, real_topology
 from .kind_cli import KindCli
 from .kubectl import Kubectl, PodStatus
-from .links import ApplyLinks
-from .links import apply as apply_links
+from .container_links import ApplyLinks
+from .container_links import apply as apply_links
 from .ops import (PROBE_SELECTOR, Connect, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Phase,
                   ProbePods, RunHost, StartWorkloads)
 from .records import Records
-from .services import ApplyServices
+from .service_manifests import ApplyServices
 
 WORKLOADS = "workloads"
 

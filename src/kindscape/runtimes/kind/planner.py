@@ -13,16 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ...plan import routing, rules
-from ...plan.services import pod_ports
+from ...plan.service_steps import pod_ports
 from ...plan.ops import Plan, Route
-from ...topology import KIND_NETWORK, Host, Node, Topology
-from . import manifests, services
-from .links import plan_link_ops
+from ...topology import KIND_NETWORK, PROBE_PORT, Host, Node, Topology
+from . import manifests, service_manifests
+from .container_links import plan_link_ops
 from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCENARIO_LABEL, Connect,
                   ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Listener, Phase,
                   PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage, StartWorkloads, Value)
 
-PROBE_PORT = 8080
 PROBE_NAMESPACE = "default"
 
 
@@ -55,7 +54,7 @@ def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
     steps += _routes(topology, names)
     steps += _no_masquerade(topology)
     steps += _workloads(topology, settings)
-    steps += services.plan_services(topology, PROBE_NAMESPACE)
+    steps += service_manifests.plan_services(topology, PROBE_NAMESPACE)
     steps += plan_link_ops(topology, {h.name: names.containers[h.netns] for h in topology.hosts})
     steps += [Discover(ref) for ref in _references(steps, names)]
     steps.sort(key=lambda op: op.phase)  # stable: the order above within a phase
@@ -198,8 +197,8 @@ def _no_masquerade(topology: Topology) -> list:
 def _workloads(topology: Topology, settings: Settings) -> list:
     steps: list = []
     for cluster in topology.clusters:
-        labels = services.pod_labels(cluster, PROBE_NAMESPACE)
-        pods = tuple(ProbePod(services.probe_pod_name(pod.name), pod.name, pod.node, labels.get(pod.name, ()))
+        labels = service_manifests.pod_labels(cluster, PROBE_NAMESPACE)
+        pods = tuple(ProbePod(service_manifests.probe_pod_name(pod.name), pod.name, pod.node, labels.get(pod.name, ()))
                      for pod in cluster.pods)
         if pods:
             image: Value = settings.probe_image or SandboxImage(cluster.nodes[0].name)

@@ -20,16 +20,16 @@ from ...probe.prober import ProbeResult, ProbeTask
 from ...runner import require, run
 from ...state import ScenarioState
 from ...topology import Impairment, Topology
-from ..base import Progress, no_progress
-from ..netns import processes
+from ...progress import Progress, no_progress
+from ...linux import processes
 from .apply import KindApplier
 from .docker_side import DockerSide
 from .facts import DOCKER_HOST_NS, netns_path
 from . import podexec
 from .kind_cli import KindCli
 from .kubectl import Kubectl
-from .links import apply as apply_links
-from .links import remove_host_tables
+from .container_links import apply as apply_links
+from .container_links import remove_host_tables
 from .ops import SCENARIO_LABEL
 from .planner import KIND_NETWORK, Settings, plan
 from .preflight import check_docker_state
@@ -91,8 +91,8 @@ class KindRuntime:
     def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
         """The containers share this machine's kernel: the netns runtime's feature checks."""
         if items:
-            from ..netns import kernel
-            kernel.check(items)
+            from .. import link_features
+            link_features.check(items)
 
     def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
         """Impairments and partitions in the containers' namespaces (see links.py)."""

@@ -17,18 +17,17 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 from ...errors import RuntimeFailure
+from ...progress import Progress
 from ...plan import ops
 from ...plan.render import command
 from ...runner import run
-from . import nsfs
-from .netlink import Failure, NetlinkSocket
+from ...linux import nsfs
+from ...linux.netlink import Failure, NetlinkSocket
 
-Progress = Callable[[str, int, int], None]
 BRIDGE_INDEX_BASE = 1000  # bridges get fixed ifindexes so ports can be enslaved without a lookup
 # A veth whose two ends have the same ifindex (e.g. 2 and 2, in two fresh namespaces) is
 # not an "urgent" link event for the kernel: its carrier comes up only after linkwatch's

@@ -15,8 +15,8 @@ from ...probe.prober import ProbeResult, ProbeTask
 from ...runner import require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
-from ..base import Progress, no_progress
-from . import nsfs, processes
+from ...progress import Progress, no_progress
+from ...linux import nsfs, processes
 
 WORKLOADS = "workloads"
 
@@ -70,7 +70,7 @@ class NetnsRuntime:
             applier.files()
         finally:
             applier.close()
-        from ...plan.links import LinkRules, Shaping
+        from ...plan.link_faults import LinkRules, Shaping
         self.set_links(state, plan.of(Shaping) + plan.of(LinkRules), [], progress)
         for server in servers:
             progress("workloads", 0, 1)
@@ -80,13 +80,14 @@ class NetnsRuntime:
     def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
         """Refuse impairments (None: a partition) this kernel cannot do, naming the feature."""
         if items:
-            from . import kernel
-            kernel.check(items)
+            from .. import link_features
+            link_features.check(items)
 
     def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
         """Make the scenario's impairments and partitions match `desired` (link ops)."""
-        from . import links
-        links.apply(desired, previous, progress)
+        from ...linux import shaping
+        from ...plan.link_faults import changes
+        shaping.apply(changes(desired, previous), progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
         check_privileges()

@@ -7,10 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
-from ...errors import KernelFeatureMissing
-from ...plan.links import FEATURES, requirements
-from ...runner import require, run
-from ...topology import Impairment
+from ..errors import KernelFeatureMissing
+from ..runner import require, run
+
+# The features link impairments use, and what each is (plan/link_faults.py says which
+# setting needs which).
+FEATURES = {
+    "egress": "nftables' netdev egress hook (Linux 5.16+ with CONFIG_NETFILTER_EGRESS, nft 1.0.1+)",
+    "htb": "the kernel's htb qdisc (sch_htb)",
+    "netem": "the kernel's netem qdisc (sch_netem)",
+}
 
 _EGRESS_PROBE = """table netdev kindscape-probe {
   chain egress_lo {
@@ -24,7 +30,7 @@ _QDISC_PROBES = {"htb": ["htb"], "netem": ["netem", "delay", "1ms"]}
 
 @cache
 def available(feature: str) -> bool:
-    """Does this kernel have the feature (a key of plan.links.FEATURES)?"""
+    """Does this kernel have the feature (a key of FEATURES)?"""
     require("unshare")
     if feature == "egress":
         require("nft")
@@ -34,12 +40,13 @@ def available(feature: str) -> bool:
     return run(argv, check=False).returncode == 0
 
 
-def check(items: Iterable[tuple[str, Impairment | None]]) -> None:
+def check(needs: Iterable[tuple[str, dict[str, list[str]]]]) -> None:
     """Refuse, naming every missing feature and what needs it, before anything is made.
-    `items` are (where, impairment or None for a partition), e.g. ("impairments[0]", ...)."""
+    `needs` are (where, {feature: the settings that need it}), e.g. ("impairments[0]",
+    {"netem": ["delay"]})."""
     problems = []
-    for where, item in items:
-        for feature, settings in requirements(item).items():
+    for where, required in needs:
+        for feature, settings in required.items():
             if not available(feature):
                 verb = "needs" if len(settings) == 1 else "need"
                 problems.append(f"{where}: {_and(settings)} {verb} {FEATURES[feature]}, "

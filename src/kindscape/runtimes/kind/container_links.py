@@ -1,5 +1,5 @@
 """Impairments and partitions on KIND clusters: the same operations as the netns runtime
-(`plan/links.py`: an nftables netdev table per namespace, tc htb classes and netem
+(`plan/link_faults.py`: an nftables netdev table per namespace, tc htb classes and netem
 leaves), put into the node and host containers' network namespaces with this machine's
 `tc` and `nft` (`nsenter --net=/proc/<pid>/ns/net`): KIND nodes need no tools of their
 own, and the kernel is the same, so the same kernel features apply (and are refused the
@@ -19,11 +19,11 @@ import shlex
 import shutil
 from dataclasses import dataclass, replace
 
-from ...plan import links as core_links
-from ...plan.links import IMPAIR_TABLE, PARTITION_TABLE, LinkOp, LinkRules, Shaping
+from ...plan import link_faults as core_links
+from ...plan.link_faults import IMPAIR_TABLE, PARTITION_TABLE, LinkOp, LinkRules, Shaping
 from ...runner import run
 from ...topology import Attachment, Impairment, Topology
-from ..netns import links as netns_links
+from ...linux import shaping
 from .docker_side import DockerSide
 from .facts import DOCKER_HOST_NS, container_ns, netns_path
 from .ops import Phase, _var
@@ -51,8 +51,8 @@ def apply(docker: DockerSide, scenario: str, desired: list[LinkOp], previous: li
           progress) -> int:
     """As the netns runtime applies them (one tc batch and one nft transaction per
     namespace, resets first), each namespace entered through its container's pid."""
-    return netns_links.apply(for_this_runtime(desired, scenario), for_this_runtime(previous, scenario),
-                             progress, path_of=lambda ns: netns_path(docker, ns))
+    return shaping.apply(core_links.changes(for_this_runtime(desired, scenario), for_this_runtime(previous, scenario)),
+                         progress, path_of=lambda ns: netns_path(docker, ns))
 
 
 def remove_host_tables(scenario: str) -> list[str]:

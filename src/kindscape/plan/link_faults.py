@@ -14,6 +14,7 @@ both directions, and nowhere else:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import measures, sides
 from ..topology import Impairment, IPNet, Topology
@@ -52,6 +53,54 @@ class LinkRules:
 
 
 LinkOp = Shaping | LinkRules
+
+
+class NamespaceChange(NamedTuple):
+    """What takes one namespace's links from what may be in place to what is desired."""
+
+    ns: str
+    tc: str  # a `tc -batch` script
+    nft: str  # an `nft -f` script
+
+
+def changes(desired: list[LinkOp], previous: list[LinkOp]) -> list[NamespaceChange]:
+    """The namespaces whose links differ between `previous` and `desired`, each with the
+    scripts that reset the previous and make the desired (see linux/shaping.py)."""
+    names = list(dict.fromkeys(op.ns for op in previous + desired))
+    found = []
+    for ns in names:
+        then, now = _of(previous, ns), _of(desired, ns)
+        if then != now:
+            found.append(NamespaceChange(ns, tc_batch(now, then), nft_script(now, then)))
+    return found
+
+
+def _of(found: list[LinkOp], ns: str) -> list[LinkOp]:
+    return [op for op in found if op.ns == ns]
+
+
+def tc_batch(desired: list[LinkOp], previous: list[LinkOp]) -> str:
+    """Reset every interface shaped before, then shape as desired."""
+    lines = []
+    for dev in dict.fromkeys(op.dev for op in previous if isinstance(op, Shaping)):
+        # Replacing any root with pfifo, then deleting it, leaves the default qdisc.
+        lines += [f"qdisc replace dev {dev} root pfifo", f"qdisc del dev {dev} root"]
+    for op in desired:
+        if isinstance(op, Shaping):
+            lines += op.commands
+    return "".join(line + "\n" for line in lines)
+
+
+def nft_script(desired: list[LinkOp], previous: list[LinkOp]) -> str:
+    """One atomic transaction: drop the tables there were, create the desired ones."""
+    text = ""
+    for table in dict.fromkeys(op.table for op in previous if isinstance(op, LinkRules)):
+        text += f"table netdev {table}\ndelete table netdev {table}\n"
+    for op in desired:
+        if isinstance(op, LinkRules):
+            text += op.text
+    return text
+
 
 
 @dataclass(frozen=True)
@@ -206,14 +255,7 @@ def _summary(item: Impairment) -> str:
                     if getattr(item, f.name) and f.name != "loss")
 
 
-# Kernel features ---------------------------------------------------------------------
-FEATURES = {
-    "egress": "nftables' netdev egress hook (Linux 5.16+ with CONFIG_NETFILTER_EGRESS, nft 1.0.1+)",
-    "htb": "the kernel's htb qdisc (sch_htb)",
-    "netem": "the kernel's netem qdisc (sch_netem)",
-}
-
-
+# Kernel features (named as linux/features.py names them) ------------------------------
 def requirements(item: Impairment | None) -> dict[str, list[str]]:
     """The kernel features an impairment (None: a partition) needs, each with the
     settings that need it: every pair needs the egress hook; rate and netem's settings

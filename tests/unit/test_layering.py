@@ -1,0 +1,119 @@
+"""The import layering of docs/layout.md, read from the source (every module's AST, the
+imports inside functions too), so that it stays true as the code changes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "kindscape"
+RUNTIMES = ("netns", "kind")
+
+# What a layer may not import (prefixes of module names).
+TOP = ("kindscape.api", "kindscape.faults", "kindscape.cli", "kindscape.commands", "kindscape.quickcli",
+       "kindscape.completion", "kindscape.pytest_plugin")
+MACHINE = ("kindscape.linux", "kindscape.runtimes")
+PURE = TOP + MACHINE + ("kindscape.probe", "kindscape.trace", "kindscape.render")
+FORBIDDEN = {
+    # the model and the planners: pure, no machine
+    "kindscape.topology": PURE, "kindscape.scenario": PURE, "kindscape.plan": PURE,
+    "kindscape.endpoints": PURE, "kindscape.sides": PURE, "kindscape.measures": PURE,
+    "kindscape.codec": PURE, "kindscape.state": PURE, "kindscape.errors": PURE,
+    "kindscape.runner": PURE, "kindscape.progress": PURE, "kindscape.privileges": PURE,
+    # probes and trace's reasoning: no runtime (a runtime hands them what they need)
+    "kindscape.probe": TOP + ("kindscape.runtimes", "kindscape.render", "kindscape.trace"),
+    "kindscape.trace": TOP + MACHINE + ("kindscape.render",),
+    # presentation: draws data, changes nothing
+    "kindscape.render": tuple(m for m in TOP if m != "kindscape.faults") + MACHINE,
+    # every runtime: no other runtime, nothing above it
+    "kindscape.runtimes": TOP + ("kindscape.render",),
+}
+# The shared Linux layer imports nothing of kindscape but these.
+LINUX_MAY_IMPORT = ("kindscape.linux", "kindscape.errors", "kindscape.runner", "kindscape.progress")
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in SOURCE.rglob("*.py"):
+        parts = list(path.relative_to(SOURCE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """The kindscape modules `name` imports, resolved (`from .. import x` is module x when
+    x is a module, else the package)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            submodules = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES]
+            found.update(submodules or [base])
+    return {module for module in found if module == "kindscape" or module.startswith("kindscape.")}
+
+
+IMPORTS = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def test_the_walk_sees_the_imports():
+    """The rules below hold because the walk sees imports, also lazy ones in functions."""
+    assert "kindscape.linux.nsfs" in IMPORTS["kindscape.probe.prober"]
+    assert "kindscape.runtimes.netns.runtime" in IMPORTS["kindscape.runtimes"]  # inside provider()
+    assert "kindscape.plan.link_faults" in IMPORTS["kindscape.runtimes.netns.runtime"]  # inside a method
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_a_layer_imports_nothing_above_it(layer):
+    wrong = [f"{name} imports {module}" for name, found in sorted(IMPORTS.items()) if _under(name, layer)
+             for module in sorted(found) if any(_under(module, bad) for bad in FORBIDDEN[layer])
+             and not (layer == "kindscape.runtimes" and _under(module, "kindscape.runtimes"))]
+    assert wrong == []
+
+
+def test_the_linux_layer_stands_on_nothing_of_kindscape():
+    wrong = [f"{name} imports {module}" for name, found in sorted(IMPORTS.items()) if _under(name, "kindscape.linux")
+             for module in sorted(found) if not any(_under(module, ok) for ok in LINUX_MAY_IMPORT)]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_nothing_outside_a_runtime_imports_its_modules(runtime):
+    """Only the registry (`kindscape.runtimes.provider`) reaches in, for the runtime's
+    entry point; shared machinery lives in linux/, plan/ or runtimes/base."""
+    package = f"kindscape.runtimes.{runtime}"
+    wrong = [f"{name} imports {module}" for name, found in sorted(IMPORTS.items()) if not _under(name, package)
+             for module in sorted(found) if _under(module, package)
+             and not (name == "kindscape.runtimes" and module == f"{package}.runtime")]
+    assert wrong == []
+
+
+# A runtime's parts have the same name in every runtime: its entry point, its planner,
+# its operation types and what applies them.
+PER_RUNTIME = {"runtime", "planner", "ops", "apply"}
+
+
+def test_no_module_names_collide():
+    """Names say what a module is: no two modules share one (`__init__` aside), but for
+    the parts every runtime has."""
+    seen: dict[str, list[str]] = {}
+    for name, path in MODULES.items():
+        if path.name != "__init__.py" and path.stem not in PER_RUNTIME:
+            seen.setdefault(path.stem, []).append(name)
+    assert {stem: names for stem, names in seen.items() if len(names) > 1} == {}

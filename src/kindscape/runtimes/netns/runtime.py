@@ -196,7 +196,7 @@ def check_privileges() -> None:
 
 def _with_mark(names: list[str], mark: str) -> list[str]:
     """The namespaces among `names` whose lo carries `mark`."""
-    from .netlink import NetlinkSocket
+    from ...linux.netlink import NetlinkSocket
 
     def look(_name: str) -> bool:
         sock = NetlinkSocket.open()

@@ -22,7 +22,7 @@ from ..topology import DOCKER_HOST, Cluster, Topology
 from . import graph_labels as labels
 
 if TYPE_CHECKING:
-    from ..faults import Links
+    from ..links import Links
 
 FORMATS = ("svg", "png", "dot")
 CLUSTER_FILLS = ("#e8f1fb", "#eaf6e9", "#fdf0e3", "#f3eafa", "#fbe9ee", "#e6f5f5", "#f7f5e1")
@@ -42,11 +42,11 @@ class LinkEffect:
 
 
 def link_effects(links: "Links") -> list[LinkEffect]:
-    """A scenario's impairments and partitions (`faults.Links`: the file's, or a running
+    """A scenario's impairments and partitions (`links.Links`: the file's, or a running
     scenario's as they are now) as labelled effects, one per pair of sides: a partition
     and an impairment of the same pair share one label (edges that land on the same graph
     nodes are merged later, in `Drawing._effects`)."""
-    from ..faults import impairment_json
+    from ..links import impairment_json
     from ..measures import settings_text
     labels_by_pair: dict[tuple[str, str], list[str]] = {}
     for one, other in links.partitions:

@@ -68,7 +68,7 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
 
 
 def status_json(topology: Topology, state: ScenarioState, health: list[str]) -> dict[str, Any]:
-    from ..faults import current, problems
+    from ..links import current, problems
     health = health + problems(state)
     return {
         "name": topology.scenario,

@@ -1,4 +1,8 @@
-"""The provider interface every runtime implements: all side effects live behind it."""
+"""The provider interface every runtime implements: all side effects live behind it.
+
+What a runtime can do beyond the lifecycle (up, down, probe, status) it declares in
+`capabilities`, and callers ask there, never by looking for a method: `trace` (it answers
+`kernel`), `impair` (impairments and partitions: `check_links`, `set_links`), `exec`."""
 
 from __future__ import annotations
 
@@ -14,11 +18,22 @@ if TYPE_CHECKING:  # annotations only: `check` and `down` need not import the pl
     from ..probe.prober import ProbeResult, ProbeTask
     from ..state import ScenarioState
     from ..topology import Topology
+    from ..trace.kernel import Kernel
 
+
+
+TRACE = "trace"
+IMPAIR = "impair"
+EXEC = "exec"
 
 
 class Runtime(Protocol):
     name: str
+    capabilities: frozenset[str]  # of TRACE, IMPAIR, EXEC
+
+    def check_privileges(self) -> None:
+        """Raise PrivilegeError unless this process has the capabilities the runtime needs
+        (privileges.require: the same check, and the same message, for every runtime)."""
 
     def preflight(self, topology: Topology) -> None:
         """Refuse, before anything is created, what cannot work here (privileges, tools,
@@ -52,5 +67,15 @@ class Runtime(Protocol):
              capture: bool) -> subprocess.CompletedProcess:
         """Run a command inside an endpoint."""
 
+    def kernel(self, state: ScenarioState) -> Kernel:
+        """(TRACE) What `trace` asks the kernel of each namespace (a context manager)."""
+
     def health(self, state: ScenarioState) -> list[str]:
         """What is wrong with a scenario that is up (e.g. its workload server died)."""
+
+
+def require(runtime: Runtime, capability: str, what: str) -> None:
+    """Refuse `what` when the runtime does not declare the capability it needs."""
+    from ..errors import KindscapeError
+    if capability not in runtime.capabilities:
+        raise KindscapeError(f"{what} is not available for the {runtime.name} runtime")

@@ -10,18 +10,19 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ... import codec
+from ... import codec, privileges
 from ... import state as statefile
-from ...errors import CommandFailed, KindscapeError, PrivilegeError
+from ...errors import CommandFailed, KindscapeError
+from ...linux import processes
 from ...plan import clusterdns
 from ...plan.ops import Plan
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
+from ...progress import Progress, no_progress
 from ...runner import require, run
 from ...state import ScenarioState
 from ...topology import Impairment, Topology
-from ...progress import Progress, no_progress
-from ...linux import processes
+from ..base import EXEC, IMPAIR
 from .apply import KindApplier
 from .docker_side import DockerSide
 from .facts import DOCKER_HOST_NS, netns_path
@@ -53,6 +54,7 @@ def settings_from_env() -> Settings:
 
 class KindRuntime:
     name = "kind"
+    capabilities = frozenset({IMPAIR, EXEC})  # trace: not yet (it would read the containers' kernels)
 
     def __init__(self, kind: KindCli | None = None, kube: Callable[[str], Kubectl] = Kubectl,
                  docker: DockerSide | None = None):
@@ -69,13 +71,15 @@ class KindRuntime:
 
     def preflight(self, topology: Topology) -> None:
         """Everything checked before anything is made: root, docker, kind, kubectl, clashes."""
-        if os.geteuid() != 0:
-            raise PrivilegeError("the kind runtime needs root: it enters the containers' network "
-                                 "namespaces for probes and workloads; run with sudo")
+        self.check_privileges()
         self.kind.require()
         require("kubectl")
         self.check_links([(f"impairments[{i}]", item) for i, item in enumerate(topology.impairments)])
         check_docker_state(self.docker, topology, self.settings)
+
+    def check_privileges(self) -> None:
+        privileges.require(privileges.KIND, "the kind runtime",
+                           "to enter the containers' network namespaces and route to them")
 
     def plan(self, topology: Topology) -> Plan:
         return plan(topology, self.settings)
@@ -99,6 +103,7 @@ class KindRuntime:
         apply_links(self.docker, state.name, desired, previous, progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
+        self.check_privileges()
         removed: list[str] = []
         directory = statefile.scenario_dir(state.name)
         for record in state.processes + processes.find_servers(directory):
@@ -146,6 +151,7 @@ class KindRuntime:
         return removed
 
     def orphans(self, scenario: str) -> ScenarioState | None:
+        self.check_privileges()
         docker = self.docker
         volumes = docker.labelled_volumes(scenario)
         containers = docker.by_label(SCENARIO_LABEL, scenario)
@@ -159,6 +165,7 @@ class KindRuntime:
 
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
               progress: Progress = no_progress) -> list[ProbeResult]:
+        self.check_privileges()
         paths: dict[str, str] = {}
         pids: dict[str, int] = {}  # one `docker inspect` per container, not per pod on it
         for task in tasks:
@@ -175,6 +182,7 @@ class KindRuntime:
         """Nodes and hosts: `docker exec` (their own tools and files); pods: the pod's
         network namespace with this machine's tools and the pod's resolv.conf (as `ip netns
         exec`, see podexec.py); docker-host: here."""
+        self.check_privileges()
         kind, _, rest = endpoint_ns.partition(":")
         container, _, pod_netns = rest.partition(":")
         if endpoint_ns == DOCKER_HOST_NS:

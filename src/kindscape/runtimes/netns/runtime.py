@@ -9,20 +9,25 @@ from collections.abc import Callable, Sequence
 from ... import privileges
 from ... import state as statefile
 from ...errors import KindscapeError, StateError
+from ...linux import nsfs, processes
 from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
+from ...progress import Progress, no_progress
 from ...runner import require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
-from ...progress import Progress, no_progress
-from ...linux import nsfs, processes
+from ..base import EXEC, IMPAIR, TRACE
 
 WORKLOADS = "workloads"
 
 
 class NetnsRuntime:
     name = "netns"
+    capabilities = frozenset({TRACE, IMPAIR, EXEC})
+
+    def check_privileges(self) -> None:
+        check_privileges()
 
     def preflight(self, topology: Topology) -> None:
         check_privileges()

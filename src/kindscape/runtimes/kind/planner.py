@@ -180,7 +180,7 @@ def _no_masquerade(topology: Topology) -> list:
     """kindnet's KIND-MASQ-AGENT gets a RETURN for each interconnected podSubnet, first in
     the chain (kindnet only appends its own rules, so ours stay ahead of its MASQUERADE)."""
     found = []
-    for cluster_name, subnets in rules._no_masquerade(topology).items():
+    for cluster_name, subnets in rules.masquerade_exceptions(topology).items():
         for node in topology.cluster(cluster_name).nodes:
             for family in sorted({s.version for s in subnets}):
                 tool = "iptables" if family == 4 else "ip6tables"

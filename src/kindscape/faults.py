@@ -86,12 +86,13 @@ def _change(name: str, runtime: Runtime, topology: Topology, change: Change, pro
         old = current(state, topology)
         interrupted = replacing(state)
         if interrupted is not None:  # an earlier change may be half-applied: finish it first
-            runtime.set_links(state, old.ops(topology), old.ops(topology) + interrupted.ops(topology), progress)
+            runtime.set_links(state, _ops(runtime, topology, old),
+                              _ops(runtime, topology, old) + _ops(runtime, topology, interrupted), progress)
             _record(state, old, None)
         new, needs = change(topology, old)
         runtime.check_links(needs)
         _record(state, new, old)
-        runtime.set_links(state, new.ops(topology), old.ops(topology), progress)
+        runtime.set_links(state, _ops(runtime, topology, new), _ops(runtime, topology, old), progress)
         _record(state, new, None)
     return new
 
@@ -100,6 +101,10 @@ def _setting_problem(settings: dict[str, Any], name: str, message: str, hint: st
     if not name:
         return f"{message}; {hint}"
     return f"--{name}: {message} (got {settings.get(name)!r}); {hint}"
+
+
+def _ops(runtime: Runtime, topology: Topology, links: Links) -> list:
+    return runtime.plan_links(topology, links.impairments, links.partitions)
 
 
 def _record(state, links: Links, replaced: Links | None) -> None:

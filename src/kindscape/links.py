@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import codec, measures
-from .plan.link_faults import LinkOp, plan_links
 from .state import ScenarioState
 from .topology import Impairment, Topology
 
@@ -23,9 +22,6 @@ class Links:
 
     impairments: tuple[Impairment, ...] = ()
     partitions: tuple[Pair, ...] = field(default_factory=tuple)
-
-    def ops(self, topology: Topology) -> list[LinkOp]:
-        return plan_links(topology, self.impairments, self.partitions)
 
     def to_json(self) -> dict[str, Any]:
         return {"impairments": [impairment_json(i) for i in self.impairments],

@@ -168,3 +168,33 @@ def test_the_library_and_its_changes_of_links_import_each_other_not():
     """api calls faults with its Lab's runtime and topology; faults never reaches back."""
     assert not any("kindscape.api" in group and "kindscape.faults" in group for group in _cycles())
     assert "kindscape.api" not in IMPORTS["kindscape.faults"]
+
+
+def _private_uses(name: str, path: Path) -> list[str]:
+    """`from m import _x` and `module._x` where m, module are other kindscape modules."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), str(path))
+    modules: dict[str, str] = {}  # local name -> kindscape module it stands for
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            for alias in node.names:
+                if f"{base}.{alias.name}" in MODULES:
+                    modules[alias.asname or alias.name] = f"{base}.{alias.name}"
+                elif alias.name.startswith("_") and not alias.name.startswith("__") and base != name:
+                    found.append(f"{name} imports {base}.{alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules \
+                and node.attr.startswith("_") and not node.attr.startswith("__") and modules[node.value.id] != name:
+            found.append(f"{name} uses {modules[node.value.id]}.{node.attr}")
+    return found
+
+
+def test_no_module_reaches_into_another_modules_private_names():
+    """Shared code is public (e.g. plan/routing.routes_by_origin, rules.masquerade_exceptions):
+    a planner or runtime never calls another module's `_helper`."""
+    assert [use for name, path in sorted(MODULES.items()) for use in _private_uses(name, path)] == []

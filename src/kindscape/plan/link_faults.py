@@ -13,6 +13,7 @@ both directions, and nowhere else:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -115,10 +116,17 @@ class Flow:
     impairment: Impairment | None = None  # None: a partition
 
 
+def same_name(ns: str, table: str) -> str:
+    """A link table's name in a namespace: IMPAIR_TABLE or PARTITION_TABLE as they are."""
+    return table
+
+
 def plan_links(topology: Topology, impairments: tuple[Impairment, ...],
-               partitions: tuple[tuple[str, str], ...] = ()) -> list[LinkOp]:
+               partitions: tuple[tuple[str, str], ...] = (),
+               table_name: Callable[[str, str], str] = same_name) -> list[LinkOp]:
     """Every operation that puts these impairments and partitions in place, grouped by
-    namespace (tc first, then the tables), in a stable order."""
+    namespace (tc first, then the tables), in a stable order. `table_name(ns, table)`
+    names each table (a runtime sharing a namespace with others names its own)."""
     impaired = [f for item in impairments for f in _flows(topology, item.sides, item)]
     cut = [f for pair in partitions for f in _flows(topology, pair, None)]
     found: list[LinkOp] = []
@@ -130,11 +138,12 @@ def plan_links(topology: Topology, impairments: tuple[Impairment, ...],
             if commands:
                 found.append(Shaping(ns, dev, tuple(commands), f"impairments leaving {ns} on {dev}"))
         if mine:
-            found.append(LinkRules(ns, IMPAIR_TABLE, _table(IMPAIR_TABLE, mine, classes),
-                                   "impairments: loss and tc classes"))
+            name = table_name(ns, IMPAIR_TABLE)
+            found.append(LinkRules(ns, name, _table(name, mine, classes), "impairments: loss and tc classes"))
         cuts = [f for f in cut if f.ns == ns]
         if cuts:
-            found.append(LinkRules(ns, PARTITION_TABLE, _table(PARTITION_TABLE, cuts, {}),
+            name = table_name(ns, PARTITION_TABLE)
+            found.append(LinkRules(ns, name, _table(name, cuts, {}),
                                    "partitions: drop everything between the sides"))
     return found
 

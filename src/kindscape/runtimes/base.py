@@ -45,12 +45,16 @@ class Runtime(Protocol):
     def up(self, plan: Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
         """Create everything; record each thing in `state` (and `save()`) before making it."""
 
+    def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
+        """(IMPAIR) The link operations that put these impairments and partitions in place
+        (plan/link_faults.py, in this runtime's namespaces and table names)."""
+
     def check_links(self, items: list) -> None:
         """Refuse, before changing anything, impairments or partitions (`(where, Impairment
         or None)` pairs) that need what this machine lacks, naming the missing feature."""
 
     def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
-        """Put the link operations `desired` in place of `previous` (see plan/links.py)."""
+        """Put the link operations `desired` in place of `previous` (see plan/link_faults.py)."""
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
         """Remove everything the state records, and anything else carrying the scenario's

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import codec
 from ... import state as statefile
 from ...errors import RuntimeFailure
-from ...plan import link_faults as core_links
 from ...plan.ops import Plan
 from ...runner import run
 from ...state import ScenarioState
@@ -23,7 +22,7 @@ from .facts import Facts, netns_path, real_topology
 from .kind_cli import KindCli
 from .kubectl import Kubectl, PodStatus
 from .container_links import ApplyLinks
-from .container_links import apply as apply_links
+from .container_links import apply as apply_links, link_ops
 from .ops import (PROBE_SELECTOR, Connect, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Phase,
                   ProbePods, RunHost, StartWorkloads)
 from .records import Records
@@ -141,8 +140,8 @@ class KindApplier:
     def _links(self) -> None:
         """The file's impairments, computed from the real topology (the addresses Docker gave)."""
         assert self.real is not None, "the links come after the workloads"
-        desired = core_links.plan_links(self.real, self.real.impairments)
-        apply_links(self.docker, self.plan.scenario, desired, [], self.progress)
+        desired = link_ops(self.real, self.real.impairments)
+        apply_links(self.docker, desired, [], self.progress)
 
     def _workloads(self, op: StartWorkloads) -> None:
         """The real topology first (every endpoint's namespace), then one server process

@@ -152,13 +152,11 @@ def _ip(family: int) -> tuple[str, ...]:
 
 
 def _routes(topology: Topology, names: _Names) -> list:
-    """The core's routes, except kindnet's own; on-link routes to loopbacks come with the
-    nodes (before kubelets move to them), the rest after."""
-    kindnet = {r for c in topology.clusters for n in c.nodes for r in routing._kindnet_routes(c, n)}
-    onlink = set(routing._loopback_routes(topology))
+    """The core's routes, except kindnet's own (the real kindnet makes them); on-link
+    routes to loopbacks come with the nodes (before kubelets move to them), the rest after."""
     found = []
-    for route in routing.routes(topology):
-        if route in kindnet:
+    for origin, route in routing.routes_by_origin(topology):
+        if origin is routing.Origin.KINDNET:
             continue
         to, via = names.value(route.to), names.value(route.via) if route.via else ""
         if route.ns == topology.docker_host.netns:
@@ -168,7 +166,7 @@ def _routes(topology: Topology, names: _Names) -> list:
         argv += ("via", via) if via else ()
         argv += _device(route)
         found.append(Exec(names.containers[route.ns], argv, route.comment,
-                          phase=Phase.NODES if route in onlink else Phase.ROUTES))
+                          phase=Phase.NODES if origin is routing.Origin.LOOPBACK else Phase.ROUTES))
     return found
 
 

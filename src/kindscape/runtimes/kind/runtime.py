@@ -30,7 +30,7 @@ from . import podexec
 from .kind_cli import KindCli
 from .kubectl import Kubectl
 from .container_links import apply as apply_links
-from .container_links import remove_host_tables
+from .container_links import link_ops, remove_host_tables
 from .ops import SCENARIO_LABEL
 from .planner import KIND_NETWORK, Settings, plan
 from .preflight import check_docker_state
@@ -92,6 +92,11 @@ class KindRuntime:
         KindApplier(plan_, state, records, progress, save, self.docker, self.kind, self.kube,
                     load_balancer_wait()).apply()
 
+    def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
+        """In the containers' namespaces of the real topology; the Docker host's tables named
+        for the scenario (container_links.py)."""
+        return link_ops(topology, impairments, partitions)
+
     def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
         """The containers share this machine's kernel: the netns runtime's feature checks."""
         if items:
@@ -100,7 +105,7 @@ class KindRuntime:
 
     def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
         """Impairments and partitions in the containers' namespaces (see links.py)."""
-        apply_links(self.docker, state.name, desired, previous, progress)
+        apply_links(self.docker, desired, previous, progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
         self.check_privileges()

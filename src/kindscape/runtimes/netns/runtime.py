@@ -82,6 +82,10 @@ class NetnsRuntime:
             server.wait_ready()
             progress("workloads", 1, 1)
 
+    def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
+        from ...plan.link_faults import plan_links
+        return plan_links(topology, impairments, partitions)
+
     def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
         """Refuse impairments (None: a partition) this kernel cannot do, naming the feature."""
         if items:

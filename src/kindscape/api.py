@@ -216,7 +216,10 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
         planned = codec.encode(loaded.topology)
         state = ScenarioState(loaded.name, runtime, source=loaded.source, topology=planned)
         try:
-            provider.up(plan_, state, with_crash_hook(progress), lambda: statefile.save(state))
+            topology = provider.up(loaded.topology, plan_, state, with_crash_hook(progress),
+                                   lambda: statefile.save(state))
+            if topology is not loaded.topology:  # what the machine gave instead of the plan's
+                state.topology = codec.encode(topology)
             state.phase = "up"
             statefile.save(state)
         except BaseException:
@@ -224,9 +227,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
             statefile.forget(loaded.name)
             lock.remove_on_exit = True
             raise
-    # A runtime may record the topology it found (the kind runtime: the real containers);
-    # when it kept the planned one, the Lab needs no decoding of it.
-    return Lab(state, loaded.topology if state.topology is planned else None)
+    return Lab(state, topology)
 
 
 def _sink(progress: Progress | None) -> Progress:

@@ -3,6 +3,11 @@
 Pure data, built once from a validated spec (see `scenario/resolve.py`) and consumed
 by the planner, the runtimes, `check` and `status`. Every tuple of addresses or
 subnets is ordered primary family first (KIND's dual-stack order).
+
+This is the topology as planned. A runtime may realise it with what the machine gives
+instead (the kind runtime: the addresses Docker and Kubernetes pick, the containers'
+namespaces): `Runtime.up` returns the topology as it is up, the state records it, and
+the scenario's `Lab` uses that one.
 """
 
 from __future__ import annotations

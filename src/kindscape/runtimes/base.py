@@ -42,8 +42,13 @@ class Runtime(Protocol):
     def plan(self, topology: Topology) -> Plan:
         """The operations `up` would apply."""
 
-    def up(self, plan: Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
-        """Create everything; record each thing in `state` (and `save()`) before making it."""
+    def up(self, topology: Topology, plan: Plan, state: ScenarioState, progress: Progress,
+           save: Callable[[], None]) -> Topology:
+        """Create everything `plan` (made from `topology`) says; record each thing in
+        `state` (and `save()`) before making it. Returns the topology as it is up, which
+        `state.topology` records: the planned one, or one with what the machine really gave
+        (the kind runtime: the addresses Docker and Kubernetes picked, the containers'
+        namespaces)."""
 
     def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
         """(IMPAIR) The link operations that put these impairments and partitions in place

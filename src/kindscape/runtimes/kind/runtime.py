@@ -84,13 +84,17 @@ class KindRuntime:
     def plan(self, topology: Topology) -> Plan:
         return plan(topology, self.settings)
 
-    def up(self, plan_: Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
-        topology = codec.decode(Topology, state.topology)
+    def up(self, topology: Topology, plan_: Plan, state: ScenarioState, progress: Progress,
+           save: Callable[[], None]) -> Topology:
+        """The real topology: what Docker and Kubernetes gave (see facts.real_topology)."""
         records = Records.start(state, plan_, topology, self.settings.kind_network)
         save()
         self.docker.record_volume(volume_name(state.name), records.volume_labels())
-        KindApplier(plan_, state, records, progress, save, self.docker, self.kind, self.kube,
-                    load_balancer_wait()).apply()
+        applier = KindApplier(plan_, state, records, progress, save, self.docker, self.kind, self.kube,
+                              load_balancer_wait())
+        applier.apply()
+        assert applier.real is not None, "every kind plan starts the workloads, which find the real topology"
+        return applier.real
 
     def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
         """In the containers' namespaces of the real topology; the Docker host's tables named

@@ -46,7 +46,9 @@ class NetnsRuntime:
         from ...plan import planner
         return planner.plan(topology)
 
-    def up(self, plan: ops.Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
+    def up(self, topology: Topology, plan: ops.Plan, state: ScenarioState, progress: Progress,
+           save: Callable[[], None]) -> Topology:
+        """The namespaces are the planned ones: the topology is up as planned."""
         # Record before creating: a crash at any point leaves a state `down` can use.
         state.namespaces = plan.namespaces()
         state.files = plan.files()
@@ -81,6 +83,7 @@ class NetnsRuntime:
             progress("workloads", 0, 1)
             server.wait_ready()
             progress("workloads", 1, 1)
+        return topology
 
     def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
         from ...plan.link_faults import plan_links

@@ -16,6 +16,8 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 
+from .locations import Location, Namespace
+
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -28,12 +30,12 @@ PROBE_PORT = 8080  # where every pod, node and host answers probes
 NETNS_PREFIX = os.environ.get("KINDSCAPE_NETNS_PREFIX", "ks") + "."
 
 
-def netns_name(scenario: str, endpoint: str) -> str:
+def netns_name(scenario: str, endpoint: str) -> Namespace:
     """The namespace of an endpoint: `ks.<scenario>.<endpoint>` with '/' as '.'.
 
     Scenario names cannot hold '.', so the prefix `ks.<scenario>.` is unique to it.
     """
-    return f"{NETNS_PREFIX}{scenario}.{endpoint.replace('/', '.')}"
+    return Namespace(f"{NETNS_PREFIX}{scenario}.{endpoint.replace('/', '.')}")
 
 
 def netns_prefix(scenario: str) -> str:
@@ -77,7 +79,7 @@ class Pod:
     name: str
     node: str
     index: int
-    netns: str
+    netns: Location
     host_ifname: str
     addresses: tuple[IPAddr, ...]
     gateways: tuple[IPAddr, ...]
@@ -88,7 +90,7 @@ class Node:
     name: str
     cluster: str
     role: str
-    netns: str
+    netns: Location
     attachments: tuple[Attachment, ...]
     internal_ips: tuple[IPAddr, ...]
     pod_cidrs: tuple[IPNet, ...]
@@ -153,7 +155,7 @@ class Cluster:
 @dataclass(frozen=True)
 class Host:
     name: str
-    netns: str
+    netns: Location
     attachments: tuple[Attachment, ...]
     routes_to: tuple[str, ...] = ()
     service_routes_to: tuple[str, ...] = ()
@@ -162,7 +164,7 @@ class Host:
 
 @dataclass(frozen=True)
 class DockerHost:
-    netns: str
+    netns: Location
     routes_to: tuple[str, ...] = ()
     service_routes_to: tuple[str, ...] = ()
 
@@ -205,7 +207,7 @@ class Endpoint:
 
     name: str
     kind: str  # pod | node | host | docker-host | service
-    netns: str
+    netns: Location | str  # "" for a Service (it has no namespace of its own)
     addresses: tuple[IPAddr, ...]
     group: str  # what the matrix groups it under: <cluster>/pods, <cluster>/nodes, a host
     port: int = PROBE_PORT

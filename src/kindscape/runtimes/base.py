@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # annotations only: `check` and `down` need not import the pl
     from ..plan.ops import Plan
     from ..probe.prober import ProbeResult, ProbeTask
     from ..state import ScenarioState
+    from ..locations import Location
     from ..topology import Topology
     from ..trace.kernel import Kernel
 
@@ -72,7 +73,7 @@ class Runtime(Protocol):
               progress: Progress = no_progress) -> list[ProbeResult]:
         """Run TCP probes from the tasks' source endpoints (progress: the `probes` step)."""
 
-    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+    def exec(self, state: ScenarioState, where: Location, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         """Run a command inside an endpoint."""
 

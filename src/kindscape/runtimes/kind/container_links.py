@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from ...plan import link_faults as core_links
 from ...plan.link_faults import IMPAIR_TABLE, PARTITION_TABLE, LinkOp, LinkRules, Shaping
 from ...runner import run
+from ...locations import HostNamespace, InContainer, Location
 from ...topology import Attachment, Impairment, Topology
 from ...linux import shaping
 from .docker_side import DockerSide
@@ -41,7 +42,7 @@ def link_ops(topology: Topology, impairments: tuple[Impairment, ...],
     """The link operations of a topology whose endpoints live in containers (the real one,
     or the planned one seen as containers): the Docker host's tables named for the scenario."""
     def table_name(ns: str, table: str) -> str:
-        return host_table(table, topology.scenario) if ns == DOCKER_HOST_NS else table
+        return host_table(table, topology.scenario) if isinstance(ns, HostNamespace) else table
     return core_links.plan_links(topology, impairments, partitions, table_name)
 
 
@@ -106,11 +107,10 @@ class ApplyLinks:
         return "\n".join(lines)
 
 
-def _enter(ns: str) -> str:
-    if ns == DOCKER_HOST_NS:
-        return ""
-    container = ns.split(":")[1]
-    return f"nsenter --net=/proc/$(docker inspect -f '{{{{.State.Pid}}}}' {shlex.quote(container)})/ns/net "
+def _enter(ns: Location) -> str:
+    if not isinstance(ns, InContainer):
+        return ""  # the Docker host: here
+    return f"nsenter --net=/proc/$(docker inspect -f '{{{{.State.Pid}}}}' {shlex.quote(ns.container)})/ns/net "
 
 
 def _command(op: LinkOp) -> str:

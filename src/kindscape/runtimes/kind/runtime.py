@@ -14,6 +14,7 @@ from ... import codec, privileges
 from ... import state as statefile
 from ...errors import CommandFailed, KindscapeError
 from ...linux import processes
+from ...locations import HostNamespace, InContainer, Location
 from ...plan import clusterdns
 from ...plan.ops import Plan
 from ...probe import prober
@@ -25,7 +26,7 @@ from ...topology import Impairment, Topology
 from ..base import EXEC, IMPAIR
 from .apply import KindApplier
 from .docker_side import DockerSide
-from .facts import DOCKER_HOST_NS, netns_path
+from .facts import netns_path
 from . import podexec
 from .kind_cli import KindCli
 from .kubectl import Kubectl
@@ -186,24 +187,22 @@ class KindRuntime:
             result.task = task  # report the endpoint's own name for its namespace
         return results
 
-    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+    def exec(self, state: ScenarioState, where: Location, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         """Nodes and hosts: `docker exec` (their own tools and files); pods: the pod's
         network namespace with this machine's tools and the pod's resolv.conf (as `ip netns
         exec`, see podexec.py); docker-host: here."""
         self.check_privileges()
-        kind, _, rest = endpoint_ns.partition(":")
-        container, _, pod_netns = rest.partition(":")
-        if endpoint_ns == DOCKER_HOST_NS:
+        if isinstance(where, HostNamespace):
             full = list(argv)
-        elif kind == "container" and not pod_netns:
+        elif isinstance(where, InContainer) and not where.netns:
             if capture:
-                return self.docker.exec(container, list(argv))
-            full = ["docker", "exec", "-i", *(["-t"] if sys.stdin.isatty() else []), container, *argv]
-        elif pod_netns:
-            full = podexec.argv(netns_path(self.docker, endpoint_ns), _resolv_conf(state, endpoint_ns), list(argv))
+                return self.docker.exec(where.container, list(argv))
+            full = ["docker", "exec", "-i", *(["-t"] if sys.stdin.isatty() else []), where.container, *argv]
+        elif isinstance(where, InContainer):
+            full = podexec.argv(netns_path(self.docker, where), _resolv_conf(state, where), list(argv))
         else:
-            full = ["nsenter", f"--net={netns_path(self.docker, endpoint_ns)}", *argv]
+            full = ["nsenter", f"--net={netns_path(self.docker, where)}", *argv]
         output = {"capture_output": True, "text": True} if capture else {}
         return subprocess.run(full, check=False, **output)
 

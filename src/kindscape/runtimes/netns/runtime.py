@@ -10,6 +10,7 @@ from ... import privileges
 from ... import state as statefile
 from ...errors import KindscapeError, StateError
 from ...linux import nsfs, processes
+from ...locations import Location
 from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
@@ -162,11 +163,11 @@ class NetnsRuntime:
         from .introspect import NetnsKernel
         return NetnsKernel()
 
-    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+    def exec(self, state: ScenarioState, where: Location, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         check_privileges()
-        _require_namespaces(state, [endpoint_ns])
-        full = [require("ip"), "netns", "exec", endpoint_ns, *argv]
+        _require_namespaces(state, [where])
+        full = [require("ip"), "netns", "exec", where, *argv]
         if capture:
             return subprocess.run(full, capture_output=True, text=True, check=False)
         return subprocess.run(full, check=False)

@@ -1,5 +1,5 @@
 """Where an endpoint (a node, pod or host) lives: a typed location, one of
-- `Namespace`: a network namespace kindscape made (the netns runtime), by its name;
+- `NamedNetns`: a network namespace kindscape made (the netns runtime), by its name;
 - `InContainer`: a container's own network namespace, or a namespace inside it named as
   containerd named a pod's (the kind runtime's nodes, hosts and pods);
 - `HostNamespace`: this machine's own (the kind runtime's Docker host).
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 
-class Namespace(str):
+class NamedNetns(str):
     """A network namespace of ours, mounted at /run/netns/<name>."""
 
     __slots__ = ()
@@ -60,17 +60,17 @@ class HostNamespace(str):
         return {"host": True}
 
 
-Location = Namespace | InContainer | HostNamespace
-KINDS = (Namespace, InContainer, HostNamespace)
+Location = NamedNetns | InContainer | HostNamespace
+KINDS = (NamedNetns, InContainer, HostNamespace)
 
 
 def from_json(data: Any) -> Location | str:
     """A location as `to_json` wrote it. A bare name (a state file written before locations
     were typed) is a namespace of ours; "" (no namespace: a Service) stays ""."""
     if isinstance(data, str):
-        return Namespace(data) if data else data
+        return NamedNetns(data) if data else data
     if "namespace" in data:
-        return Namespace(data["namespace"])
+        return NamedNetns(data["namespace"])
     if "container" in data:
         return InContainer(data["container"], data.get("netns", ""))
     return HostNamespace()

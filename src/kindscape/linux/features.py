@@ -4,6 +4,7 @@ command exits), never on the machine's own interfaces."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from functools import cache
 
@@ -38,6 +39,16 @@ def available(feature: str) -> bool:
     require("tc")
     argv = ["unshare", "--net", "tc", "qdisc", "add", "dev", "lo", "root", *_QDISC_PROBES[feature]]
     return run(argv, check=False).returncode == 0
+
+
+@cache
+def has_sctp() -> bool:
+    """Can this kernel make an SCTP socket (the sctp module, built in or loadable)?"""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP).close()
+        return True
+    except OSError:
+        return False
 
 
 def check(needs: Iterable[tuple[str, dict[str, list[str]]]]) -> None:

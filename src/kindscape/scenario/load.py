@@ -12,7 +12,7 @@ from pathlib import Path as FsPath
 
 from ..errors import Problem, ScenarioError
 from ..topology import Topology
-from . import families, impairments, services, topology_checks, validate
+from . import families, impairments, policies, services, topology_checks, validate, workloads
 from .kindconfig import ClusterNetwork, KindCluster, resolve_network
 from .resolve import resolve
 from .schema import ScenarioSpec
@@ -30,6 +30,7 @@ class Scenario:
     topology: Topology
     source: str | None = None
     text: str = ""
+    warnings: tuple[Problem, ...] = ()  # allowed but probably not meant (a selector selecting nothing)
 
     @property
     def name(self) -> str:
@@ -63,11 +64,11 @@ def loads(text: str, file: str | None = None, base_dir: FsPath | None = None) ->
     spec, problems = validate_model(ScenarioSpec, doc.data, doc.locator)
     if spec is None:
         raise ScenarioError(problems, file)
-    topology = _check_and_resolve(spec, doc.locator, base_dir or FsPath.cwd())
-    return Scenario(spec, topology, file, text)
+    topology, warnings = _check_and_resolve(spec, doc.locator, base_dir or FsPath.cwd())
+    return Scenario(spec, topology, file, text, tuple(warnings))
 
 
-def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -> Topology:
+def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -> tuple[Topology, list[Problem]]:
     networks, paths, problems = _kind_configs(spec, locator, base_dir)
     ctx = validate.Context(spec, locator, networks, paths, problems)
     validate.check_names(ctx)
@@ -79,6 +80,8 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
     validate.check_host_refs(ctx, parsed_networks)
     validate.check_expect_refs(ctx)
     selected = validate.check_node_selects(ctx)
+    workloads.check(ctx)
+    ctx.policies = policies.check(ctx, base_dir)
     services.check_services(ctx)
     impairments.check_values(ctx)
     if ctx.problems:
@@ -91,7 +94,7 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
         families.check_expect_families(ctx, topology)
     if ctx.problems or topology is None:
         raise ScenarioError(ctx.problems, locator.file)
-    return topology
+    return topology, ctx.warnings
 
 
 def _kind_configs(spec: ScenarioSpec, locator: Locator, base_dir: FsPath):

@@ -34,6 +34,8 @@ class NetnsRuntime:
         check_privileges()
         require("nft")
         require("nsenter")  # impairments (links.py) and trace (introspect.py) enter with it
+        from ..kernel_needs import check_protocols
+        check_protocols(topology)
         self.check_links([(f"impairments[{i}] (between {item.sides[0]} and {item.sides[1]})", item)
                           for i, item in enumerate(topology.impairments)])
         prefix = netns_prefix(topology.scenario)
@@ -93,8 +95,8 @@ class NetnsRuntime:
     def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
         """Refuse impairments (None: a partition) this kernel cannot do, naming the feature."""
         if items:
-            from .. import link_features
-            link_features.check(items)
+            from .. import kernel_needs
+            kernel_needs.check(items)
 
     def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
         """Make the scenario's impairments and partitions match `desired` (link ops)."""
@@ -184,7 +186,8 @@ class NetnsRuntime:
 def _server_spec(scenario: str, op: ops.StartWorkloads) -> dict:
     """The workload server's spec: echo listeners, and each cluster's DNS (see probe/dns.py)."""
     return {"scenario": scenario,
-            "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)} for l in op.listeners]
+            "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports), "udp": list(l.udp_ports)}
+                          for l in op.listeners]
             + [{"ns": d.ns, "endpoint": d.endpoint, "ports": [],
                 "dns": {"zone": d.zone, "records": [[r.name, r.type, r.data] for r in d.records]}}
                for d in op.dns]}

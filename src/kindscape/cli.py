@@ -82,12 +82,12 @@ def plan(file: str, runtime: RuntimeOpt = RuntimeName.netns,
     """Print what `up` would do, as the equivalent ip/nft (or docker/kind) commands."""
     with _guard(Output.json if output is PlanOutput.json else Output.table):
         from . import api
-        from .plan import render
         steps = api.plan(file, runtime.value)
+        renderer = api.get_runtime(runtime.value)  # each runtime renders its own operations
         if output is PlanOutput.json:
-            _print_json(render.to_json(steps))
+            _print_json(renderer.plan_json(steps))
         else:
-            sys.stdout.write(render.script(steps))
+            sys.stdout.write(renderer.plan_script(steps))
 
 
 @app.command()

@@ -119,7 +119,7 @@ def test_nothing_outside_a_runtime_imports_its_modules(runtime):
 
 # A runtime's parts have the same name in every runtime: its entry point, its planner,
 # its operation types and what applies them.
-PER_RUNTIME = {"runtime", "planner", "ops", "apply"}
+PER_RUNTIME = {"runtime", "planner", "ops", "apply", "render"}
 
 
 def test_no_module_names_collide():

@@ -43,6 +43,12 @@ class Runtime(Protocol):
     def plan(self, topology: Topology) -> Plan:
         """The operations `up` would apply."""
 
+    def plan_script(self, plan: Plan) -> str:
+        """The plan as the equivalent commands (its renderer's), what `kindscape plan` prints."""
+
+    def plan_json(self, plan: Plan) -> dict:
+        """The plan as JSON (`kindscape plan -o json`)."""
+
     def up(self, topology: Topology, plan: Plan, state: ScenarioState, progress: Progress,
            save: Callable[[], None]) -> Topology:
         """Create everything `plan` (made from `topology`) says; record each thing in

@@ -85,6 +85,14 @@ class KindRuntime:
     def plan(self, topology: Topology) -> Plan:
         return plan(topology, self.settings)
 
+    def plan_script(self, plan_: Plan) -> str:
+        from .render import script
+        return script(plan_)
+
+    def plan_json(self, plan_: Plan) -> dict:
+        from .render import to_json
+        return to_json(plan_)
+
     def up(self, topology: Topology, plan_: Plan, state: ScenarioState, progress: Progress,
            save: Callable[[], None]) -> Topology:
         """The real topology: what Docker and Kubernetes gave (see facts.real_topology)."""

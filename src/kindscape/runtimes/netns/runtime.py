@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ... import privileges
 from ... import state as statefile
@@ -19,6 +20,9 @@ from ...runner import require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import EXEC, IMPAIR, TRACE
+
+if TYPE_CHECKING:
+    from .planner import NetnsPlan
 
 WORKLOADS = "workloads"
 
@@ -45,11 +49,19 @@ class NetnsRuntime:
                 f"namespace {clashes[0]} already exists ({len(clashes)} of scenario "
                 f"{topology.scenario!r}): left by a crash? run `kindscape down {topology.scenario}`")
 
-    def plan(self, topology: Topology) -> ops.Plan:
-        from ...plan import planner
+    def plan(self, topology: Topology) -> NetnsPlan:
+        from . import planner
         return planner.plan(topology)
 
-    def up(self, topology: Topology, plan: ops.Plan, state: ScenarioState, progress: Progress,
+    def plan_script(self, plan: ops.Plan) -> str:
+        from .render import script
+        return script(plan)
+
+    def plan_json(self, plan: ops.Plan) -> dict:
+        from .render import to_json
+        return to_json(plan)
+
+    def up(self, topology: Topology, plan: NetnsPlan, state: ScenarioState, progress: Progress,
            save: Callable[[], None]) -> Topology:
         """The namespaces are the planned ones: the topology is up as planned."""
         # Record before creating: a crash at any point leaves a state `down` can use.

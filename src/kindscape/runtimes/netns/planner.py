@@ -1,5 +1,6 @@
-"""The planner: a pure function from a resolved topology to the ordered operations that
-realise it the way KIND, Docker, kindnet and the page's loops do.
+"""The netns runtime's planner: a pure function from a resolved topology to the ordered
+operations that realise it in network namespaces the way KIND, Docker, kindnet and the
+page's loops do, from the shared planning functions of plan/.
 
 No side effects, no clock, no randomness: the same topology always gives the same plan
 (golden tests hold it to that).
@@ -7,9 +8,9 @@ No side effects, no clock, no randomness: the same topology always gives the sam
 
 from __future__ import annotations
 
-from .. import topology as topo
-from ..topology import PROBE_PORT, Node, Topology
-from . import link_faults, neighbours, netpol_rules, ops, routing, rules, service_steps
+from ... import topology as topo
+from ...plan import link_faults, neighbours, netpol_rules, ops, routing, rules, service_steps
+from ...topology import PROBE_PORT, Node, Topology
 
 NODE_SYSCTLS = (
     # What KIND nodes run with (see ../shared/notes): forwarding, strict rp_filter.
@@ -29,7 +30,18 @@ IPV6_FORWARDER_SYSCTLS = (
 )
 
 
-def plan(topology: Topology) -> ops.Plan:
+class NetnsPlan(ops.Plan[ops.Op]):
+    """The netns runtime's plan: also which namespaces and files it makes (recorded in the
+    state before they are made)."""
+
+    def namespaces(self) -> list[str]:
+        return [op.ns for op in self.ops if isinstance(op, ops.CreateNamespace)]
+
+    def files(self) -> list[str]:
+        return [op.path for op in self.ops if isinstance(op, ops.WriteFile)]
+
+
+def plan(topology: Topology) -> NetnsPlan:
     steps: list = []
     steps += _namespaces(topology)
     steps += _docker_host(topology)
@@ -52,7 +64,7 @@ def plan(topology: Topology) -> ops.Plan:
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
     steps.sort(key=lambda op: op.phase)
-    return ops.Plan(topology.scenario, tuple(steps))
+    return NetnsPlan(topology.scenario, tuple(steps))
 
 
 def _namespaces(topology: Topology) -> list:

@@ -9,13 +9,13 @@ import math
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import codec, endpoints, runtimes
 from . import state as statefile
-from .errors import KindscapeError, PrivilegeError, StateError
+from .errors import KindscapeError, NoSuchScenario, PrivilegeError, StateError
 from .progress import Progress, no_progress, with_crash_hook
 from .runtimes.base import EXEC, IMPAIR, TRACE, Runtime
 from .runtimes.base import require as capability
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 RUNTIMES = runtimes.NAMES
 
-__all__ = ["Lab", "load", "up", "attach", "down", "down_all", "status", "plan", "graph", "get_runtime", "list_up"]
+__all__ = ["Lab", "load", "loads", "up", "attach", "down", "down_all", "status", "plan", "graph", "get_runtime", "list_up",
+           "list_scenarios"]
 
 
 def get_runtime(name: str) -> Runtime:
@@ -37,15 +38,28 @@ def get_runtime(name: str) -> Runtime:
     return runtimes.provider(name)
 
 
-def load(path: str | os.PathLike) -> "Scenario":
-    """Load and validate a scenario file (raises ScenarioError with every problem, located)."""
+def load(path: str | os.PathLike, name: str | None = None) -> "Scenario":
+    """Load and validate a scenario file ("-": standard input; raises ScenarioError with
+    every problem, located). `name` replaces the file's `name`: the same file brought up
+    twice side by side."""
     from .scenario import load as load_file
-    return load_file(path)
+    return load_file(path, name=name)
 
 
-def _as_scenario(scenario: "Scenario | str | os.PathLike") -> "Scenario":
+def loads(text: str, name: str | None = None) -> "Scenario":
+    """Load and validate a scenario from YAML text (e.g. standard input); `name` as for
+    `load`. configFile paths are relative to the current directory."""
+    from .scenario.load import loads as load_text
+    return load_text(text, name=name)
+
+
+def _as_scenario(scenario: "Scenario | str | os.PathLike", name: str | None = None) -> "Scenario":
     from .scenario import Scenario
-    return scenario if isinstance(scenario, Scenario) else load(scenario)
+    if not isinstance(scenario, Scenario):
+        return load(scenario, name=name)
+    if name is not None and name != scenario.name:
+        raise TypeError("a loaded Scenario keeps its name: load it with load(path, name=...) instead")
+    return scenario
 
 
 def plan(scenario: "Scenario | str | os.PathLike", runtime: str = "netns") -> "Plan":
@@ -140,6 +154,50 @@ class Lab:
         target = _exec_target(self.topology, endpoint)
         return self.runtime.exec(self.state, target, list(argv), capture)
 
+    def endpoints(self, selector: str) -> list[str]:
+        """The endpoints a selector names that one can exec into (a group such as
+        `cluster-a/pods` names several)."""
+        try:
+            found = endpoints.resolve(self.topology, selector)
+        except endpoints.EndpointError as exc:
+            raise KindscapeError(f"{exc}{'; ' + exc.hint if exc.hint else ''}") from None
+        names = [each.name for each in found if each.netns]
+        if not names:
+            raise KindscapeError(f"{selector} is a Service: exec into a pod, node or host")
+        return names
+
+    def exec_group(self, names: Sequence[str], argv: Sequence[str], concurrency: int = 8,
+                   on_done: Callable[[str, subprocess.CompletedProcess], None] | None = None,
+                   ) -> dict[str, subprocess.CompletedProcess]:
+        """`exec` in each endpoint, at most `concurrency` at a time; `on_done(name, result)`
+        as each finishes. Returns {endpoint: CompletedProcess} in the order given."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+        results: dict[str, subprocess.CompletedProcess] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(names)))) as pool:
+            running = {pool.submit(self.exec, name, argv, True): name for name in names}
+            for future in as_completed(running):
+                results[running[future]] = future.result()
+                if on_done is not None:
+                    on_done(running[future], results[running[future]])
+        return {name: results[name] for name in names}
+
+    def capture(self, endpoint: str, write: str, interface: str | None = None, count: int | None = None,
+                seconds: float | None = None, filter: str | None = None) -> str:
+        """Capture the packets an endpoint sees (all its interfaces, or `interface`) into the
+        pcap file `write` ("-": standard output) with tcpdump in its namespace, until
+        `count` packets, `seconds`, or Ctrl-C; a filter tcpdump refuses is an error before
+        anything runs. Returns the file written."""
+        from . import capture as pcap
+        target = _exec_target(self.topology, endpoint)
+        pcap.check_filter(lambda argv: self.runtime.exec(self.state, target, list(argv), True), interface, filter)
+        path = pcap.output_path(write)
+        with pcap.ctrl_c_ends_child():
+            done = self.runtime.exec(self.state, target, pcap.tcpdump_argv(path, interface, count, seconds, filter),
+                                     False)
+        if done.returncode not in (0, pcap.TIMED_OUT, -signal.SIGINT, 128 + signal.SIGINT):
+            raise KindscapeError(f"tcpdump in {endpoint} failed (exit {done.returncode}); its message is above")
+        return path
+
     def status(self) -> dict[str, Any]:
         """The scenario's status document: the content of `kindscape status NAME -o json`."""
         from .render.status import status_json
@@ -193,8 +251,11 @@ def _exec_target(topology: Topology, selector: str) -> str:
 
 
 def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
-       progress: Progress | None = None) -> Lab:
+       progress: Progress | None = None, name: str | None = None) -> Lab:
     """Create the scenario (a loaded Scenario or a file) and return its Lab.
+
+    `name` (with a file) runs it under that name instead of the file's `name`, so one
+    file can be up twice side by side (two CI jobs, two pytest-xdist workers).
 
     On any failure or interruption (Ctrl-C, SIGTERM) what was created is removed before
     the error propagates. A scenario of the same name that is up is an error
@@ -202,7 +263,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     advances. The netns runtime needs root (PrivilegeError otherwise).
     """
     progress = _sink(progress)
-    loaded = _as_scenario(scenario)
+    loaded = _as_scenario(scenario, name)
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
     # was never made (see statefile.locked).
@@ -268,7 +329,7 @@ def attach(name: str) -> Lab:
     """The Lab of a scenario that is up (brought up by this or another process)."""
     state = statefile.load(name)
     if state is None:
-        raise StateError(f"no scenario named {name!r} is up" + _known())
+        raise NoSuchScenario(f"no scenario named {name!r} is up" + _known())
     if state.phase != "up":
         raise StateError(f"scenario {name!r} is not up (it is {state.phase!r}): "
                          f"run `kindscape down {name}`")
@@ -287,7 +348,7 @@ def down(name: str, progress: Progress | None = None, runtime: str | None = None
         state = _recorded_or_found(name, runtime)
         if state is None:
             lock.remove_on_exit = True
-            raise StateError(f"no scenario named {name!r} is up, and nothing of it was found"
+            raise NoSuchScenario(f"no scenario named {name!r} is up, and nothing of it was found"
                              + _known())
         recorded = os.path.isdir(statefile.scenario_dir(name))
         state.phase, previous = "removing", state.phase
@@ -359,6 +420,32 @@ def _orphans(name: str, runtime: str | None) -> ScenarioState | None:
 def list_up() -> list[str]:
     """The names of the scenarios that have state on this machine (up, or left by a crash)."""
     return statefile.names()
+
+
+def list_scenarios() -> list[dict[str, Any]]:
+    """One record per scenario this machine has state for (`kindscape list -o json`):
+    name, runtime, phase (up, or what a crash or a concurrent command left), the number of
+    clusters, nodes, pods and hosts, and its age in seconds; null where unknown (a state
+    file that cannot be read, or none left)."""
+    import time
+    found = []
+    for name in statefile.names(leftovers=True):
+        try:
+            state = statefile.load(name)
+        except StateError:
+            state = None
+            phase = "unreadable"
+        else:
+            phase = state.phase if state is not None else "leftover"
+        clusters = state.topology.get("clusters", []) if state is not None else None
+        nodes = [node for cluster in clusters for node in cluster.get("nodes", [])] if clusters is not None else None
+        found.append({"name": name, "runtime": state.runtime if state else None, "phase": phase,
+                      "clusters": len(clusters) if clusters is not None else None,
+                      "nodes": len(nodes) if nodes is not None else None,
+                      "pods": sum(len(node.get("pods", [])) for node in nodes) if nodes is not None else None,
+                      "hosts": len(state.topology.get("hosts", [])) if state is not None else None,
+                      "ageSeconds": round(time.time() - state.created, 1) if state is not None else None})
+    return found
 
 
 def status(name: str | None = None) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def test_the_builtin_kill_hook_then_down_leaves_nothing(kill_at, no_leaks):
     done = _up_cli(SEED, {"KINDSCAPE_TEST_KILL_AT": kill_at})
     assert done.returncode == -9, (done.returncode, done.stderr)
     again = _up_cli(SEED)
-    assert again.returncode == 1 and "kindscape down multi-cluster" in again.stdout  # -o json: errors as JSON
+    assert again.returncode == 3 and "kindscape down multi-cluster" in again.stdout  # -o json: errors as JSON
     down = subprocess.run(["kindscape", "down", "multi-cluster"], capture_output=True, text=True)
     assert down.returncode == 0, down.stderr
 
@@ -72,7 +72,7 @@ def _down_all_of_two() -> None:
     again = subprocess.run(["kindscape", "down", "--all"], capture_output=True, text=True)
     assert again.returncode == 0 and "no scenario has state" in again.stdout
     neither = subprocess.run(["kindscape", "down"], capture_output=True, text=True)
-    assert neither.returncode == 1 and "give the name of a scenario, or --all" in neither.stderr
+    assert neither.returncode == 2 and "give the name of a scenario, or --all" in neither.stderr
 
 def test_down_without_state_file_finds_everything_by_its_marks(no_leaks):
     kindscape.up(SEED)
@@ -117,7 +117,7 @@ def test_down_of_nothing_is_a_clear_error_and_leaves_no_lock_file(no_leaks):
 def test_commands_refuse_names_that_could_escape_the_state_directory(name, no_leaks):
     for argv in (["down", name], ["check", name], ["status", name], ["exec", name, "docker-host", "--", "true"]):
         done = subprocess.run(["kindscape", *argv], capture_output=True, text=True)
-        assert done.returncode == 1 and "invalid scenario name" in done.stderr, (argv, done.stderr)
+        assert done.returncode == 3 and "invalid scenario name" in done.stderr, (argv, done.stderr)
         assert "Traceback" not in done.stderr
 
 
@@ -174,7 +174,7 @@ def test_up_of_a_name_another_command_holds_is_a_clear_error(no_leaks):
     before = snapshot()
     with statefile.locked("multi-cluster"):
         done = _up_cli(SEED)
-        assert done.returncode == 1, done.stdout
+        assert done.returncode == 3, done.stdout
         error = json.loads(done.stdout)["error"]
         assert f"busy: another kindscape (pid {os.getpid()}) is working on it" in error
         assert snapshot().diff(before) == {"state": {"gone": [], "new": ["multi-cluster.lock 600"]}}
@@ -289,8 +289,8 @@ def test_two_ups_of_one_name_at_once_one_wins(no_leaks):
         for racer in racers:
             racer.stdout.close()
         codes = sorted(code for code, _ in outcomes)
-        assert codes == [0, 1], outcomes
-        error = next(doc["error"] for code, doc in outcomes if code == 1)
+        assert codes == [0, 3], outcomes
+        error = next(doc["error"] for code, doc in outcomes if code == 3)
         assert "is busy: another kindscape" in error or "is already up" in error, error
         lab = kindscape.attach("multi-cluster")
         assert lab.check().ok and lab.status()["healthy"]
@@ -308,7 +308,7 @@ def test_commands_on_a_scenario_missing_a_namespace_say_so(no_leaks):
         for args in (["check", "multi-cluster"], ["exec", "multi-cluster", "cluster-a-worker/pod1", "--", "true"],
                      ["trace", "multi-cluster", "cluster-a-worker/pod1", "cluster-b-worker/pod1"]):
             done = subprocess.run(["kindscape", *args], capture_output=True, text=True)
-            assert done.returncode == 1, (args, done.stderr)
+            assert done.returncode == 3, (args, done.stderr)
             assert f"namespace {gone} is gone" in done.stderr and "kindscape down multi-cluster" in done.stderr
             assert "Traceback" not in done.stderr
     finally:

@@ -150,7 +150,7 @@ def test_dot_source_is_written_without_graphviz(tmp_path):
 def test_svg_and_png_without_dot_name_the_package(tmp_path, suffix):
     out = tmp_path / f"g.{suffix}"
     done = _kindscape(["graph", str(EXAMPLES / "multi-cluster.yaml"), "-o", str(out)], path="/nonexistent")
-    assert done.returncode == 1 and not out.exists()
+    assert done.returncode == 3 and not out.exists()
     assert done.stderr.startswith(f"error: writing {suffix.upper()} needs Graphviz's `dot` program")
     assert "apt-get install graphviz" in done.stderr and "Traceback" not in done.stderr
 
@@ -174,7 +174,7 @@ def test_a_file_that_cannot_be_written_is_a_clear_error(tmp_path):
 def test_a_name_that_is_not_up_is_a_clear_error(tmp_path):
     env_dir = tmp_path / "state"
     done = _kindscape(["graph", "nothing-here", "-o", str(tmp_path / "g.dot")], state=env_dir)
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert done.stderr == "error: no scenario named 'nothing-here' is up\n"
 
 

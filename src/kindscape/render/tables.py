@@ -48,6 +48,9 @@ def check_matrix(report: CheckReport) -> Table:
     for source in sources:
         table.add_row(source, *[_cell(cells[(source, t)]) if (source, t) in cells else Text("·")
                                 for t in targets])
+    if any(r.reachable and r.source_preserved is False for r in report.results):
+        table.caption = "nat N: N of the reached saw another source address than the sender's (masqueraded)"
+        table.caption_justify = "left"
     return table
 
 

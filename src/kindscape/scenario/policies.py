@@ -7,10 +7,10 @@ but said as a warning: it is usually a typo."""
 from __future__ import annotations
 
 import re
-from pathlib import Path as FsPath
 
 from .. import netpol
 from ..errors import Problem
+from .files import FileRefused
 from .policyschema import PolicyReader
 from .validate import Context
 from .workloads import declared_namespaces, namespace_labels
@@ -20,7 +20,7 @@ _SEPARATOR = re.compile(r"^---(\s|$)", re.MULTILINE)
 DNS_LABELS = (("k8s-app", "kube-dns"),)  # CoreDNS's pod labels, as KIND deploys it
 
 
-def check(ctx: Context, base_dir: FsPath) -> list[netpol.NetworkPolicy]:
+def check(ctx: Context) -> list[netpol.NetworkPolicy]:
     """Every policy of the file, valid and placed; problems (and warnings) in ctx."""
     found: list[tuple[netpol.NetworkPolicy, Path, Locator]] = []
     clusters = [c.name for c in ctx.spec.clusters]
@@ -38,18 +38,17 @@ def check(ctx: Context, base_dir: FsPath) -> list[netpol.NetworkPolicy]:
             if policy is not None:
                 found.append((policy, path + ("policy",), ctx.locator))
         else:
-            found += _read_file(ctx, entry.file, entry.cluster, path + ("file",), base_dir)
+            found += _read_file(ctx, entry.file, entry.cluster, path + ("file",))
     _check_places(ctx, found)
     return [policy for policy, _, _ in found]
 
 
-def _read_file(ctx: Context, name: str, cluster: str, at: Path, base_dir: FsPath):
-    file = base_dir / name
+def _read_file(ctx: Context, name: str, cluster: str, at: Path):
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        ctx.add(at, f"cannot read the policy file: {reason}", name, "the path is relative to the scenario file")
+        text, file = ctx.files.read(name)
+    except FileRefused as exc:
+        ctx.add(at, f"cannot read the policy file: {exc.reason}", name,
+                exc.hint or "the path is relative to the scenario file")
         return []
     found = []
     for number, (offset, piece) in enumerate(_documents(text)):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .. import endpoints
 from ..errors import Problem
 from . import families, naming
+from .files import FileAccess
 from .kindconfig import ClusterNetwork, check_cluster_name
 from .schema import ScenarioSpec
 from .yamlsource import Locator, Path
@@ -34,6 +35,7 @@ class Context:
     node_names: dict[str, list[str]] = field(default_factory=dict)  # cluster -> node names
     warnings: list[Problem] = field(default_factory=list)  # allowed, but probably not meant
     policies: list = field(default_factory=list)  # the valid NetworkPolicies (netpol), file order
+    files: FileAccess | None = None  # where referenced files may be read from (files.py)
 
     def add(self, path: Path, message: str, value=None, hint: str | None = None) -> None:
         self.problems.append(self.locator.problem(path, message, value, hint))

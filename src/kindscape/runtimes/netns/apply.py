@@ -26,7 +26,7 @@ from ...linux import nsfs
 from ...linux.netlink import Failure, NetlinkSocket
 from ...plan import ops
 from ...progress import Progress
-from ...runner import run
+from ...runner import logged, run
 from .render import command
 
 if TYPE_CHECKING:
@@ -185,10 +185,12 @@ class Applier:
 
     def _flush_all(self, step: str) -> None:
         busy = [ns for ns, sock in self.sockets.items() if sock.pending]
-        for done, ns in enumerate(busy, start=1):
-            _raise(self.sockets[ns].flush(), ns)
-            if done % 64 == 0 or done == len(busy):
-                self.progress(step, done, len(busy))
+        messages = sum(self.sockets[ns].pending for ns in busy)
+        with logged(f"netlink {step}: {messages} messages in {len(busy)} namespaces"):
+            for done, ns in enumerate(busy, start=1):
+                _raise(self.sockets[ns].flush(), ns)
+                if done % 64 == 0 or done == len(busy):
+                    self.progress(step, done, len(busy))
 
 
 def _write_files(files: list[ops.WriteFile]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from ...plan import ops  # the planner and link ops are imported where used: `ch
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
 from ...progress import Progress, no_progress
-from ...runner import require
+from ...runner import logged, require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import EXEC, IMPAIR, TRACE
@@ -182,9 +183,9 @@ class NetnsRuntime:
         check_privileges()
         _require_namespaces(state, [where])
         full = [require("ip"), "netns", "exec", where, *argv]
-        if capture:
-            return subprocess.run(full, capture_output=True, text=True, check=False)
-        return subprocess.run(full, check=False)
+        output = {"capture_output": True, "text": True} if capture else {}
+        with logged(shlex.join(full)):  # not runner.run: the command's failure is its caller's answer
+            return subprocess.run(full, check=False, **output)
 
     def health(self, state: ScenarioState) -> list[str]:
         problems = [f"{r['role']} server (pid {r['pid']}) is not running"

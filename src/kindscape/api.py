@@ -38,12 +38,13 @@ def get_runtime(name: str) -> Runtime:
     return runtimes.provider(name)
 
 
-def load(path: str | os.PathLike, name: str | None = None) -> "Scenario":
+def load(path: str | os.PathLike, name: str | None = None, allow_outside_files: bool = False) -> "Scenario":
     """Load and validate a scenario file ("-": standard input; raises ScenarioError with
     every problem, located). `name` replaces the file's `name`: the same file brought up
-    twice side by side."""
+    twice side by side. The files it references (configFile, NetworkPolicy files) must lie
+    inside its directory tree unless `allow_outside_files`."""
     from .scenario import load as load_file
-    return load_file(path, name=name)
+    return load_file(path, name=name, allow_outside_files=allow_outside_files)
 
 
 def loads(text: str, name: str | None = None) -> "Scenario":
@@ -81,7 +82,7 @@ class Lab:
         self.name = state.name
         self.runtime: Runtime = get_runtime(state.runtime)
         # `up` passes the topology it made; otherwise it is read back from the state.
-        self.topology: Topology = topology or codec.decode(Topology, state.topology)
+        self.topology: Topology = topology or _decoded(state)
         self.is_down = False
 
     def __enter__(self) -> "Lab":
@@ -95,7 +96,7 @@ class Lab:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
     def check(self, all: bool = False, timeout: float = 1.0, measure: int = 0,
-              progress: Progress | None = None) -> "CheckReport":
+              progress: Progress | None = None, expect: str | None = None) -> "CheckReport":
         """Probe what the scenario's `expect` names (with `all`, or when it names nothing:
         every pod, node and host to every pod and host) and judge the expectations.
 
@@ -105,6 +106,8 @@ class Lab:
         `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe. With
         `measure`, each pair gets a burst of that many probes (loss, RTT spread).
         `progress` hears of finished probes (step `probes`), or rounds with `measure`.
+        `expect` verifies another set instead of `expect`: the name of one of the file's
+        `expectWhen` sets, or a file of expectations (`expect: [...]`).
         """
         if not (timeout > 0 and math.isfinite(timeout)):
             raise KindscapeError(f"the probe timeout must be a positive number of seconds (got {timeout})")
@@ -115,7 +118,11 @@ class Lab:
             from .probe.measure import MAX_TIMEOUT, measuring
             wait = min(timeout, MAX_TIMEOUT)
             probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure, progress)
-        return checks.check(self.topology, probe, everything=all)
+        wanted = None
+        if expect is not None:
+            from .scenario.expectfile import expectations
+            wanted = list(expectations(self.topology, expect))
+        return checks.check(self.topology, probe, everything=all, expectations=wanted)
 
     def explain(self, report):
         """Give each failed expectation of a `check` report its one-line reason, from `trace`
@@ -240,6 +247,15 @@ class Lab:
         return removed
 
 
+def _decoded(state: ScenarioState) -> Topology:
+    """The state's topology; a state whose topology does not decode is damaged."""
+    try:
+        return codec.decode(Topology, state.topology)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise statefile.StateUnreadable(state.name, f"it is damaged (its topology does not decode: "
+                                                    f"{exc.__class__.__name__})") from None
+
+
 def _exec_target(topology: Topology, selector: str) -> str:
     try:
         endpoint = endpoints.single(topology, selector)
@@ -341,11 +357,14 @@ def _known() -> str:
     return f" (up: {', '.join(names)})" if names else ""
 
 
-def down(name: str, progress: Progress | None = None, runtime: str | None = None) -> list[str]:
-    """Remove everything of a scenario, from its state file or, without one, by its marks."""
+def down(name: str, progress: Progress | None = None, runtime: str | None = None,
+         force: bool = False) -> list[str]:
+    """Remove everything of a scenario, from its state file or, without one, by its marks.
+    A state file that is damaged or another version's is refused (StateUnreadable) unless
+    `force`: then the scenario is removed by its ownership marks."""
     progress = _sink(progress)
     with statefile.locked(name, wait=True) as lock:
-        state = _recorded_or_found(name, runtime)
+        state = _recorded_or_found(name, runtime, force)
         if state is None:
             lock.remove_on_exit = True
             raise NoSuchScenario(f"no scenario named {name!r} is up, and nothing of it was found"
@@ -366,7 +385,7 @@ def down(name: str, progress: Progress | None = None, runtime: str | None = None
     return removed
 
 
-def down_all(progress: Progress | None = None) -> tuple[dict[str, list[str]], dict[str, str]]:
+def down_all(progress: Progress | None = None, force: bool = False) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Take down every scenario this machine has state for (up, or left by a crash of
     `up`, or what a killed `down` left): ({name: what was removed}, {name: why it could not
     be}). One failing does not stop the others; one another `down` removed meanwhile is
@@ -375,7 +394,7 @@ def down_all(progress: Progress | None = None) -> tuple[dict[str, list[str]], di
     failed: dict[str, str] = {}
     for name in statefile.names(leftovers=True):
         try:
-            removed[name] = down(name, progress)
+            removed[name] = down(name, progress, force=force)
         except StateError as exc:
             if os.path.isdir(statefile.scenario_dir(name)):
                 failed[name] = str(exc)
@@ -386,15 +405,16 @@ def down_all(progress: Progress | None = None) -> tuple[dict[str, list[str]], di
     return removed, failed
 
 
-def _recorded_or_found(name: str, runtime: str | None) -> ScenarioState | None:
-    """The state file; without a readable one, what the scenario's marks find; or, when
-    only a state directory is left (a `down` killed half-way), that directory."""
+def _recorded_or_found(name: str, runtime: str | None, force: bool) -> ScenarioState | None:
+    """The state file; without one (or, with `force`, without a readable one), what the
+    scenario's marks find; or, when only a state directory is left (a `down` killed
+    half-way), that directory."""
     try:
         state = statefile.load(name)
-    except PrivilegeError:
-        raise
-    except StateError:
-        state = None  # unreadable: `down` must still remove everything, by the marks
+    except statefile.StateUnreadable:
+        if not force:
+            raise
+        state = None  # damaged or another version's: removed by the marks
     if state is not None:
         return state
     found = _orphans(name, runtime)
@@ -459,14 +479,13 @@ def status(name: str | None = None) -> dict[str, Any]:
     for each in statefile.names():
         try:
             state = statefile.load(each)
-        except StateError:
-            others.append({"name": each, "phase": "unreadable", "pid": None})
+            if state is not None and state.phase == "up":
+                found.append(Lab(state).status())
+                continue
+        except StateError as exc:
+            others.append({"name": each, "phase": "unreadable", "pid": None, "reason": str(exc)})
             continue
-        if state is None:  # removed by a `down` meanwhile
-            continue
-        if state.phase == "up":
-            found.append(Lab(state).status())
-        else:
+        if state is not None:  # else removed by a `down` meanwhile
             others.append({"name": each, "phase": state.phase, "pid": state.pid})
     return {"scenarios": found, "notUp": others}
 

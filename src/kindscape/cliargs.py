@@ -103,5 +103,7 @@ NAME = Arg("name", "a scenario that is up (see `kindscape list`)", metavar="NAME
 FILE = Arg("file", "a scenario file, or - for standard input", metavar="FILE", complete="files")
 RENAME = Arg("rename", "run the scenario under this name instead of the file's `name` "
              "(the same file twice side by side)", flags=("--name",), metavar="NAME")
+ALLOW_OUTSIDE = Arg("allow_outside_files", "read files the scenario references (configFile, NetworkPolicy "
+                    "files) also outside its directory tree", flags=("--allow-outside-files",), flag=True)
 VERBOSE = Arg("verbose", "log every external command and kernel batch, with timings, on stderr",
               flags=("-v", "--verbose"), flag=True)

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any, Callable
 
-from .cliargs import FILE, NAME, OUTPUT, RENAME, RUNTIME, Arg, command, positive_float, positive_int
+from .cliargs import ALLOW_OUTSIDE, FILE, NAME, OUTPUT, RENAME, RUNTIME, Arg, command, positive_float, positive_int
 
 
 def print_json(data: Any) -> None:
@@ -80,22 +80,22 @@ class guard:
         return False
 
 
-def load_scenario(file: str, name: str | None = None):
+def load_scenario(file: str, name: str | None = None, allow_outside_files: bool = False):
     """A scenario file, or standard input for `-`, under `name` when given."""
     from . import api
-    return api.load(file, name=name)
+    return api.load(file, name=name, allow_outside_files=allow_outside_files)
 
 
 @command("validate", "Check scenario files; creates nothing (exit 1 if any is invalid)",
          FILE.with_(dest="files", nargs="+", metavar="FILE", help="scenario files, or - for standard input"),
-         OUTPUT)
-def validate(files: list[str], output: str) -> None:
+         OUTPUT, ALLOW_OUTSIDE)
+def validate(files: list[str], output: str, allow_outside_files: bool) -> None:
     from .errors import KindscapeError
     docs = []
     with guard(output):
         for file in files:
             try:
-                docs.append(_validated(file))
+                docs.append(_validated(file, allow_outside_files))
             except KindscapeError as exc:
                 if len(files) == 1:
                     raise
@@ -113,8 +113,8 @@ def validate(files: list[str], output: str) -> None:
     raise SystemExit(0 if ok else 1)
 
 
-def _validated(file: str) -> dict[str, Any]:
-    scenario = load_scenario(file)
+def _validated(file: str, allow_outside_files: bool) -> dict[str, Any]:
+    scenario = load_scenario(file, allow_outside_files=allow_outside_files)
     for warning in scenario.warnings:  # allowed, but probably not what was meant
         sys.stderr.write(f"warning: {warning.render()}\n")
     topo = scenario.topology
@@ -127,12 +127,12 @@ def _validated(file: str) -> dict[str, Any]:
 @command("plan", "Print what `up` would do, as the equivalent ip/nft (or docker/kind/kubectl) commands",
          FILE, RUNTIME, RENAME,
          OUTPUT.with_(default="text", choices=("text", "json", "yaml"),
-                      help="text: the commands, as a script; json or yaml: the operations"),
+                      help="text: the commands, as a script; json or yaml: the operations"), ALLOW_OUTSIDE,
          details="Pure: creates nothing and needs no root.")
-def plan(file: str, runtime: str, rename: str | None, output: str) -> None:
+def plan(file: str, runtime: str, rename: str | None, output: str, allow_outside_files: bool) -> None:
     with guard("table" if output == "text" else output):
         from . import api
-        steps = api.plan(load_scenario(file, rename), runtime)
+        steps = api.plan(load_scenario(file, rename, allow_outside_files), runtime)
         renderer = api.get_runtime(runtime)  # each runtime renders its own operations
         if output == "text":
             sys.stdout.write(renderer.plan_script(steps))
@@ -142,13 +142,13 @@ def plan(file: str, runtime: str, rename: str | None, output: str) -> None:
 
 
 @command("up", "Create the scenario (progress on stderr); on failure or Ctrl-C, remove what was made",
-         FILE, RUNTIME, RENAME, OUTPUT, root=True,
+         FILE, RUNTIME, RENAME, OUTPUT, ALLOW_OUTSIDE, root=True,
          details="A scenario of the same name that is up is an error: take it down first, or use --name.")
-def up(file: str, runtime: str, rename: str | None, output: str) -> None:
+def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_files: bool) -> None:
     with guard(output):
         from . import api
         from .progress import progress_printer
-        scenario = load_scenario(file, rename)
+        scenario = load_scenario(file, rename, allow_outside_files)
         with progress_printer() as progress:
             lab = api.up(scenario, runtime, progress)
         doc = lab.status()
@@ -170,11 +170,14 @@ def up(file: str, runtime: str, rename: str | None, output: str) -> None:
          Arg("probes", "probes per pair with --measure (1-200)", flags=("--probes",), default=20,
              type=positive_int, metavar="N"),
          Arg("explain", "one line per failed expectation saying why (from trace)", flags=("--explain",), flag=True),
+         Arg("expect", "verify this set instead of `expect`: a set of the file's `expectWhen`, or a file "
+             "of expectations", flags=("--expect",), metavar="SET|FILE", complete="files"),
          OUTPUT, root=True,
          details="Probes every pair an expectation names; with --all, or when the file has no expectations, "
                  "every pod, node and host to every pod and host.\nIn the matrix, `nat N` means reachable "
                  "but the receiver saw another source address than the sender's (masqueraded), N probes.")
-def check(name: str, all: bool, timeout: float, measure: bool, probes: int, explain: bool, output: str) -> None:
+def check(name: str, all: bool, timeout: float, measure: bool, probes: int, explain: bool, expect: str | None,
+          output: str) -> None:
     with guard(output):
         from . import api
         from .errors import UsageError
@@ -183,7 +186,8 @@ def check(name: str, all: bool, timeout: float, measure: bool, probes: int, expl
             raise UsageError(f"--probes: at most 200 (got {probes})")
         lab = api.attach(name)
         with progress_printer() as progress:
-            report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0, progress=progress)
+            report = lab.check(all=all, timeout=timeout, measure=probes if measure else 0, progress=progress,
+                               expect=expect)
         if explain:
             lab.explain(report)
 
@@ -211,6 +215,9 @@ def _status_table(doc: dict, name: str | None) -> None:
     for each in docs:
         console().print(status_view(each))
     for other in doc.get("notUp", []) if not name else []:
+        if other["phase"] == "unreadable":
+            print(f"{other['name']}: {other['reason']}")
+            continue
         print(f"{other['name']}: not up (state {other['phase']}, pid {other['pid']}): "
               f"being made or removed, or left by a crash; `kindscape down {other['name']}` removes it")
 
@@ -251,10 +258,13 @@ def _age(seconds: float | None) -> str:
 @command("down", "Remove everything the scenario created, even after a crash of `up`",
          NAME.with_(nargs="?", help="a scenario (up, or what a crash left)"),
          Arg("all", "every scenario this machine has state for", flags=("--all",), flag=True),
+         Arg("force", "when a state file is damaged or another kindscape version's: remove what carries "
+             "the scenario's ownership marks (namespace names and marks, labels, its processes)",
+             flags=("--force",), flag=True),
          OUTPUT, root=True,
          details="A scenario that is not up, with nothing left of it, is not an error: down says so and "
                  "exits 0 (as `kind delete cluster` does).")
-def down(name: str | None, all: bool, output: str) -> None:
+def down(name: str | None, all: bool, force: bool, output: str) -> None:
     with guard(output):
         from . import api
         from .errors import NoSuchScenario, UsageError
@@ -263,10 +273,10 @@ def down(name: str | None, all: bool, output: str) -> None:
             raise UsageError("give the name of a scenario, or --all (not both)")
         with progress_printer() as progress:
             if name is None:
-                removed, failed = api.down_all(progress)
+                removed, failed = api.down_all(progress, force=force)
             else:
                 try:
-                    removed, failed = {name: api.down(name, progress)}, {}
+                    removed, failed = {name: api.down(name, progress, force=force)}, {}
                 except NoSuchScenario:
                     removed, failed = {}, {}
         _print_down(name, removed, failed, output)

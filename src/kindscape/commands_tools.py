@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from .cliargs import RENAME, Arg, command
+from .cliargs import ALLOW_OUTSIDE, RENAME, Arg, command
 from .commands import guard, load_scenario
 
 
@@ -13,17 +14,17 @@ from .commands import guard, load_scenario
              metavar="NAME|FILE", complete="names-or-files"),
          Arg("output", "the picture to write; its suffix picks the format", flags=("-o", "--output"),
              metavar="FILE.svg|.png|.dot"),
-         RENAME.with_(help="with a file: draw it under this name instead of the file's `name`"),
+         RENAME.with_(help="with a file: draw it under this name instead of the file's `name`"), ALLOW_OUTSIDE,
          details="A scenario that is up is drawn as it runs (impairments and partitions included); "
                  "a file, as it would be planned.")
-def graph(source: str, output: str | None, rename: str | None) -> None:
+def graph(source: str, output: str | None, rename: str | None, allow_outside_files: bool) -> None:
     with guard():
         from . import api
         from .errors import UsageError
         if output is None:
             raise UsageError("give the picture to write: -o FILE.svg (or .png, .dot)")
-        if source == "-" or rename is not None:
-            source = load_scenario(source, rename)
+        if source == "-" or rename is not None or (allow_outside_files and os.path.isfile(source)):
+            source = load_scenario(source, rename, allow_outside_files)
         written = api.graph(source, output)
         sys.stderr.write(f"graph: wrote {written}\n")
 

@@ -224,6 +224,16 @@ class Expectation:
     source_preserved: bool | None = None
     port: int | None = None  # None: 8080 for pods, nodes and hosts, the port of a Service
     protocol: str = "TCP"
+    seen_source: tuple[str, ...] | None = None  # addresses the receiver may see as the source
+    answered_by: tuple[str, ...] | None = None  # a Service's backends (pods) that must answer
+
+
+@dataclass(frozen=True)
+class ExpectationSet:
+    """A named set of expectations (`expectWhen`), checked on demand: `check --expect NAME`."""
+
+    name: str
+    expectations: tuple[Expectation, ...]
 
 
 @dataclass(frozen=True)
@@ -248,6 +258,7 @@ class Topology:
     interconnects: tuple[Interconnect, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     impairments: tuple[Impairment, ...] = ()
+    expectation_sets: tuple[ExpectationSet, ...] = ()
 
     # Lookups -----------------------------------------------------------------
     def network(self, name: str) -> Network:

@@ -111,3 +111,66 @@ def test_verbose_logs_each_command_and_kernel_batch(no_leaks):
         assert "netns exec ks.loud.docker-host true (" in loud.stderr, loud.stderr
     finally:
         _kindscape("down", "loud")
+
+
+PARTITIONED = """
+expectWhen:
+  partitioned-a-b:
+    - {from: cluster-a/pods, to: cluster-b/pods, reachable: false}
+    - {from: cluster-a-worker/pod1, to: cluster-a-control-plane/pod1, seenSource: cluster-a-worker/pod1}
+"""
+
+
+def test_check_verifies_the_expectation_set_it_is_given(no_leaks, tmp_path):
+    scenario = tmp_path / "sets.yaml"
+    scenario.write_text(SEED.read_text() + PARTITIONED)
+    assert _kindscape("up", str(scenario), "--name", "sets").returncode == 0
+    try:
+        assert _kindscape("check", "sets").returncode == 0
+        before = _kindscape("check", "sets", "--expect", "partitioned-a-b", "-o", "json")
+        assert before.returncode == 1, before.stdout
+        assert [e["met"] for e in json.loads(before.stdout)["expectations"]] == [False, True]
+        assert _kindscape("partition", "sets", "cluster-a", "cluster-b").returncode == 0
+        assert _kindscape("check", "sets", "--expect", "partitioned-a-b").returncode == 0
+        assert _kindscape("check", "sets").returncode == 1
+        unknown = _kindscape("check", "sets", "--expect", "healed")
+        assert unknown.returncode == 3 and "no expectation set 'healed'" in unknown.stderr
+        wrong = tmp_path / "wrong.yaml"
+        wrong.write_text("expect:\n  - {from: cluster-a/pods, to: cluster-c/pods}\n")
+        invalid = _kindscape("check", "sets", "--expect", str(wrong))
+        assert invalid.returncode == 1 and f"{wrong}:2: expect[0].to: unknown cluster 'cluster-c'" in invalid.stderr
+    finally:
+        _kindscape("down", "sets")
+
+
+SERVICES = EXAMPLES / "services.yaml"
+WEB_BACKENDS = ["cluster-a-worker/pod1", "cluster-a-worker/pod2", "cluster-a-worker2/pod1", "cluster-a-worker2/pod2"]
+
+
+def test_seen_source_answered_by_and_answers_per_backend(no_leaks, tmp_path):
+    assert _kindscape("up", str(SERVICES)).returncode == 0
+    try:
+        expectations = tmp_path / "web.yaml"
+        expectations.write_text(
+            "expect:\n"
+            "  - from: cluster-a-control-plane/pod1\n    to: cluster-a/svc/web\n"
+            f"    seenSource: cluster-a-control-plane/pod1\n    answeredBy: {json.dumps(WEB_BACKENDS)}\n")
+        done = _kindscape("check", "services", "--expect", str(expectations), "--measure", "--probes", "60",
+                          "-o", "json")
+        assert done.returncode == 0, done.stdout
+        doc = json.loads(done.stdout)
+        [result] = doc["results"]
+        assert sorted(result["answers"]) == WEB_BACKENDS and sum(result["answers"].values()) == 60
+        assert doc["expectations"][0]["answeredBy"] == WEB_BACKENDS and doc["expectations"][0]["unanswered"] == []
+        table = _kindscape("check", "services", "--expect", str(expectations), "--measure", "--probes", "60")
+        assert all(backend in table.stdout for backend in WEB_BACKENDS), table.stdout
+        expectations.write_text(
+            "expect:\n"
+            "  - {from: cluster-a-control-plane/pod1, to: cluster-a/svc/web, seenSource: 10.0.0.1}\n"
+            f"  - {{from: cluster-a-control-plane/pod1, to: cluster-a/svc/web, answeredBy: {WEB_BACKENDS[:2]}}}\n")
+        failed = _kindscape("check", "services", "--expect", str(expectations), "--measure", "--probes", "60",
+                            "-o", "json")
+        assert failed.returncode == 1
+        assert [e["met"] for e in json.loads(failed.stdout)["expectations"]] == [False, False]
+    finally:
+        _kindscape("down", "services")

@@ -82,18 +82,6 @@ def test_down_without_state_file_finds_everything_by_its_marks(no_leaks):
     assert sum(1 for r in removed if r.startswith("process ")) == 1
 
 
-def test_down_with_a_damaged_state_file_finds_everything_by_its_marks(no_leaks):
-    kindscape.up(SEED)
-    with open(statefile.state_path("multi-cluster"), "w") as handle:
-        handle.write('{"name": "multi-cluster", "namespa')  # e.g. a full disk
-    with pytest.raises(kindscape.KindscapeError, match="unreadable.*kindscape down multi-cluster"):
-        kindscape.attach("multi-cluster")
-    # `status` of everything still answers, listing the damaged one
-    assert kindscape.status()["notUp"] == [{"name": "multi-cluster", "phase": "unreadable", "pid": None}]
-    removed = kindscape.down("multi-cluster")
-    assert sum(1 for r in removed if r.startswith("namespace ")) == 11  # 9 + 2 CoreDNS pods
-
-
 def test_down_after_only_the_state_directory_is_left(no_leaks):
     """A `down` killed while removing the state directory leaves some files: a second
     `down` removes them (found nothing else, but nothing is left either)."""

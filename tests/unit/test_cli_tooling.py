@@ -14,7 +14,7 @@ import pytest
 
 import kindscape
 from kindscape import codec
-from kindscape.state import ScenarioState
+from kindscape.state import STATE_FORMAT, ScenarioState
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -66,7 +66,8 @@ def _save_state(state_dir: Path, name: str) -> None:
     topology = kindscape.load(EXAMPLES / "multi-cluster.yaml").topology
     state = ScenarioState(name, "netns", phase="up", topology=codec.encode(topology))
     (state_dir / name).mkdir(parents=True)
-    (state_dir / name / "state.json").write_text(json.dumps(dataclasses.asdict(state)))
+    document = {"format": STATE_FORMAT, **dataclasses.asdict(state)}
+    (state_dir / name / "state.json").write_text(json.dumps(document))
 
 
 def test_bash_completes_scenario_names_and_endpoints(command):

@@ -127,7 +127,17 @@ def test_services_and_impairments_are_drawn(tmp_path):
     assert "db ExternalName → db.example.internal 5432/TCP (0 backends)" in text
     assert "partitioned; delay 25ms, jitter 5ms, loss 1%, rate 100mbit" in text and "loss 0.5%" in text
     edges = [t.text for t in root.iter(f"{SVG}title") if t.text and "->" in t.text]
-    assert "ep.cluster-a-worker->net.kind" in edges
+    assert {"ep.cluster-a-worker->effect.2", "net.kind->effect.2"} <= set(edges)
+
+
+def test_a_cut_between_clusters_is_drawn_between_the_clusters():
+    """Not between two of their nodes: each edge of the partition leaves a cluster's box."""
+    topology = kindscape.load(EXAMPLES / "multi-cluster.yaml").topology
+    source = graph.build(topology, "t", graph.link_effects(Links((), (("cluster-a", "cluster-b"),)))).source
+    cut = [line.strip() for line in source.splitlines() if "-> \"effect.1\"" in line and "invis" not in line]
+    assert len(cut) == 2 and all("style=dashed" in line for line in cut)
+    assert ['ltail="cluster_cluster-a"' in cut[0], 'ltail="cluster_cluster-b"' in cut[1]] == [True, True]
+    assert '"effect.1" [label="cluster-a - cluster-b\npartitioned"' in source
 
 
 def test_link_effects_label_what_is_set():

@@ -96,3 +96,16 @@ def test_the_rules_are_in_decide_order_and_each_node_holds_only_its_pods():
     assert text.index('"backend/api-from-frontend ingress rule 0"') < text.index('"ingress: no rule allows it"')
     api = next(p for p in cluster.pods if p.name == "east/pod/backend/api")
     assert f"set ingress_pods4 {{ type ipv4_addr; elements = {{ {api.addresses[0]} }}; }}" in text
+
+
+def test_status_and_graph_show_namespaces_workloads_and_policies():
+    from kindscape.render import policy_tables as render_policies
+    cluster = loads(EXAMPLE.read_text()).topology.clusters[0]
+    doc = render_policies.cluster_json(cluster)
+    assert [n["name"] for n in doc["namespaces"]] == ["default", "kube-system", "frontend", "backend", "tools"]
+    web = next(w for w in doc["workloads"] if w["name"] == "web")
+    assert [p["name"] for p in web["pods"]] == ["web-0", "web-1"]
+    assert [(p["name"], p["selects"]) for p in doc["networkPolicies"]] == [
+        ("default-deny", ["east/pod/backend/api"]), ("api-from-frontend", ["east/pod/backend/api"])]
+    label = render_policies.namespaces_label(cluster)
+    assert "policies: default-deny [I], api-from-frontend [I]" in label and "frontend (tier=front): web×2" in label

@@ -81,10 +81,39 @@ class Family:
         return packet.dst.version == self.version
 
 
-Match = DestinationIn | SourceIn | Interface | Family
+@dataclass(frozen=True)
+class EtherDestination:
+    """`ether daddr 02:..`: the frame is addressed to this MAC."""
+
+    mac: str
+
+    @property
+    def text(self) -> str:
+        return f"ether daddr {self.mac}"
+
+    def holds(self, place: Place, packet: Packet) -> bool:
+        return True  # trace follows routed packets, which are sent to the bridge's own address
+
+
+@dataclass(frozen=True)
+class NoRoute:
+    """`fib daddr type != local fib daddr oif missing`: nothing routes the destination."""
+
+    @property
+    def text(self) -> str:
+        return "fib daddr type != local fib daddr oif missing"
+
+    def holds(self, place: Place, packet: Packet) -> bool:
+        # Route decisions are the kernel's (trace asks RTM_GETROUTE, which says "no route"
+        # itself before any rule is asked): a packet trace walks on has a route.
+        return False
+
+
+Match = DestinationIn | SourceIn | Interface | Family | EtherDestination | NoRoute
 # A verdict's effect as trace reports it: `return` leaves a base chain, so the packet
-# passes unchanged.
-VERDICTS = {"return": Action.ACCEPT, "masquerade": Action.MASQUERADE, "drop": Action.DROP}
+# passes unchanged; a reject drops it with an answer.
+VERDICTS = {"return": Action.ACCEPT, "masquerade": Action.MASQUERADE, "drop": Action.DROP,
+            "reject with icmpx type no-route": Action.DROP}
 
 
 @dataclass(frozen=True)

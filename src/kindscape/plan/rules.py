@@ -6,9 +6,9 @@ once as data (nftables.py): the same description gives the text and trace's mode
 from __future__ import annotations
 
 from ..topology import Cluster, IPNet, Node, Topology
-from . import ops
+from . import neighbours, ops
 from .decide import Hook
-from .nftables import Chain, DestinationIn, Family, Interface, Rule, SourceIn, Table
+from .nftables import Chain, DestinationIn, EtherDestination, Family, Interface, NoRoute, Rule, SourceIn, Table
 from .routing import cluster_families, interconnected_pairs
 
 KINDNET_TABLE = "kindnet"
@@ -79,4 +79,25 @@ def docker_table(topology: Topology) -> Table:
                            f"docker isolation: {network.name} to {other.name}")
                       for network in topology.networks for other in topology.networks if other.name != network.name)
     return Table("inet", DOCKER_TABLE, (Chain("postrouting", "nat", Hook.POSTROUTING, "srcnat", masquerade),
+                                        _no_route(topology),
                                         Chain("forward", "filter", Hook.FORWARD, "filter", isolation)))
+
+
+NO_ROUTE_RULE = "no route: network unreachable"
+
+
+def _no_route(topology: Topology) -> Chain:
+    """docker-host answers a packet it has no route for with "network unreachable", as the
+    kernel would, but from nftables: the kernel's own answer (ip_error) is rate-limited
+    per source address by net.ipv4.route.error_cost/error_burst, which exist only in the
+    machine's first namespace (one answer a second per node after a burst of five, since
+    a node masquerades all its pods), and the machine's settings are not ours to change.
+    nft's reject goes through the namespace's own ICMP limits (see the planner's
+    ICMP_ANSWER_SYSCTLS). Packets with a route never match: trace's "no route" verdict
+    stays the explanation. docker-host routes only what is sent to a bridge's own MAC
+    address; what it bridges between two ports (which br_netfilter shows here too, as
+    coming in on the bridge) is sent to another's and is never answered. (nft's fib finds
+    no output interface for docker-host's own addresses either: they are delivered.)"""
+    return Chain("prerouting", "filter", Hook.PREROUTING, "filter", tuple(
+        Rule((Interface("iif", network.bridge), EtherDestination(neighbours.bridge_mac(network)), NoRoute()),
+             "reject with icmpx type no-route", NO_ROUTE_RULE) for network in topology.networks))

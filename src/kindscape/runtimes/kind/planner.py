@@ -209,6 +209,13 @@ def _await_moves(cluster) -> list:
     steps += [AwaitNodeAddress(cluster.name, n.name, tuple(map(str, n.internal_ips))) for n in moved]
     if moved:
         steps.append(RestartKindnet(cluster.name, tuple(n.name for n in moved)))
+    for node in moved:  # what the old kindnet pod may have routed meanwhile (through lo)
+        for index, cidr in enumerate(node.pod_cidrs):
+            ip = next(a for a in node.internal_ips if a.version == cidr.version)
+            steps.append(Exec(node.name, _ip(cidr.version) + ("route", "del", PodCIDR(cluster.name, node.name, index),
+                                                              "via", str(ip)),
+                              "kindnet's old pod took its own node for a remote one", "No such process",
+                              Phase.NODE_ADDRESS))
     return steps
 
 

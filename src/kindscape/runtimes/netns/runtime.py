@@ -21,6 +21,7 @@ from ...runner import logged, require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import EXEC, IMPAIR, TRACE
+from . import liveness
 
 if TYPE_CHECKING:
     from .planner import NetnsPlan
@@ -164,6 +165,7 @@ class NetnsRuntime:
         check_privileges()
         sources = sorted({task.source_ns for task in tasks})
         _require_namespaces(state, sources)
+        liveness.require_workloads(state)
         try:
             return prober.run(tasks, timeout=timeout, progress=progress)
         except OSError:  # a namespace went away while probing (`down` is at work): its file
@@ -175,6 +177,7 @@ class NetnsRuntime:
         """What `trace` asks: routes, rulesets, sockets and sysctls of the namespaces."""
         check_privileges()
         _require_namespaces(state, state.namespaces)
+        liveness.require_workloads(state)  # trace reads the listening sockets
         from .introspect import NetnsKernel
         return NetnsKernel()
 
@@ -182,6 +185,7 @@ class NetnsRuntime:
              capture: bool) -> subprocess.CompletedProcess:
         check_privileges()
         _require_namespaces(state, [where])
+        liveness.require_workloads(state)  # what the command reaches is the server's
         full = [require("ip"), "netns", "exec", where, *argv]
         output = {"capture_output": True, "text": True} if capture else {}
         with logged(shlex.join(full)):  # not runner.run: the command's failure is its caller's answer

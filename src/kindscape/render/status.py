@@ -6,7 +6,7 @@ from typing import Any
 
 from ..state import ScenarioState
 from ..topology import Cluster, Node, Topology
-from . import policies
+from . import policy_tables as policies
 
 
 def _first(values) -> str | None:

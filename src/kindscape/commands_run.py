@@ -17,13 +17,15 @@ ENDPOINT = Arg("endpoint", "a pod (cluster-a-worker/pod1), node, host or docker-
              metavar="FROM", complete="endpoints"),
          Arg("target", "where it goes: a pod, node, host, docker-host, Service (cluster-a/svc/web) or an address",
              metavar="TO", complete="endpoints"),
-         Arg("port", "TCP port (default: 8080, a Service's own port)", flags=("-p", "--port"),
+         Arg("port", "port (default: 8080, a Service's own port)", flags=("-p", "--port"),
              type=positive_int, metavar="PORT"),
+         Arg("protocol", "TCP (default) or UDP", flags=("--protocol",), default="TCP", choices=("TCP", "UDP"),
+             metavar="PROTO"),
          OUTPUT, root=True)
-def trace(name: str, source: str, target: str, port: int | None, output: str) -> None:
+def trace(name: str, source: str, target: str, port: int | None, protocol: str, output: str) -> None:
     with guard(output):
         from . import api
-        report = api.attach(name).trace(source, target, port=port)
+        report = api.attach(name).trace(source, target, port=port, protocol=protocol)
 
         def table(_doc) -> None:
             from .render.trace import trace_view

@@ -128,3 +128,12 @@ def test_probe_image_setting_replaces_the_sandbox_image():
     pods = _plan(EXAMPLES / "multi-cluster.yaml", probe_image="registry.example/pause:1").of(ops.ProbePods)
     assert pods[0].image == "registry.example/pause:1"
     assert "image: registry.example/pause:1" in pods[0].manifest(pods[0].image)
+
+
+def test_no_kube_proxy_to_wait_for_without_kube_proxy():
+    text = (EXAMPLES / "multi-cluster.yaml").read_text().replace(
+        'serviceSubnet: "10.115.0.0/16"', 'serviceSubnet: "10.115.0.0/16"\n        kubeProxyMode: none')
+    assert "kubeProxyMode: none" in text
+    rollouts = plan(kindscape.loads(text).topology, Settings()).of(AwaitRollouts)
+    assert [r.workloads for r in rollouts] == [("deployment/coredns",),
+                                               ("daemonset/kube-proxy", "deployment/coredns")]

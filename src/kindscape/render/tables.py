@@ -34,9 +34,13 @@ def check_matrix(report: CheckReport) -> Table:
     and how many of the reached were NATed on the way."""
     order: list[str] = []
     cells: dict[tuple[str, str], list] = {}
+    # Several ports or protocols probed: each target group once per port and protocol.
+    several = len({(r.task.port, r.task.protocol) for r in report.results}) > 1
     for result in report.results:
         source = report.groups.get(result.task.source, result.task.source)
         target = report.groups.get(result.task.target, result.task.target)
+        if several:
+            target += f" {result.task.port}/{result.task.protocol}"
         for group in (source, target):
             if group not in order:
                 order.append(group)
@@ -68,7 +72,10 @@ def expectations_table(report: CheckReport) -> Table:
             wanted += ", source kept" if item.source_preserved else ", source NATed"
         verdict = Text("met", style="green") if outcome.met else \
             Text(f"FAILED ({len(outcome.failures)})" if outcome.results else "FAILED (no probes)", style="red")
-        table.add_row(item.source, item.target, wanted, str(len(outcome.results)), verdict)
+        target = item.target
+        if item.port is not None or item.protocol != "TCP":
+            target += f" {item.port or ''}/{item.protocol}".replace(" /", " default port/")
+        table.add_row(item.source, target, wanted, str(len(outcome.results)), verdict)
     return table
 
 
@@ -82,7 +89,8 @@ def failure_lines(report: CheckReport, limit: int = 20) -> list[str]:
         else:
             got = f"unreachable: {result.error or 'no answer'}"
         where = f"[{task.address}]" if ":" in task.address else task.address
-        lines.append(f"{task.source} -> {task.target} ({where}:{task.port}, IPv{result.family}): {got}; "
+        port = f"{task.port}" + ("" if task.protocol == "TCP" else f"/{task.protocol}")
+        lines.append(f"{task.source} -> {task.target} ({where}:{port}, IPv{result.family}): {got}; "
                      f"explain: kindscape trace {report.scenario} {task.source} {task.target}")
     if len(failures) > limit:
         lines.append(f"… and {len(failures) - limit} more (see -o json)")

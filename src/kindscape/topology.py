@@ -85,6 +85,14 @@ class Pod:
     ports: tuple[ServedPort, ...] = ()  # what a workload pod serves besides 8080/TCP
 
     @property
+    def kube_name(self) -> str:
+        """A workload pod's Kubernetes name, `<workload>` or `<workload>-<i>` ("" for others)."""
+        if not self.workload:
+            return ""
+        last = self.name.rsplit("/", 1)[-1]
+        return self.workload if last == self.workload else f"{self.workload}-{last}"
+
+    @property
     def view(self) -> PodView:
         return PodView(self.name, self.namespace, dict(self.labels), self.ports)
 

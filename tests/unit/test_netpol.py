@@ -126,3 +126,21 @@ def test_the_check_table_groups_targets_by_port_and_protocol_when_several():
     single = CheckReport("s", [ProbeResult(tasks[0], reachable=True)], [], {"a": "east/pods", "b": "east/pods"})
     console.print(check_matrix(single))
     assert "80/TCP" not in console.export_text()
+
+
+def test_the_kind_runtime_applies_each_policy_as_the_object_that_was_read():
+    """Rendered back to a v1 object for kubectl, a policy reads as the same policy."""
+    from kindscape.errors import Problem  # noqa: F401  (the reader reports through it)
+    from kindscape.runtimes.kind.policies import policy_manifest
+    from kindscape.scenario.policyschema import PolicyReader
+    from kindscape.scenario.yamlsource import Locator
+    from tests.integration.test_netpol_oracle import random_policies
+    from tests.netpol_model import scenario as model_scenario
+    originals = random_policies(7) + [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                       "metadata": {"name": "block", "namespace": "x"},
+                                       "spec": {"podSelector": {}, "egress": [{"to": [{"ipBlock": {
+                                           "cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}]}]}}]
+    for policy in loads(model_scenario(originals)).topology.clusters[0].policies:
+        problems: list = []
+        again = PolicyReader(Locator(), problems).policy(policy_manifest(policy), (), policy.cluster)
+        assert problems == [] and again == policy

@@ -8,12 +8,6 @@ from .. import netpol
 from ..topology import Cluster
 
 
-def k8s_pod_name(pod) -> str:
-    """The name Kubernetes would give a workload's replica: `<workload>` or `<workload>-<i>`."""
-    last = pod.name.rsplit("/", 1)[-1]
-    return pod.workload if last == pod.workload else f"{pod.workload}-{last}"
-
-
 def cluster_json(cluster: Cluster) -> dict[str, Any]:
     """`namespaces`, `workloads` and `networkPolicies` of a cluster's status."""
     workloads: dict[tuple[str, str], dict[str, Any]] = {}
@@ -24,7 +18,7 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
             "name": pod.workload, "namespace": pod.namespace, "labels": dict(pod.labels),
             "ports": [{"port": p.port, "protocol": p.protocol, "name": p.name or None} for p in pod.ports],
             "pods": []})
-        entry["pods"].append({"name": k8s_pod_name(pod), "endpoint": pod.name, "node": pod.node,
+        entry["pods"].append({"name": pod.kube_name, "endpoint": pod.name, "node": pod.node,
                               "addresses": [str(a) for a in pod.addresses]})
     views = [(pod.name, pod.view) for pod in cluster.all_pods]
     return {

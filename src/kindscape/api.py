@@ -5,6 +5,8 @@ The CLI is a thin layer over these functions; tests and notebooks use them direc
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import os
 import signal
@@ -282,6 +284,25 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     advances. The netns runtime needs root (PrivilegeError otherwise).
     """
     progress = _sink(progress)
+    with _collector_paused():
+        return _up(scenario, runtime, progress, name)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """No cyclic garbage collection while `up` builds and applies its plan: what it makes
+    (hundreds of thousands of operations at 10,000 namespaces) lives until it returns,
+    and the collector's passes over it grow with it (~5% of `up` there)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _up(scenario, runtime: str, progress: Progress, name: str | None) -> Lab:
     loaded = _as_scenario(scenario, name)
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that

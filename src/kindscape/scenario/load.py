@@ -17,7 +17,7 @@ from pathlib import Path as FsPath
 
 from ..errors import Problem, ScenarioError
 from ..topology import Topology
-from . import checks, families, files, guards, impairments, policies, services, validate, workloads
+from . import families, files, guards, impairments, policies, services, topology_checks, validate, workloads
 from .kindconfig import ClusterNetwork, KindCluster, resolve_network
 from .resolve import resolve
 from .schema import ScenarioSpec
@@ -113,7 +113,7 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, access: files.FileA
         raise ScenarioError(ctx.problems, locator.file)
     topology = resolve(ctx, parsed_networks, selected)
     if topology is not None:
-        checks.check_topology_refs(ctx, topology)
+        topology_checks.check_topology_refs(ctx, topology)
         topology = impairments.resolve(ctx, topology)
         families.check_route_families(ctx, topology)
         families.check_expect_families(ctx, topology)

@@ -14,9 +14,10 @@ import yaml
 
 import kindscape
 from kindscape.errors import KindscapeError, ScenarioError
-from kindscape.plan import clusterdns, ops, planner, render
+from kindscape.plan import clusterdns, ops
 from kindscape.runtimes.kind.planner import Settings
 from kindscape.runtimes.kind.planner import plan as kind_plan
+from kindscape.runtimes.netns import planner, render
 from kindscape.scenario import loads
 from tests.conftest import EXAMPLES
 

@@ -5,6 +5,8 @@ The CLI is a thin layer over these functions; tests and notebooks use them direc
 
 from __future__ import annotations
 
+import logging
+
 import math
 import os
 import signal
@@ -283,6 +285,8 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     """
     progress = _sink(progress)
     loaded = _as_scenario(scenario, name)
+    for warning in getattr(loaded, "warnings", ()):  # allowed, but probably not meant (validate says them too)
+        logging.getLogger("kindscape").warning("warning: %s", warning.render())
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
     # was never made (see statefile.locked).

@@ -182,6 +182,13 @@ def _ours(directory: str) -> tuple[str, ...]:
     return tuple(n for n in found if n.startswith(prefix + ".")) if prefix else found
 
 
+def _etc_netns() -> tuple[str, ...]:
+    """Our entries in /etc/netns and, when all of it is ours, whether it exists at all
+    (`up` makes it on a machine without it, and `down` must remove it again)."""
+    itself = () if os.environ.get("KINDSCAPE_NETNS_PREFIX") or not os.path.isdir("/etc/netns") else ("/etc/netns",)
+    return itself + _ours("/etc/netns")
+
+
 def _not_docker(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not DOCKER_OWNED.search(line))
 
@@ -222,7 +229,7 @@ def snapshot() -> Snapshot:
         sysctls=_sysctls(),
         processes=_kindscape_processes(),
         state=_tree(state_root()),
-        etc_netns=_ours("/etc/netns"),
+        etc_netns=_etc_netns(),
         docker=_docker_objects(),
     )
 

@@ -15,7 +15,7 @@ from tests.machine import snapshot
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SCENARIOS = ROOT / "tests" / "scenarios"  # scenarios the tests use beyond the examples
-# KIND's own config test files, copied unchanged from shared/conformance (see its README).
+# KIND's own config test files, copied unchanged from the KIND project (see their README).
 KIND_CONFIGS = ROOT / "tests" / "data" / "kind-configs"
 
 

@@ -10,6 +10,7 @@ directory (recursively, with modes) and /etc/netns.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -185,8 +186,29 @@ def _ours(directory: str) -> tuple[str, ...]:
 def _etc_netns() -> tuple[str, ...]:
     """Our entries in /etc/netns and, when all of it is ours, whether it exists at all
     (`up` makes it on a machine without it, and `down` must remove it again)."""
-    itself = () if os.environ.get("KINDSCAPE_NETNS_PREFIX") or not os.path.isdir("/etc/netns") else ("/etc/netns",)
-    return itself + _ours("/etc/netns")
+    itself = () if os.environ.get("KINDSCAPE_NETNS_PREFIX") or not os.path.isdir(ETC_NETNS) else (ETC_NETNS,)
+    return itself + _ours(ETC_NETNS)
+
+
+ETC_NETNS = "/etc/netns"
+
+
+@contextlib.contextmanager
+def without_etc_netns():
+    """A machine that never had /etc/netns (where the pods' resolv.conf go): `up` makes it
+    and `down` must remove it again (the snapshot sees /etc/netns itself). An empty one is
+    put back afterwards; one holding others' entries cannot be taken away: skip."""
+    import pytest
+    existed = os.path.isdir(ETC_NETNS)
+    if existed and os.listdir(ETC_NETNS):
+        pytest.skip("/etc/netns holds entries of others here: a machine without it cannot be had")
+    if existed:
+        os.rmdir(ETC_NETNS)
+    try:
+        yield
+    finally:
+        if existed:
+            os.makedirs(ETC_NETNS, exist_ok=True)
 
 
 def _not_docker(text: str) -> str:

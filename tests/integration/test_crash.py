@@ -24,7 +24,7 @@ import kindscape
 from kindscape import state as statefile
 from kindscape.errors import StateError
 from tests.conftest import EXAMPLES, ROOT
-from tests.machine import snapshot
+from tests.machine import snapshot, without_etc_netns
 
 SEED = EXAMPLES / "multi-cluster.yaml"
 NAME = "multi-cluster"
@@ -105,29 +105,10 @@ def _one_of_each_kind(points: list[str]) -> list[int]:
     return sorted(set(first.values()) | set(last.values()))
 
 
-ETC_NETNS = "/etc/netns"
-
-
-@contextlib.contextmanager
-def _no_etc_netns():
-    """A machine that never had /etc/netns (the pods' resolv.conf go there): `up` makes it,
-    and whatever kills it, `down` must remove it (the snapshot sees /etc/netns itself)."""
-    existed = os.path.isdir(ETC_NETNS)
-    if existed and os.listdir(ETC_NETNS):
-        pytest.skip("/etc/netns holds entries of others here: a machine without it cannot be had")
-    if existed:
-        os.rmdir(ETC_NETNS)
-    try:
-        yield
-    finally:
-        if existed:
-            os.makedirs(ETC_NETNS, exist_ok=True)
-
-
 def test_sigkill_of_up_at_every_kind_of_point_then_down_leaves_nothing(up_points, no_leaks):
     chosen = _one_of_each_kind(up_points)
     assert len(chosen) >= 20
-    with _no_etc_netns():
+    with without_etc_netns():
         assert _kill_and_clean(up_points, chosen) == {}
 
 
@@ -138,13 +119,13 @@ def test_sigkill_at_each_namespace_mount_and_file_write_without_etc_netns_leaves
     chosen = [index for index, label in enumerate(up_points, start=1)
               if label in ("before libc.mount", "after libc.mount") or label.endswith(" _write_files")]
     assert len(chosen) >= 2 * 11 + 2, up_points  # the seed's 11 namespaces
-    with _no_etc_netns():
+    with without_etc_netns():
         assert _kill_and_clean(up_points, chosen) == {}
 
 
 @pytest.mark.slow
 def test_sigkill_of_up_at_every_single_point_then_down_leaves_nothing(up_points, no_leaks):
-    with _no_etc_netns():
+    with without_etc_netns():
         assert _kill_and_clean(up_points, list(range(1, len(up_points) + 1))) == {}
 
 

@@ -211,6 +211,19 @@ def without_etc_netns():
             os.makedirs(ETC_NETNS, exist_ok=True)
 
 
+@contextlib.contextmanager
+def with_etc_netns():
+    """/etc/netns there before (made here when missing, and removed again when it is
+    empty): for tests of a `down` that cannot know whether the machine had it (no state)."""
+    existed = os.path.isdir(ETC_NETNS)
+    os.makedirs(ETC_NETNS, exist_ok=True)
+    try:
+        yield
+    finally:
+        if not existed and not os.listdir(ETC_NETNS):
+            os.rmdir(ETC_NETNS)
+
+
 def _not_docker(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not DOCKER_OWNED.search(line))
 

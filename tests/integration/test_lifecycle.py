@@ -22,7 +22,7 @@ from kindscape import api
 from kindscape import state as statefile
 from kindscape.errors import StateError
 from tests.conftest import EXAMPLES
-from tests.machine import ETC_NETNS, netns_prefix, snapshot, without_etc_netns
+from tests.machine import ETC_NETNS, netns_prefix, snapshot, with_etc_netns, without_etc_netns
 
 SEED = EXAMPLES / "multi-cluster.yaml"
 
@@ -75,22 +75,26 @@ def _down_all_of_two() -> None:
     assert neither.returncode == 1 and "give the name of a scenario, or --all" in neither.stderr
 
 def test_down_without_state_file_finds_everything_by_its_marks(no_leaks):
-    kindscape.up(SEED)
-    shutil.rmtree(statefile.scenario_dir("multi-cluster"))
-    removed = kindscape.down("multi-cluster")
+    with with_etc_netns():  # without its state, `down` leaves an empty /etc/netns: it may be the machine's
+        kindscape.up(SEED)
+        shutil.rmtree(statefile.scenario_dir("multi-cluster"))
+        removed = kindscape.down("multi-cluster")
+        assert [e for e in os.listdir(ETC_NETNS) if e.startswith(netns_prefix())] == []
     assert sum(1 for r in removed if r.startswith("namespace ")) == 11  # with each cluster's CoreDNS pod
     assert sum(1 for r in removed if r.startswith("process ")) == 1
 
 
 def test_down_with_a_damaged_state_file_finds_everything_by_its_marks(no_leaks):
-    kindscape.up(SEED)
-    with open(statefile.state_path("multi-cluster"), "w") as handle:
-        handle.write('{"name": "multi-cluster", "namespa')  # e.g. a full disk
-    with pytest.raises(kindscape.KindscapeError, match="unreadable.*kindscape down multi-cluster"):
-        kindscape.attach("multi-cluster")
-    # `status` of everything still answers, listing the damaged one
-    assert kindscape.status()["notUp"] == [{"name": "multi-cluster", "phase": "unreadable", "pid": None}]
-    removed = kindscape.down("multi-cluster")
+    with with_etc_netns():  # as above
+        kindscape.up(SEED)
+        with open(statefile.state_path("multi-cluster"), "w") as handle:
+            handle.write('{"name": "multi-cluster", "namespa')  # e.g. a full disk
+        with pytest.raises(kindscape.KindscapeError, match="unreadable.*kindscape down multi-cluster"):
+            kindscape.attach("multi-cluster")
+        # `status` of everything still answers, listing the damaged one
+        assert kindscape.status()["notUp"] == [{"name": "multi-cluster", "phase": "unreadable", "pid": None}]
+        removed = kindscape.down("multi-cluster")
+        assert [e for e in os.listdir(ETC_NETNS) if e.startswith(netns_prefix())] == []
     assert sum(1 for r in removed if r.startswith("namespace ")) == 11  # 9 + 2 CoreDNS pods
 
 

@@ -61,13 +61,18 @@ def netns_prefix() -> str:
 
 
 def _kindscape_processes() -> tuple[str, ...]:
+    """kindscape's processes whose state directory is ours: in our mount namespace (a
+    sandboxed session's /run/kindscape is another directory, though its processes show)."""
     found = []
+    mine = os.readlink("/proc/self/ns/mnt")
     for entry in _listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as handle:
                 argv = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            if os.readlink(f"/proc/{entry}/ns/mnt") != mine:
+                continue
         except OSError:
             continue
         if "kindscape.probe." in argv and state_root().rstrip("/") + "/" in argv:
@@ -228,6 +233,15 @@ def _not_docker(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not DOCKER_OWNED.search(line))
 
 
+def _not_docker_routes(text: str) -> str:
+    """Routes without Docker's own: those it makes and removes with its bridges and veths
+    (connected, local, broadcast, multicast: never through a gateway). A route through a
+    gateway on a Docker bridge is someone's (the kind runtime's dockerHost routes), and
+    is compared."""
+    return "\n".join(line for line in text.splitlines()
+                     if " via " in f" {line} " or not DOCKER_OWNED.search(line))
+
+
 def _rules(program: str) -> str:
     # The save tools' comment lines carry timestamps, chains their packet counters
     # ([packets:bytes]); the rules are what matter.
@@ -255,8 +269,8 @@ def snapshot() -> Snapshot:
         mounts=_mounts(),
         links=_links(),
         addresses=_not_docker(_run(["ip", "-o", "addr", "show"])),
-        routes=_not_docker(_run(["ip", "route", "show", "table", "all"])),
-        routes6=_not_docker(_run(["ip", "-6", "route", "show", "table", "all"])),
+        routes=_not_docker_routes(_run(["ip", "route", "show", "table", "all"])),
+        routes6=_not_docker_routes(_run(["ip", "-6", "route", "show", "table", "all"])),
         rules=_run(["ip", "rule", "show"]) + _run(["ip", "-6", "rule", "show"]),
         nft=_nft(),
         iptables=_rules("iptables-save"),

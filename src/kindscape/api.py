@@ -122,12 +122,13 @@ class Lab:
             explain(report.expectations, lambda *pair: trace(self.topology, kernel, *pair))
         return report
 
-    def trace(self, source: str, target: str, port: int | None = None, address: str | None = None):
+    def trace(self, source: str, target: str, port: int | None = None, address: str | None = None,
+              protocol: str = "TCP"):
         """The path a new connection from `source` to `target` takes, hop by hop, and its
-        reply's path back (same content as `trace -o json`)."""
+        reply's path back (same content as `trace -o json`); `protocol` TCP or UDP."""
         from .trace import trace
         with self._kernel() as kernel:
-            return trace(self.topology, kernel, source, target, port, address)
+            return trace(self.topology, kernel, source, target, port, address, protocol)
 
     def _kernel(self):
         open_kernel = getattr(self.runtime, "kernel", None)

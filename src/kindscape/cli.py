@@ -46,7 +46,10 @@ def validate(file: str, output: OutputOpt = Output.table) -> None:
         topo = scenario.topology
         summary = {"ok": True, "name": scenario.name, "clusters": len(topo.clusters),
                    "nodes": len(topo.nodes), "pods": len(topo.pods), "hosts": len(topo.hosts),
-                   "networks": len(topo.networks), "expectations": len(topo.expectations)}
+                   "networks": len(topo.networks), "expectations": len(topo.expectations),
+                   "warnings": [w.to_json() for w in scenario.warnings]}
+        for warning in scenario.warnings:  # allowed, but probably not what was meant
+            print(f"warning: {warning.render()}", file=sys.stderr)
         if output is Output.json:
             _print_json(summary)
         else:

@@ -4,7 +4,7 @@ resolved against a topology into the concrete things a probe starts from or goes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .topology import DOCKER_HOST, Endpoint, Node, Pod, Topology
 
@@ -65,13 +65,24 @@ class Names:
     node_cluster: dict[str, str]  # node -> its cluster
     hosts: frozenset[str]
     service_types: dict[tuple[str, str, str], str]  # (cluster, namespace, name) -> type
+    workloads: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (cluster, ns, name) -> replicas
+    namespaces: frozenset[tuple[str, str]] = frozenset()  # (cluster, namespace) declared in the file
 
     @classmethod
     def of(cls, topology: Topology) -> "Names":
-        return cls({c.name: len(c.nodes[0].pods) if c.nodes else 0 for c in topology.clusters},
+        replicas: dict[tuple[str, str, str], int] = {}
+        for cluster in topology.clusters:
+            for pod in cluster.pods:
+                if pod.workload:
+                    key = (cluster.name, pod.namespace, pod.workload)
+                    replicas[key] = replicas.get(key, 0) + 1
+        return cls({c.name: sum(1 for p in c.nodes[0].pods if not p.workload) if c.nodes else 0
+                    for c in topology.clusters},
                    {n.name: n.cluster for n in topology.nodes},
                    frozenset(h.name for h in topology.hosts),
-                   {(c.name, s.namespace, s.name): s.type for c in topology.clusters for s in c.services})
+                   {(c.name, s.namespace, s.name): s.type for c in topology.clusters for s in c.services},
+                   replicas,
+                   frozenset((c.name, ns.name) for c in topology.clusters for ns in c.namespaces))
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class Selector:
     kind: str
     name: str
     service: tuple[str, str, str, str] | None = None  # (cluster, view, namespace, name)
+    workload: tuple[str, str, int | None] | None = None  # (namespace, name, replica) of a workload or ns
 
 
 def parse(selector: str, names: Names) -> Selector:
@@ -95,12 +107,15 @@ def parse(selector: str, names: Names) -> Selector:
     parts = selector.split("/")
     if len(parts) == 2 and parts[1] in ("pods", "nodes"):
         _known_cluster(parts[0], names)
-        if parts[1] == "pods" and names.pods_per_node[parts[0]] == 0:
+        if parts[1] == "pods" and names.pods_per_node[parts[0]] == 0 and \
+                not any(c == parts[0] for c, _, _ in names.workloads):
             raise EndpointError(f"cluster {parts[0]} has no pods", "set podsPerNode to 1 or more")
         return Selector(parts[1], parts[0])
     service = service_selector(selector)
     if service is not None:
         return _parse_service(service, names)
+    if len(parts) >= 3 and parts[1] in ("pod", "ns"):
+        return _parse_workload(parts, names)
     if len(parts) == 2 and parts[0] in names.node_cluster:
         count = names.pods_per_node[names.node_cluster[parts[0]]]
         if parts[1] in {f"pod{k}" for k in range(1, count + 1)}:
@@ -111,12 +126,37 @@ def parse(selector: str, names: Names) -> Selector:
         raise EndpointError(f"unknown node {parts[0]!r}",
                             f"nodes: {', '.join(sorted(names.node_cluster)[:6]) or 'none'}")
     raise EndpointError(f"unknown endpoint {selector!r}", "a node, <node>/podN, <cluster>/pods, "
-                        "<cluster>/nodes, a host, docker-host or <cluster>/svc/<name>")
+                        "<cluster>/nodes, <cluster>/pod/<ns>/<workload>, <cluster>/ns/<ns>, a host, "
+                        "docker-host or <cluster>/svc/<name>")
 
 
 def _known_cluster(name: str, names: Names) -> None:
     if name not in names.pods_per_node:
         raise EndpointError(f"unknown cluster {name!r}", f"clusters: {', '.join(names.pods_per_node) or 'none'}")
+
+
+def _parse_workload(parts: list[str], names: Names) -> Selector:
+    """`<cluster>/pod/<ns>/<workload>[/<i>]` and `<cluster>/ns/<ns>`."""
+    _known_cluster(parts[0], names)
+    cluster = parts[0]
+    if parts[1] == "ns":
+        known = sorted({ns for c, ns, _ in names.workloads if c == cluster})
+        if len(parts) != 3 or parts[2] not in known:
+            raise EndpointError(f"no workload pods in namespace {'/'.join(parts[2:])!r} of cluster {cluster}",
+                                "namespaces with workloads: " + (", ".join(known) or "none"))
+        return Selector("namespace", cluster, workload=(parts[2], "", None))
+    if len(parts) not in (4, 5) or (cluster, parts[2], parts[3]) not in names.workloads:
+        known = [f"{cluster}/pod/{ns}/{n}" for c, ns, n in names.workloads if c == cluster]
+        raise EndpointError(f"unknown workload {'/'.join(parts[2:])!r} in cluster {cluster}",
+                            "workloads: " + (", ".join(known[:6]) or "none"))
+    replicas = names.workloads[(cluster, parts[2], parts[3])]
+    index = None
+    if len(parts) == 5:
+        if not parts[4].isdigit() or int(parts[4]) >= replicas:
+            raise EndpointError(f"no replica {parts[4]!r} of {'/'.join(parts[:4])}",
+                                f"replicas 0 to {replicas - 1}")
+        index = int(parts[4])
+    return Selector("workload", cluster, workload=(parts[2], parts[3], index))
 
 
 def _parse_service(service: tuple[str, str, str, str], names: Names) -> Selector:
@@ -149,6 +189,15 @@ def resolve(topology: Topology, selector: str) -> list[Endpoint]:
     if chosen.kind == "pod":
         pod = next(p for p in topology.pods if p.name == chosen.name)
         return [pod_endpoint(pod, topology.node(pod.node).cluster)]
+    if chosen.kind in ("workload", "namespace"):
+        assert chosen.workload is not None
+        namespace, name, index = chosen.workload
+        pods = [p for p in topology.cluster(chosen.name).pods if p.workload and p.namespace == namespace
+                and (not name or p.workload == name)]
+        if index is not None:
+            base = f"{chosen.name}/pod/{namespace}/{name}"
+            pods = [p for p in pods if p.name in (base, f"{base}/{index}")]
+        return [pod_endpoint(p, chosen.name) for p in pods]
     assert chosen.service is not None
     return [_service(topology, *chosen.service)]
 

@@ -3,15 +3,32 @@ carry the argv and stderr."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import shlex
 import shutil
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 
 from .errors import CommandFailed, KindscapeError
 
 # The Debian/Ubuntu package that provides each program we run, for "not found" errors.
 PACKAGES = {"nft": "nftables", "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux", "tc": "iproute2",
             "docker": "docker.io", "kind": "kind (https://kind.sigs.k8s.io)", "kubectl": "kubectl"}
+
+
+LOG = logging.getLogger("kindscape.run")  # `-v`: every call, its argv and its duration
+
+
+@contextlib.contextmanager
+def logged(what: str) -> Iterator[None]:
+    """Logs `run: <what> (<seconds> s)` at DEBUG once the call is over (also when it failed)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        LOG.debug("run: %s (%.3f s)", what, time.perf_counter() - start)
 
 
 def require(program: str) -> str:
@@ -28,8 +45,9 @@ def run(argv: Sequence[str], *, input: str | None = None, check: bool = True,
     """Run argv, capture text output; raise CommandFailed (argv + stderr) on failure."""
     args = [str(a) for a in argv]
     try:
-        done = subprocess.run(args, input=input, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        with logged(shlex.join(args)):
+            done = subprocess.run(args, input=input, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
     except FileNotFoundError:
         require(args[0])
         raise

@@ -11,6 +11,8 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 
+from .netpol import NetworkPolicy, PodView, ServedPort
+
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -75,6 +77,22 @@ class Pod:
     host_ifname: str
     addresses: tuple[IPAddr, ...]
     gateways: tuple[IPAddr, ...]
+    # Workload pods (`workloads:`) have a namespace, labels and ports; the pods of
+    # podsPerNode are in `default` without labels, CoreDNS in kube-system.
+    namespace: str = "default"
+    labels: tuple[tuple[str, str], ...] = ()
+    workload: str = ""  # the workload's name ("" for the pods of podsPerNode)
+    ports: tuple[ServedPort, ...] = ()  # what a workload pod serves besides 8080/TCP
+
+    @property
+    def view(self) -> PodView:
+        return PodView(self.name, self.namespace, dict(self.labels), self.ports)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()  # kubernetes.io/metadata.name included
 
 
 @dataclass(frozen=True)
@@ -128,6 +146,12 @@ class Cluster:
     services: tuple[Service, ...] = ()
     dns_pod: Pod | None = None  # CoreDNS: the backend of kube-dns, a pod of the first control-plane
     kind_config: str = ""  # the cluster's KIND config document as written (YAML), for `kind create`
+    namespaces: tuple[Namespace, ...] = ()  # default and kube-system first, then the file's
+    policies: tuple[NetworkPolicy, ...] = ()
+
+    @property
+    def namespace_labels(self) -> dict[str, dict[str, str]]:
+        return {ns.name: dict(ns.labels) for ns in self.namespaces}
 
     @property
     def all_pods(self) -> tuple[Pod, ...]:
@@ -191,6 +215,8 @@ class Expectation:
     target: str
     reachable: bool = True
     source_preserved: bool | None = None
+    port: int | None = None  # None: 8080 for pods, nodes and hosts, the port of a Service
+    protocol: str = "TCP"
 
 
 @dataclass(frozen=True)

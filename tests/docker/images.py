@@ -18,8 +18,15 @@ XTABLES = Path("/usr/lib/x86_64-linux-gnu/xtables")
 # The iptables extensions kindnet's and kindscape's rules use.
 EXTENSIONS = ("libxt_standard.so", "libxt_comment.so", "libxt_addrtype.so", "libxt_MASQUERADE.so",
               "libipt_MASQUERADE.so", "libip6t_MASQUERADE.so")
-# What a node's systemd does for the runtime here: `systemctl restart kubelet` is recorded.
-SYSTEMCTL = "#!/bin/sh\necho \"$*\" >> /var/log/systemctl.log\n"
+# A node's systemd, for the stand-in's kubelet: `systemctl (re)start kubelet` makes the
+# kubelet read its flags now; the stand-in reports what the running kubelet read.
+SYSTEMCTL = """#!/bin/sh
+echo "$*" >> /var/log/systemctl.log
+case "$*" in
+  "start kubelet"|"restart kubelet")
+    mkdir -p /run/kubelet && cp /var/lib/kubelet/kubeadm-flags.env /run/kubelet/running-flags.env ;;
+esac
+"""
 
 
 def _libraries(binary: str) -> set[str]:

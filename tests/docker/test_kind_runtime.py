@@ -75,7 +75,7 @@ def test_hosts_and_multi_homed_nodes(standin, no_leaks):
         assert "--node-ip=10.198.255.2 " in _sh(standin, worker, "cat /var/lib/kubelet/kubeadm-flags.env")
         manifest = _sh(standin, "kst-m-control-plane", "cat /etc/kubernetes/manifests/kube-apiserver.yaml")
         assert "--advertise-address=10.198.255.1\n" in manifest
-        assert _sh(standin, worker, "cat /var/log/systemctl.log") == "restart kubelet\n"
+        assert _sh(standin, worker, "cat /var/log/systemctl.log") == "start kubelet\nrestart kubelet\n"
         eth1 = _sh(standin, worker, "ip -o -4 addr show dev eth1")
         assert "172.31.241.3/24" in eth1  # docker network connect --ip, after the cluster exists
         host_routes = subprocess.run(["ip", "route", "show", "10.181.1.0/24"], capture_output=True,

@@ -28,8 +28,8 @@ def _nothing_of(client, scenario: str) -> bool:
 def test_stopped_docker_daemon_is_a_clear_error(standin, monkeypatch, no_leaks):
     with monkeypatch.context() as patch:  # undone before the leak check looks at Docker
         patch.setenv("DOCKER_HOST", "unix:///run/kindscape-no-such-docker.sock")
-        with pytest.raises(kindscape.KindscapeError, match="cannot reach the Docker daemon at "
-                           "unix:///run/kindscape-no-such-docker.sock .*start dockerd"):
+        with pytest.raises(kindscape.KindscapeError, match=r"cannot reach the Docker daemon at DOCKER_HOST "
+                           r"\(unix:///run/kindscape-no-such-docker.sock\) .*start dockerd"):
             kindscape.up(TWO, runtime="kind")
 
 

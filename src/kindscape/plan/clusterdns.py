@@ -79,12 +79,12 @@ def search_path(namespace: str = POD_NAMESPACE) -> tuple[str, ...]:
     return (f"{namespace}.svc.{ZONE}", f"svc.{ZONE}", ZONE)
 
 
-def resolv_conf(cluster: Cluster, scenario: str) -> str:
+def resolv_conf(cluster: Cluster, scenario: str, namespace: str = POD_NAMESPACE) -> str:
     """kubelet's resolv.conf for a ClusterFirst pod: the first family's kube-dns address
     (kubeadm's clusterDNS), KIND's search path, ndots:5. Its first line is the scenario's
     ownership mark: `down` without a state file removes only files that carry it."""
     return (f"# {ownership_mark(scenario)}: the cluster DNS of {cluster.name}, as kubelet writes it\n"
-            f"search {' '.join(search_path())}\n"
+            f"search {' '.join(search_path(namespace))}\n"
             f"nameserver {cluster.dns_ips[0]}\n"
             "options ndots:5\n")
 
@@ -96,5 +96,5 @@ def resolv_conf_path(netns: str) -> str:
 def resolv_conf_files(cluster: Cluster, scenario: str) -> list[ops.WriteFile]:
     if cluster.dns_pod is None or not cluster.dns_ips:
         return []
-    content = resolv_conf(cluster, scenario)
-    return [ops.WriteFile(resolv_conf_path(pod.netns), content) for pod in cluster.pods]
+    return [ops.WriteFile(resolv_conf_path(pod.netns), resolv_conf(cluster, scenario, pod.namespace))
+            for pod in cluster.pods]

@@ -140,7 +140,8 @@ class WriteFile:
 class Listener:
     ns: str
     endpoint: str
-    ports: tuple[int, ...]
+    ports: tuple[int, ...]  # TCP
+    udp_ports: tuple[int, ...] = ()  # a datagram gets the endpoint's line back
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import topology as topo
 from ..topology import Node, Topology
-from . import links, neighbours, ops, routing, rules, services
+from . import links, neighbours, netpol, ops, routing, rules, services
 
 PROBE_PORT = 8080
 NODE_SYSCTLS = (
@@ -47,6 +47,8 @@ def plan(topology: Topology) -> ops.Plan:
     steps += neighbours.neighbours(topology)
     steps += rules.rulesets(topology)
     steps += services.steps(topology)
+    for cluster in topology.clusters:
+        steps += netpol.rulesets(cluster)
     steps += links.plan_links(topology, topology.impairments)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
@@ -142,12 +144,16 @@ def _host(topology: Topology, host: topo.Host) -> list:
 
 def _workloads(topology: Topology) -> ops.StartWorkloads:
     ports = services.pod_ports(topology)
-    listeners = [ops.Listener(pod.netns, pod.name, ports[pod.name]) for pod in topology.pods]
+    listeners = [ops.Listener(pod.netns, pod.name, _served(ports[pod.name], pod, "TCP"), _served((), pod, "UDP"))
+                 for pod in topology.pods]
     listeners += [ops.Listener(node.netns, node.name, (PROBE_PORT,)) for node in topology.nodes]
     listeners += [ops.Listener(host.netns, host.name, (PROBE_PORT,)) for host in topology.hosts]
     listeners.append(ops.Listener(topology.docker_host.netns, topo.DOCKER_HOST, (PROBE_PORT,)))
     return ops.StartWorkloads(tuple(listeners), services.dns_servers(topology))
 
+def _served(ports: tuple[int, ...], pod: topo.Pod, protocol: str) -> tuple[int, ...]:
+    """`ports` and the workload pod's own ports of this protocol (SCTP: refused at `up`)."""
+    return tuple(dict.fromkeys(ports + tuple(p.port for p in pod.ports if p.protocol == protocol)))
 
 
 def _ipv6_loopback_proxies(node: Node) -> list:

@@ -55,6 +55,7 @@ def result_json(result: ProbeResult) -> dict[str, Any]:
     task = result.task
     data = {
         "from": task.source, "to": task.target, "toAddress": task.address, "port": task.port,
+        "protocol": task.protocol,
         "family": result.family, "reachable": result.reachable, "seenSource": result.seen_source,
         "sourcePreserved": result.source_preserved, "rttMs": result.rtt_ms,
         "answeredBy": result.answered_by, "error": result.error,
@@ -67,8 +68,8 @@ def result_json(result: ProbeResult) -> dict[str, Any]:
 def expectation_json(outcome: ExpectationOutcome) -> dict[str, Any]:
     item = outcome.expectation
     found = {
-        "from": item.source, "to": item.target, "reachable": item.reachable,
-        "sourcePreserved": item.source_preserved, "met": outcome.met,
+        "from": item.source, "to": item.target, "port": item.port, "protocol": item.protocol,
+        "reachable": item.reachable, "sourcePreserved": item.source_preserved, "met": outcome.met,
         "probes": len(outcome.results),
         "failures": [result_json(r) for r in outcome.failures],
     }
@@ -77,8 +78,10 @@ def expectation_json(outcome: ExpectationOutcome) -> dict[str, Any]:
     return found
 
 
-def tasks_between(sources: list[Endpoint], targets: list[Endpoint]) -> list[ProbeTask]:
-    """One probe per source, target and address family both have (dual-stack: both)."""
+def tasks_between(sources: list[Endpoint], targets: list[Endpoint], port: int | None = None,
+                  protocol: str = "TCP") -> list[ProbeTask]:
+    """One probe per source, target and address family both have (dual-stack: both); on
+    `port` (default: each target's own) with `protocol`. A pod reaching itself is no probe."""
     found = []
     for source in sources:
         families = {a.version for a in source.addresses}
@@ -88,7 +91,7 @@ def tasks_between(sources: list[Endpoint], targets: list[Endpoint]) -> list[Prob
             for address in target.addresses:
                 if address.version in families:
                     found.append(ProbeTask(source.name, source.netns, target.name, str(address),
-                                           target.port))
+                                           target.port if port is None else port, protocol))
     return found
 
 
@@ -103,7 +106,7 @@ def check(topology: Topology, probe: Prober, everything: bool = False,
         sources = endpoints.resolve(topology, item.source)
         targets = endpoints.resolve(topology, item.target)
         _remember(groups, sources + targets)
-        plan[index] = tasks_between(sources, targets)
+        plan[index] = tasks_between(sources, targets, item.port, item.protocol)
         for task in plan[index]:
             all_tasks.setdefault(_key(task), task)
     if everything or not wanted:
@@ -123,7 +126,7 @@ def _remember(groups: dict[str, str], found: list[Endpoint]) -> None:
 
 
 def _key(task: ProbeTask) -> tuple:
-    return (task.source, task.target, task.address, task.port)
+    return (task.source, task.target, task.address, task.port, task.protocol)
 
 
 def _judge(item: Expectation, results: list[ProbeResult]) -> ExpectationOutcome:

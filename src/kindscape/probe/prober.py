@@ -1,8 +1,9 @@
-"""Real TCP probes, many at once, from one process: each socket is made inside its source
+"""Real TCP and UDP probes, many at once, from one process: each socket is made inside its source
 namespace (setns, socket, connect, setns back) and they are driven by epoll loops (one
 per core, each on a thread of its own, see `run`). A probe is reachable when the target
 accepted the connection; the listener's line says which endpoint answered and which
-source address it saw."""
+source address it saw. A UDP probe sends one datagram and is reachable when the
+target's datagram comes back within the timeout."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class ProbeTask:
     target: str
     address: str
     port: int
+    protocol: str = "TCP"  # TCP | UDP
 
 
 @dataclass
@@ -161,8 +163,9 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
                 nsfs.enter(task.source_ns)
                 current = task.source_ns
             family = socket.AF_INET6 if ":" in task.address else socket.AF_INET
+            kind = socket.SOCK_DGRAM if task.protocol == "UDP" else socket.SOCK_STREAM
             try:
-                sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+                sock = socket.socket(family, kind | socket.SOCK_NONBLOCK)
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE) and flights:
                     return started  # the rest waits until sockets in flight are closed
@@ -174,7 +177,13 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
                 result.error = _reason(code)
                 sock.close()
                 continue
+            if task.protocol == "UDP" and not _send_datagram(flight):
+                sock.close()
+                continue
             flights[sock.fileno()] = flight
+            if task.protocol == "UDP":
+                poller.register(sock.fileno(), select.EPOLLIN)
+                continue
             poller.register(sock.fileno(), select.EPOLLOUT)
         return len(batch)
     finally:
@@ -197,8 +206,39 @@ def _step(poller, flights: dict[int, _Flight]) -> None:
             _close(fd, flights, poller)
 
 
+def _send_datagram(flight: _Flight) -> bool:
+    flight.result.local_address = _unmapped(flight.sock.getsockname()[0])
+    try:
+        flight.sock.send(b"\n")
+        return True
+    except OSError as exc:
+        flight.result.error = _reason(exc.errno or 0)
+        return False
+
+
+def _answer(fd: int, flight: _Flight, poller, flights) -> None:
+    """A UDP probe's answer (or the ICMP error the kernel queued for it)."""
+    result = flight.result
+    try:
+        data = flight.sock.recv(512)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError as exc:
+        result.error = _reason(exc.errno or 0)
+        _close(fd, flights, poller)
+        return
+    result.reachable = True
+    flight.connected = True
+    result.rtt_ms = round((time.monotonic() - flight.started) * 1000, 3)
+    _parse_line(result, data)
+    _close(fd, flights, poller)
+
+
 def _advance(fd: int, flight: _Flight, events: int, poller, flights) -> None:
     result = flight.result
+    if result.task.protocol == "UDP":
+        _answer(fd, flight, poller, flights)
+        return
     if not flight.connected:
         code = flight.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code:

@@ -58,6 +58,15 @@ def _listen(port: int) -> socket.socket:
     return sock
 
 
+def _bind_udp(port: int) -> socket.socket:
+    """A dual-stack datagram socket: each datagram is answered with the endpoint's line."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::", port))
+    sock.setblocking(False)
+    return sock
+
+
 def open_listeners(listeners: list[dict]) -> list[tuple[socket.socket, str]]:
     home = "/proc/thread-self/ns/net"
     home_fd = os.open(home, os.O_RDONLY)
@@ -67,6 +76,8 @@ def open_listeners(listeners: list[dict]) -> list[tuple[socket.socket, str]]:
             _setns(os.path.join("/run/netns", item["ns"]))
             for port in item["ports"]:
                 opened.append((_listen(port), item["endpoint"]))
+            for port in item.get("udp", ()):
+                opened.append((_bind_udp(port), UdpEndpoint(item["endpoint"])))
             if "dns" in item:  # a cluster's DNS: its sockets come with their own handlers
                 from . import dns
                 opened += dns.open_server(item["dns"])
@@ -75,6 +86,10 @@ def open_listeners(listeners: list[dict]) -> list[tuple[socket.socket, str]]:
             raise OSError(ctypes.get_errno(), "setns back")
         os.close(home_fd)
     return opened
+
+
+class UdpEndpoint(str):
+    """The endpoint name of a datagram socket (its role in the server's loop)."""
 
 
 def peer_text(address: str) -> str:
@@ -88,7 +103,7 @@ class Server:
         self.counter = itertools.count()
         self.pending: dict[socket.socket, tuple[str, bytes]] = {}
         for sock, endpoint in listeners:
-            role = "call" if callable(endpoint) else "listen"
+            role = "call" if callable(endpoint) else "udp" if isinstance(endpoint, UdpEndpoint) else "listen"
             self.selector.register(sock, selectors.EVENT_READ, (role, endpoint))
 
     def serve(self) -> None:
@@ -98,6 +113,8 @@ class Server:
                 role, endpoint = key.data
                 if role == "listen":
                     self._accept(key.fileobj, endpoint)
+                elif role == "udp":
+                    _answer_datagrams(key.fileobj, endpoint)
                 elif role == "call":  # a socket with its own handler (the cluster DNS)
                     endpoint(key.fileobj, self.selector)
                 else:
@@ -156,6 +173,20 @@ class Server:
             _, _, conn = heapq.heappop(self.deadlines)
             if conn in self.pending:
                 self._finish(conn, self.pending[conn][0])
+
+
+def _answer_datagrams(sock: socket.socket, endpoint: str) -> None:
+    while True:
+        try:
+            _data, peer = sock.recvfrom(MAX_REQUEST)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return  # e.g. an ICMP error queued on the socket: nothing to answer
+        try:
+            sock.sendto(f"{endpoint} {peer_text(peer[0])}\n".encode(), peer)
+        except OSError:
+            pass
 
 
 def _http(line: bytes, head: bool) -> bytes:

@@ -12,14 +12,14 @@ from pathlib import Path as FsPath
 
 from ..errors import Problem, ScenarioError
 from ..topology import Topology
-from . import checks, families, impairments, services, validate
+from . import checks, families, files, impairments, policies, services, validate, workloads
 from .kindconfig import ClusterNetwork, KindCluster, resolve_network
 from .resolve import resolve
 from .schema import ScenarioSpec
 from .structure import validate_model
 from .yamlsource import Locator, Path, format_path, parse_yaml
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
+STDIN = "<stdin>"
 
 
 @dataclass(frozen=True)
@@ -30,30 +30,33 @@ class Scenario:
     topology: Topology
     source: str | None = None
     text: str = ""
+    warnings: tuple[Problem, ...] = ()  # allowed but probably not meant (a selector selecting nothing)
 
     @property
     def name(self) -> str:
         return self.spec.name
 
 
-def load(path: str | os.PathLike) -> Scenario:
-    """Load and validate a scenario file; raises ScenarioError with every problem."""
+def load(path: str | os.PathLike, allow_outside_files: bool = False) -> Scenario:
+    """Load and validate a scenario file ("-": standard input); raises ScenarioError with
+    every problem. The files it references must lie inside its directory tree unless
+    `allow_outside_files` (see files.py: every file is read with limits)."""
     file = str(path)
+    shown = STDIN if file == "-" else file
     try:
-        raw = FsPath(file).read_bytes()
-    except OSError as exc:
-        raise ScenarioError([Problem("", f"cannot read the file: {exc.strerror}", file)], file) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError([Problem("", "file too large", len(raw), "at most 4 MiB")], file)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError([Problem("", "the file is not UTF-8 text")], file) from None
-    return loads(text, file, base_dir=FsPath(file).resolve().parent)
+        text = files.read_stdin() if file == "-" else files.read_text(file)
+    except files.FileRefused as exc:
+        raise ScenarioError([Problem("", f"cannot read the file: {exc.reason}", None, exc.hint)], shown) from None
+    access = files.access_for(None if file == "-" else file, allow_outside_files)
+    return loads(text, shown, access=access)
 
 
-def loads(text: str, file: str | None = None, base_dir: FsPath | None = None) -> Scenario:
-    """Load a scenario from YAML text (configFile paths are relative to base_dir)."""
+def loads(text: str, file: str | None = None, base_dir: FsPath | None = None,
+          allow_outside_files: bool = False, access: files.FileAccess | None = None) -> Scenario:
+    """Load a scenario from YAML text (referenced files are relative to base_dir, the
+    working directory by default, and must lie inside it unless `allow_outside_files`)."""
+    if access is None:
+        access = files.FileAccess(FsPath(os.path.realpath(base_dir or os.getcwd())), allow_outside_files)
     doc = parse_yaml(text, file)
     if doc.problems:
         raise ScenarioError(doc.problems, file)
@@ -63,13 +66,13 @@ def loads(text: str, file: str | None = None, base_dir: FsPath | None = None) ->
     spec, problems = validate_model(ScenarioSpec, doc.data, doc.locator)
     if spec is None:
         raise ScenarioError(problems, file)
-    topology = _check_and_resolve(spec, doc.locator, base_dir or FsPath.cwd())
-    return Scenario(spec, topology, file, text)
+    topology, warnings = _check_and_resolve(spec, doc.locator, access)
+    return Scenario(spec, topology, file, text, tuple(warnings))
 
 
-def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -> Topology:
-    networks, paths, problems = _kind_configs(spec, locator, base_dir)
-    ctx = validate.Context(spec, locator, networks, paths, problems)
+def _check_and_resolve(spec: ScenarioSpec, locator: Locator, access: files.FileAccess) -> tuple[Topology, list[Problem]]:
+    networks, paths, problems = _kind_configs(spec, locator, access)
+    ctx = validate.Context(spec, locator, networks, paths, problems, files=access)
     validate.check_names(ctx)
     parsed_networks = validate.check_networks(ctx)
     validate.check_overlaps(ctx, parsed_networks)
@@ -79,6 +82,8 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
     validate.check_host_refs(ctx, parsed_networks)
     validate.check_expect_refs(ctx)
     selected = validate.check_node_selects(ctx)
+    workloads.check(ctx)
+    ctx.policies = policies.check(ctx)
     services.check_services(ctx)
     impairments.check_values(ctx)
     if ctx.problems:
@@ -91,10 +96,10 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, base_dir: FsPath) -
         families.check_expect_families(ctx, topology)
     if ctx.problems or topology is None:
         raise ScenarioError(ctx.problems, locator.file)
-    return topology
+    return topology, ctx.warnings
 
 
-def _kind_configs(spec: ScenarioSpec, locator: Locator, base_dir: FsPath):
+def _kind_configs(spec: ScenarioSpec, locator: Locator, access: files.FileAccess):
     """Each cluster's KIND config (inline or from its file) with KIND's defaults and rules."""
     networks: dict[int, ClusterNetwork | None] = {}
     paths: dict[int, Path] = {}
@@ -103,7 +108,7 @@ def _kind_configs(spec: ScenarioSpec, locator: Locator, base_dir: FsPath):
         config, config_locator, at = cluster.config, locator, ("clusters", index, "config")
         if cluster.configFile is not None and cluster.config is None:
             at = ("clusters", index, "configFile")
-            config, config_locator = _read_kind_file(cluster.configFile, at, locator, base_dir, problems)
+            config, config_locator = _read_kind_file(cluster.configFile, at, locator, access, problems)
         paths[index] = at
         networks[index] = None
         if config is not None:
@@ -111,15 +116,13 @@ def _kind_configs(spec: ScenarioSpec, locator: Locator, base_dir: FsPath):
     return networks, paths, problems
 
 
-def _read_kind_file(name: str, at: Path, locator: Locator, base_dir: FsPath,
+def _read_kind_file(name: str, at: Path, locator: Locator, access: files.FileAccess,
                     problems: list[Problem]) -> tuple[KindCluster | None, Locator]:
-    file = base_dir / name
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        problems.append(locator.problem(at, f"cannot read the KIND config file: {reason}", name,
-                                        "the path is relative to the scenario file"))
+        text, file = access.read(name)
+    except files.FileRefused as exc:
+        problems.append(locator.problem(at, f"cannot read the KIND config file: {exc.reason}", name,
+                                        exc.hint or "the path is relative to the scenario file"))
         return None, locator
     doc = parse_yaml(text, str(file))
     prefixed = Locator(str(file), {at + path: line for path, line in doc.locator.lines.items()})
@@ -144,7 +147,7 @@ def _join(at: Path, rest: str) -> str:
 def load_kind_config(path: str | os.PathLike) -> KindCluster:
     """Read one KIND config file on its own (as `kind create cluster --config` would)."""
     problems: list[Problem] = []
-    config, locator = _read_kind_file(str(path), (), Locator(str(path)), FsPath.cwd(), problems)
+    config, locator = _read_kind_file(str(path), (), Locator(str(path)), files.access_for(None, True), problems)
     if config is not None:
         resolve_network(config, (), locator, problems)
     if problems:

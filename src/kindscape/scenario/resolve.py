@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import topology as topo
 from ..topology import Attachment, IPAddr, IPNet
-from . import families, naming, services
+from . import families, naming, services, workloads
 from .validate import KIND_NETWORK, Context, parse_addr, parse_net
 from .yamlsource import Path
 
@@ -104,6 +104,9 @@ def resolve(ctx: Context, networks: dict[str, tuple], selected: dict[int, list[s
                   for index in range(len(ctx.spec.hosts)))
     if ctx.problems or any(c is None for c in clusters) or any(h is None for h in hosts):
         return None
+    clusters = tuple(workloads.with_workloads(ctx, c) for c in clusters)  # type: ignore[arg-type]
+    clusters = tuple(replace(c, policies=tuple(p for p in ctx.policies if p.cluster == c.name))
+                     for c in clusters)
     clusters = services.resolve_services(ctx, alloc.pools, clusters)
     if ctx.problems:
         return None
@@ -117,8 +120,8 @@ def resolve(ctx: Context, networks: dict[str, tuple], selected: dict[int, list[s
         docker_host=topo.DockerHost(topo.netns_name(scenario, topo.DOCKER_HOST),
                                     tuple(docker.routesTo), tuple(docker.serviceRoutesTo)),
         interconnects=tuple(_interconnects(ctx)),
-        expectations=tuple(topo.Expectation(e.from_, e.to, e.reachable, e.sourcePreserved)
-                           for e in ctx.spec.expect),
+        expectations=tuple(topo.Expectation(e.from_, e.to, e.reachable, e.sourcePreserved, e.port,
+                                            e.protocol) for e in ctx.spec.expect),
     )
     return result
 

@@ -7,7 +7,7 @@ Field names are the file's own (camelCase) so that the schema reads like the fil
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,6 +92,40 @@ class ServiceSpec(_Spec):
     nodePort: int | None = None
     externalName: str | None = None
     backends: str | None = None
+    selector: dict[str, str] | None = None  # labels of the namespace's workload pods
+
+
+Protocol = Literal["TCP", "UDP", "SCTP"]
+
+
+class NamespaceSpec(_Spec):
+    cluster: str
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class WorkloadPortSpec(_Spec):
+    port: int
+    protocol: Protocol = "TCP"
+    name: str | None = None
+
+
+class WorkloadSpec(_Spec):
+    cluster: str
+    namespace: str = "default"
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    replicas: int = 1
+    nodes: str | None = None
+    ports: list[WorkloadPortSpec] = Field(default_factory=lambda: [WorkloadPortSpec(port=80)])
+
+
+class NetworkPolicyEntrySpec(_Spec):
+    # The policy itself is checked field by field as the API server checks it (netpol
+    # validation in scenario/policies.py), so it is taken here as plain data.
+    cluster: str
+    policy: dict[str, Any] | None = None
+    file: str | None = None
 
 
 class ExpectSpec(_Spec):
@@ -101,6 +135,8 @@ class ExpectSpec(_Spec):
     to: str
     reachable: bool = True
     sourcePreserved: bool | None = None
+    port: int | None = None
+    protocol: Protocol = "TCP"
 
 
 class ScenarioSpec(_Spec):
@@ -117,4 +153,7 @@ class ScenarioSpec(_Spec):
     nodes: list[NodeExtrasSpec] = Field(default_factory=list)
     impairments: list[ImpairmentSpec] = Field(default_factory=list)
     services: list[ServiceSpec] = Field(default_factory=list)
+    namespaces: list[NamespaceSpec] = Field(default_factory=list)
+    workloads: list[WorkloadSpec] = Field(default_factory=list)
+    networkPolicies: list[NetworkPolicyEntrySpec] = Field(default_factory=list)
     expect: list[ExpectSpec] = Field(default_factory=list)

@@ -121,6 +121,8 @@ def _check_type_fields(ctx: Context, service: ServiceSpec, path: Path) -> None:
 def backend_pods(ctx: Context, service: ServiceSpec, path: Path) -> list[str]:
     """The pods backing a Service: those of the nodes its `backends` glob matches (or, with
     a '/' in the glob, the pods it matches by name); all of the cluster's by default."""
+    if service.selector is not None:
+        return _selected(ctx, service, path)
     nodes = ctx.node_names.get(service.cluster, [])
     count = next(c.podsPerNode for c in ctx.spec.clusters if c.name == service.cluster)
     pods = [naming.pod_name(node, k) for node in nodes for k in range(1, count + 1)]
@@ -141,6 +143,20 @@ def backend_pods(ctx: Context, service: ServiceSpec, path: Path) -> list[str]:
     if not found:
         ctx.add(path + ("backends",), "matches no pod", service.backends,
                 f"pods of {service.cluster}: {', '.join(pods[:4]) or 'none (podsPerNode is 0)'}")
+    return found
+
+
+def _selected(ctx: Context, service: ServiceSpec, path: Path) -> list[str]:
+    """The workload pods a Service's `selector` matches in its namespace."""
+    from .workloads import selected_pods
+    if service.backends is not None:
+        ctx.add(path + ("selector",), "give `selector` or `backends`, not both", None,
+                "selector: labels of workload pods; backends: a node glob of podsPerNode pods")
+        return []
+    found = selected_pods(ctx, service.cluster, service.namespace, service.selector or {})
+    if not found:
+        ctx.add(path + ("selector",), f"selects no workload pod of namespace {service.namespace}",
+                None, "the labels of a workload in the Service's namespace")
     return found
 
 
@@ -250,4 +266,4 @@ def dns_pod(scenario: str, cluster: Cluster) -> topo.Pod | None:
     offset = len(node.pods) + 2  # .1 is the node's side of every ptp link, pods start at .2
     return topo.Pod(name, node.name, 0, topo.netns_name(scenario, name), f"v{DNS_POD}",
                     tuple(cidr[offset] for cidr in node.pod_cidrs),
-                    tuple(cidr[1] for cidr in node.pod_cidrs))
+                    tuple(cidr[1] for cidr in node.pod_cidrs), "kube-system", (("k8s-app", "kube-dns"),))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .. import endpoints
 from ..errors import Problem
 from . import families, naming
+from .files import FileAccess
 from .kindconfig import ClusterNetwork, check_cluster_name
 from .schema import ScenarioSpec
 from .yamlsource import Locator, Path
@@ -32,6 +33,9 @@ class Context:
     cluster_paths: dict[int, Path]  # where each cluster's KIND config lives in the document
     problems: list[Problem] = field(default_factory=list)
     node_names: dict[str, list[str]] = field(default_factory=dict)  # cluster -> node names
+    warnings: list[Problem] = field(default_factory=list)  # allowed, but probably not meant
+    policies: list = field(default_factory=list)  # the valid NetworkPolicies (netpol), file order
+    files: FileAccess | None = None  # where referenced files may be read from (files.py)
 
     def add(self, path: Path, message: str, value=None, hint: str | None = None) -> None:
         self.problems.append(self.locator.problem(path, message, value, hint))
@@ -308,7 +312,9 @@ def endpoint_problem(ctx: Context, selector: str, source: bool) -> tuple[str, st
         {c.name: c.podsPerNode for c in ctx.spec.clusters},
         {node: cluster for cluster, nodes in ctx.node_names.items() for node in nodes},
         frozenset(h.name for h in ctx.spec.hosts),
-        {(s.cluster, s.namespace, s.name): s.type for s in ctx.spec.services})
+        {(s.cluster, s.namespace, s.name): s.type for s in ctx.spec.services},
+        {(w.cluster, w.namespace, w.name): w.replicas for w in ctx.spec.workloads},
+        frozenset((n.cluster, n.name) for n in ctx.spec.namespaces))
     try:
         chosen = endpoints.parse(selector, names)
     except endpoints.EndpointError as exc:

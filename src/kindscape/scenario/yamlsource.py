@@ -7,6 +7,7 @@ PyYAML silently accepts (last wins), are reported as problems.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,15 @@ MAX_DEPTH = 64
 MAX_NODES = 100_000
 
 
+# A key is shown in an error only when it looks like a YAML key, and then at most this
+# long: a file that is not YAML (a password file given as a config) must not have its
+# lines printed back as "unknown field" paths.
+KEY_RE = re.compile(r"^[A-Za-z0-9_$@][A-Za-z0-9_.\-/$@]*$")
+MAX_KEY_SHOWN = 40
+HIDDEN_KEY = "<key not shown>"
+MAX_VALUE_SHOWN = 80
+
+
 def format_path(path: Path) -> str:
     """('clusters', 1, 'config') -> 'clusters[1].config'."""
     text = ""
@@ -28,8 +38,24 @@ def format_path(path: Path) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            shown = shown_key(part)
+            text += f".{shown}" if text else shown
     return text
+
+
+def shown_key(key: object) -> str:
+    """A key as an error may show it: YAML-key-like, truncated; otherwise a placeholder."""
+    text = str(key)
+    if not KEY_RE.match(text):
+        return HIDDEN_KEY
+    return text if len(text) <= MAX_KEY_SHOWN else text[:MAX_KEY_SHOWN] + "…"
+
+
+def shown_value(value: Any) -> Any:
+    """A value as an error may show it: long strings truncated."""
+    if isinstance(value, str) and len(value) > MAX_VALUE_SHOWN:
+        return value[:MAX_VALUE_SHOWN] + "…"
+    return value
 
 
 @dataclass
@@ -48,7 +74,7 @@ class Locator:
         return None
 
     def problem(self, path: Path, message: str, value: Any = None, hint: str | None = None) -> Problem:
-        return Problem(format_path(path), message, value, hint, self.line(path), self.file)
+        return Problem(format_path(path), message, shown_value(value), hint, self.line(path), self.file)
 
     def nested(self, prefix: Path, other: "Locator") -> "Locator":
         """A locator for a document embedded at `prefix` but read from another file."""

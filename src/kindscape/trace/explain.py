@@ -9,24 +9,27 @@ from ..probe.checks import ExpectationOutcome
 from ..probe.prober import ProbeResult
 from .model import DELIVERED, TraceReport
 
-Tracer = Callable[[str, str, int, str], TraceReport]  # source, target, port, address
+Tracer = Callable[[str, str, int, str, str], TraceReport]  # source, target, port, address, protocol
 
 
 def one_line(report: TraceReport) -> str:
     """The trace in a line: where and why it stopped, or the path and its NAT."""
+    policies = "; ".join(f"{p['at']}: {p['text']}" if p["at"] else p["text"] for p in report.policies)
+    said = f" [NetworkPolicy: {policies}]" if policies else ""
     if report.forward.verdict != DELIVERED:
-        return f"request {report.forward.verdict}: {report.forward.reason}"
+        return f"request {report.forward.verdict}: {report.forward.reason}" + said
     if report.back is not None and report.back.verdict != DELIVERED:
-        return f"request delivered, reply {report.back.verdict}: {report.back.reason}"
+        return f"request delivered, reply {report.back.verdict}: {report.back.reason}" + said
     path = " → ".join(hop.at for hop in report.forward.hops)
     nat = "; ".join(f"{hop.at}: {hop.nat}" for hop in report.forward.hops if hop.nat)
-    return f"delivered both ways via {path}" + (f"; NAT at {nat}" if nat else "; no NAT")
+    return f"delivered both ways via {path}" + (f"; NAT at {nat}" if nat else "; no NAT") + said
 
 
 def explain_result(result: ProbeResult, trace: Tracer) -> str:
     task = result.task
-    report = trace(task.source, task.target, task.port, task.address)
-    line = f"{task.source} -> {task.target} ({task.address}:{task.port}): {one_line(report)}"
+    report = trace(task.source, task.target, task.port, task.address, task.protocol)
+    shown = "" if task.protocol == "TCP" else f"/{task.protocol}"
+    line = f"{task.source} -> {task.target} ({task.address}:{task.port}{shown}): {one_line(report)}"
     if report.ok != result.reachable:
         probe = "was answered" if result.reachable else f"failed ({result.error or 'no answer'})"
         line += (f" [but the probe {probe}: something trace does not see decides it, e.g. a tc "

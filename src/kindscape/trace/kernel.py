@@ -59,8 +59,8 @@ class Kernel(Protocol):
     def installed(self, ns: str) -> InstalledRuleset:
         """The nft tables (and their rules' comments) the namespace holds."""
 
-    def listening(self, ns: str, address: IPAddr, port: int) -> bool:
-        """Whether a TCP socket in `ns` listens on address:port (or the wildcard)."""
+    def listening(self, ns: str, address: IPAddr, port: int, protocol: str = "TCP") -> bool:
+        """Whether a TCP (UDP) socket in `ns` listens on address:port (or the wildcard)."""
 
     def sysctl(self, ns: str, key: str) -> str | None:
         """A sysctl of the namespace (None when it does not exist there)."""

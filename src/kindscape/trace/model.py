@@ -84,6 +84,8 @@ class TraceReport:
     back: Path | None = None
     from_address: str | None = None
     warnings: list[str] = field(default_factory=list)
+    protocol: str = "TCP"
+    policies: list[dict[str, Any]] = field(default_factory=list)  # NetworkPolicy verdicts, in path order
 
     @property
     def ok(self) -> bool:
@@ -112,6 +114,7 @@ class TraceReport:
         return {
             "scenario": self.scenario, "from": self.source, "to": self.target,
             "fromAddress": self.from_address, "toAddress": self.to_address, "port": self.port,
+            "protocol": self.protocol, "policies": self.policies,
             "family": 6 if ":" in self.to_address else 4,
             "verdict": self.forward.verdict,
             "returnVerdict": self.back.verdict if self.back else None,
@@ -122,3 +125,24 @@ class TraceReport:
             "returnHops": [h.to_json() for h in self.back.hops] if self.back else [],
             "warnings": list(self.warnings),
         }
+
+
+POLICY_TABLE = "nft inet kube-network-policies"
+
+
+def policy_verdicts(report: TraceReport, topology) -> list[dict[str, Any]]:
+    """What NetworkPolicy decided on the way (the request's path: replies pass as
+    established): each direction judged, where, by which policy and rule. A scenario
+    with policies whose path no policy selects says so in one entry."""
+    from ..netpol import parse_decision
+    found = []
+    for hop in report.forward.hops:
+        for step in hop.steps:
+            if step.by.startswith(POLICY_TABLE) and step.rule is not None:
+                verdict = parse_decision(step.rule, step.by)
+                if verdict is not None:
+                    found.append({"at": hop.at, **verdict})
+    if not found and any(cluster.policies for cluster in topology.clusters):
+        found.append({"at": None, "direction": None, "policy": None, "rule": None, "allowed": True,
+                      "selectedBy": [], "text": "not selected by any policy"})
+    return found

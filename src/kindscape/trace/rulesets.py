@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 from ..plan.decide import Action, Decision, Hook, InstalledRuleset, Packet, Place, RulesetExplainer
 from ..plan.kubeproxy_explain import KubeProxy
+from ..plan.netpol_explain import NetworkPolicies
 from ..plan.rules_explain import DockerNetworks, KindnetMasquerade
 from ..topology import Topology
 from .netdev import NetdevEgress
 
 EXPLAINERS: tuple[RulesetExplainer, ...] = (
+    NetworkPolicies(),  # issue 18: postrouting at srcnat - 5, before the masquerades
     KindnetMasquerade(),
     KubeProxy(),
     DockerNetworks(),

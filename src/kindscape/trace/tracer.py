@@ -13,13 +13,13 @@ from ..endpoints import EndpointError
 from ..plan.decide import Packet
 from ..topology import Endpoint, IPAddr, Topology
 from .kernel import Kernel
-from .model import BY_SOCKET, DELIVERED, DROPPED, Path, TraceReport
+from .model import BY_SOCKET, DELIVERED, DROPPED, Path, TraceReport, policy_verdicts
 from .walk import Conntrack, Walker
 from .wiring import Wiring, resolve
 
 
 def trace(topology: Topology, kernel: Kernel, source: str, target: str, port: int | None = None,
-          address: str | None = None) -> TraceReport:
+          address: str | None = None, protocol: str = "TCP") -> TraceReport:
     """Trace `source` → `target` (endpoint names or addresses); `address` picks one of the
     target's addresses (default: the first of a family the source has)."""
     wiring = Wiring(topology)
@@ -28,13 +28,13 @@ def trace(topology: Topology, kernel: Kernel, source: str, target: str, port: in
         raise KindscapeError(f"{source} cannot start a connection: trace from a pod, node, host "
                              "or docker-host")
     to_address = _pick_address(origin, goal, address)
-    first = Packet(_bound_source(source, origin), to_address, port or goal.port)
+    first = Packet(_bound_source(source, origin), to_address, port or goal.port, proto=protocol.lower())
     walker = Walker(topology, wiring, kernel)
     conntrack = Conntrack()
     forward = walker.walk(wiring.spots[origin.netns], first, conntrack)
     sent = forward.hops[0].packet  # as the origin's socket sent it, before any NAT
     report = TraceReport(topology.scenario, origin.name, goal.name, str(to_address), first.dport,
-                         forward, from_address=str(sent.src or origin.addresses[0]))
+                         forward, from_address=str(sent.src or origin.addresses[0]), protocol=protocol)
     if forward.verdict == DELIVERED and forward.final is not None:
         _check_arrival(report, topology, goal, kernel)
     if forward.verdict == DELIVERED and forward.final is not None:
@@ -42,6 +42,7 @@ def trace(topology: Topology, kernel: Kernel, source: str, target: str, port: in
         back = walker.walk(landing, forward.final.reply(), conntrack, reply=True)
         report.back = _check_reply(back, origin, sent, conntrack)
     report.warnings = walker.warnings
+    report.policies = policy_verdicts(report, topology)
     return report
 
 
@@ -80,14 +81,16 @@ def _check_arrival(report: TraceReport, topology: Topology, goal: Endpoint, kern
                                    f"which is not one of its backends")
     elif goal.netns and last.ns != goal.netns:
         report.warnings.append(f"delivered to {forward.delivered_to}, not to {goal.name}")
-    if not kernel.listening(last.ns, final.dst, final.dport):
-        reason = f"{last.at}: nothing listens on TCP {final.dst}:{final.dport} (the connection is refused)"
+    protocol = report.protocol
+    if not kernel.listening(last.ns, final.dst, final.dport, protocol):
+        reason = f"{last.at}: nothing listens on {protocol} {final.dst}:{final.dport} (" + \
+            ("the connection is refused)" if protocol == "TCP" else "an ICMP port unreachable answers)")
         last.note(BY_SOCKET, reason)
         last.verdict = forward.verdict = DROPPED
         forward.reason = reason
         forward.delivered_to = None
     else:
-        last.note(BY_SOCKET, f"a socket listens on TCP {final.dst}:{final.dport}")
+        last.note(BY_SOCKET, f"a socket listens on {protocol} {final.dst}:{final.dport}")
 
 
 def _backends(topology: Topology, name: str) -> set[str]:

@@ -28,6 +28,7 @@ from .ops import (PROBE_SELECTOR, Connect, CreateCluster, CreateNetwork, Discove
                   ProbePods, RunHost, StartWorkloads)
 from .records import Records
 from .services import ApplyServices
+from .waits import KINDNET, AwaitApiserver, AwaitNodeAddress, AwaitRollouts, RestartKindnet
 
 WORKLOADS = "workloads"
 
@@ -80,6 +81,8 @@ class KindApplier:
                 self._workloads(op)
             case ApplyLinks():
                 self._links()
+            case AwaitApiserver() | AwaitNodeAddress() | RestartKindnet() | AwaitRollouts():
+                self._await(op)
             case _:
                 raise RuntimeFailure(f"the kind runtime cannot apply {op!r}")
 
@@ -89,7 +92,8 @@ class KindApplier:
             return  # KIND's way: an existing `kind` is used as it is (preflight checked its subnet)
         self.records.network_made(op.name)
         self.save()
-        self.docker.create_network(op)
+        planned = next(n for n in self.records.topology.networks if n.name == op.network)
+        self.docker.create_network(op, ipv6_needed=any(s.version == 6 for s in planned.subnets))
 
     def _clusters(self, ops: list[CreateCluster]) -> None:
         """`kind create cluster` for every cluster at once (KIND handles concurrent creates)."""
@@ -105,6 +109,23 @@ class KindApplier:
         if done.returncode != 0 and not (op.tolerate and op.tolerate in done.stderr + done.stdout):
             raise RuntimeFailure(f"docker exec {op.container} {' '.join(argv)} (exit {done.returncode}): "
                                  f"{(done.stderr or done.stdout).strip()}")
+
+    def _await(self, op) -> None:
+        """What the cluster does after kindscape changed it, or before it is ready (waits.py)."""
+        kube = self.kube(op.cluster)
+        match op:
+            case AwaitApiserver():
+                kube.await_apiserver(op.address)
+            case AwaitNodeAddress():
+                kube.await_node_address(op.node, op.ips)
+                self.facts.nodes.pop(op.cluster, None)  # the InternalIPs changed: ask again
+            case RestartKindnet():
+                for node in op.nodes:
+                    kube.delete_pods_on("kube-system", KINDNET, node)
+                kube.rollout("kube-system", "daemonset/kindnet")
+            case AwaitRollouts():
+                for workload in op.workloads:
+                    kube.rollout("kube-system", workload)
 
     def _host_route(self, op: HostRoute) -> None:
         to, via = self.facts.value(op.to), self.facts.value(op.via)

@@ -21,7 +21,7 @@ from ...runner import run
 from ...topology import Attachment, Node, Topology
 from .docker_side import DockerSide
 from .kubectl import Kubectl, NodeStatus, PodStatus
-from .ops import PROBE_SELECTOR, ContainerIP, PodCIDR, PodIP, Ref, Value
+from .ops import PROBE_SELECTOR, ContainerGateway, ContainerIP, PodCIDR, PodIP, Ref, Value
 
 DOCKER_HOST_NS = "host"
 
@@ -67,6 +67,8 @@ class Facts:
     def _look_up(self, ref: Ref) -> str:
         if isinstance(ref, ContainerIP):
             return self.docker.address(ref.container, ref.network, ref.family)
+        if isinstance(ref, ContainerGateway):
+            return self.docker.gateway(ref.container, ref.network, ref.family)
         if isinstance(ref, PodCIDR):
             cidrs = self.cluster_nodes(ref.cluster)[ref.node].pod_cidrs
             if ref.index >= len(cidrs):
@@ -194,9 +196,10 @@ def real_topology(topology: Topology, facts: Facts, kind_network: str,
 def _real_node(node: Node, status: NodeStatus, facts: Facts, kind_network: str,
                pods: dict[str, PodStatus]) -> Node:
     attachments = tuple(_real_attachment(a, node.name, facts, kind_network) for a in node.attachments)
-    # The InternalIP: the node's address on `kind` (Docker picked it), or the address
-    # kindscape gave kubelet as --node-ip (the planned one: the kubelet reports it after its restart).
-    internal = attachments[0].addresses if node.node_address == "primary" else node.internal_ips
+    # The InternalIP: the node's address on `kind` (Docker picked it), or the one its
+    # restarted kubelet reports (up waited for it: waits.py).
+    internal = attachments[0].addresses if node.node_address == "primary" else \
+        tuple(ipaddress.ip_address(a) for a in status.internal_ips)
     cidrs = tuple(ipaddress.ip_network(c) for c in status.pod_cidrs)
     real_pods = []
     for pod in node.pods:
@@ -221,10 +224,23 @@ def _real_attachment(attachment: Attachment, container: str, facts: Facts, kind_
 
 
 def _real_network(network, docker: DockerSide, kind_network: str):
+    """The network's subnets as Docker made them, in the scenario's families only (KIND's
+    `kind` has an IPv6 subnet also under IPv4-only clusters), one gateway per subnet (Docker
+    lists none for a subnet whose gateway it chose: the subnet's first address)."""
     found = docker.network(kind_network if network.name == "kind" else network.name)
     if found is None:
         return network
-    subnets = tuple(ipaddress.ip_network(s) for s in docker.subnets(found))
-    gateways = tuple(ipaddress.ip_address(g) for g in docker.gateways(found))
-    return replace(network, subnets=subnets or network.subnets, gateways=gateways or network.gateways)
+    config = (found.attrs.get("IPAM") or {}).get("Config") or []
+    subnets, gateways = [], []
+    for planned in network.subnets:
+        entry = next((c for c in config if c.get("Subnet") and
+                      ipaddress.ip_network(c["Subnet"]).version == planned.version), None)
+        if entry is None:
+            continue
+        subnet = ipaddress.ip_network(entry["Subnet"])
+        subnets.append(subnet)
+        gateways.append(ipaddress.ip_address(entry["Gateway"]) if entry.get("Gateway") else subnet[1])
+    if not subnets:
+        return network
+    return replace(network, subnets=tuple(subnets), gateways=tuple(gateways))
 

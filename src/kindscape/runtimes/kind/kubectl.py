@@ -12,6 +12,17 @@ from ...errors import CommandFailed, RuntimeFailure
 from ...runner import run
 
 
+API_RETRY = 120  # seconds kubectl is tried again while the API server does not answer
+# kubectl's words for an API server that is (re)starting, not for a refused request.
+TRANSIENT = ("connection refused", "was refused", "connection reset by peer", "TLS handshake timeout",
+             "unexpected EOF", "the server is currently unable to handle the request",
+             "ServiceUnavailable", "etcdserver: leader changed", "i/o timeout")
+
+
+def _transient(stderr: str) -> bool:
+    return any(words in stderr for words in TRANSIENT)
+
+
 @dataclass(frozen=True)
 class NodeStatus:
     pod_cidrs: tuple[str, ...]
@@ -29,12 +40,22 @@ class Kubectl:
         self.cluster = cluster
         self.context = f"kind-{cluster}"
 
+    def _call(self, argv: list[str], input: str | None, timeout: float):
+        """One kubectl process (the tests' stand-in answers here instead)."""
+        return run(argv, input=input, timeout=timeout)
+
     def _run(self, args: list[str], input: str | None = None, timeout: float = 120):
-        try:
-            return run(["kubectl", "--context", self.context, *args], input=input, timeout=timeout)
-        except CommandFailed as exc:
-            raise RuntimeFailure(f"kubectl on cluster {self.cluster} failed: {' '.join(args)}\n"
-                                 f"{exc.stderr.strip()}") from None
+        """kubectl, tried again while the API server is briefly away (it restarts when its
+        manifest changes; every call here is safe to repeat: get, apply, wait, rollout)."""
+        deadline = time.monotonic() + API_RETRY
+        while True:
+            try:
+                return self._call(["kubectl", "--context", self.context, *args], input, timeout)
+            except CommandFailed as exc:
+                if not _transient(exc.stderr) or time.monotonic() >= deadline:
+                    raise RuntimeFailure(f"kubectl on cluster {self.cluster} failed: {' '.join(args)}\n"
+                                         f"{exc.stderr.strip()}") from None
+            time.sleep(1)
 
     def nodes(self) -> dict[str, NodeStatus]:
         data = json.loads(self._run(["get", "nodes", "-o", "json"]).stdout)
@@ -82,3 +103,34 @@ class Kubectl:
         data = json.loads(self._run(["-n", namespace, "get", "service", name, "-o", "json"]).stdout)
         ingress = ((data.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         return tuple(item["ip"] for item in ingress if item.get("ip"))
+
+    # Waiting for what the cluster does after kindscape changed it (waits.py) ------------
+    def _until(self, what: str, done, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeFailure(f"cluster {self.cluster}: {what} after {timeout:.0f} s")
+            time.sleep(1)
+
+    def await_apiserver(self, address: str, timeout: float = 300) -> None:
+        """The restarted apiserver serves and advertises `address` (the `kubernetes` slice)."""
+        def advertised() -> bool:
+            data = json.loads(self._run(["-n", "default", "get", "endpointslices", "-l",
+                                         "kubernetes.io/service-name=kubernetes", "-o", "json"]).stdout)
+            return any(address in e.get("addresses", []) for item in data.get("items", [])
+                       for e in item.get("endpoints") or [])
+        self._until(f"the apiserver does not advertise {address}", advertised, timeout)
+        self._run(["get", "--raw", "/readyz"])
+
+    def await_node_address(self, node: str, ips: tuple[str, ...], timeout: float = 300) -> None:
+        def reported() -> bool:
+            found = self.nodes().get(node)
+            return found is not None and found.internal_ips == tuple(ips)
+        self._until(f"node {node} does not report InternalIP {', '.join(ips)} (kubelet --node-ip)",
+                    reported, timeout)
+
+    def delete_pods_on(self, namespace: str, selector: str, node: str) -> None:
+        self._run(["-n", namespace, "delete", "pod", "-l", selector, "--field-selector", f"spec.nodeName={node}"])
+
+    def rollout(self, namespace: str, workload: str, timeout: int = 300) -> None:
+        self._run(["-n", namespace, "rollout", "status", workload, f"--timeout={timeout}s"], timeout=timeout + 30)

@@ -67,6 +67,25 @@ class ContainerIP:
 
 
 @dataclass(frozen=True)
+class ContainerGateway:
+    """A container's gateway on a docker network (Docker's: the network's first address,
+    also where Docker's IPAM chose the subnet)."""
+
+    container: str
+    network: str
+    family: int = 4
+
+    @property
+    def var(self) -> str:
+        return _var("GW" if self.family == 4 else "GW6", self.container, self.network)
+
+    def lookup(self) -> str:
+        key = "Gateway" if self.family == 4 else "IPv6Gateway"
+        template = f'{{{{(index .NetworkSettings.Networks "{self.network}").{key}}}}}'
+        return f"docker inspect -f {shlex.quote(template)} {self.container}"
+
+
+@dataclass(frozen=True)
 class PodCIDR:
     """A node's podCIDR as kube-controller-manager allocated it (primary family first)."""
 
@@ -123,8 +142,8 @@ class PodIP:
                 f"-o jsonpath={shlex.quote(path)}")
 
 
-Ref = ContainerIP | PodCIDR | SandboxImage | PodIP
-Value = str | ContainerIP | PodCIDR | SandboxImage | PodIP
+Ref = ContainerIP | ContainerGateway | PodCIDR | SandboxImage | PodIP
+Value = str | ContainerIP | ContainerGateway | PodCIDR | SandboxImage | PodIP
 
 
 def shown(value: Value) -> str:
@@ -139,9 +158,13 @@ def _comment(text: str) -> str:
 
 
 # Operations ------------------------------------------------------------------------
+BRIDGE_MTU = "com.docker.network.driver.mtu"  # KIND copies it from Docker's default bridge
+
+
 @dataclass(frozen=True)
 class CreateNetwork:
-    """A docker bridge network, made as KIND makes `kind` (masquerade, optional IPv6 ULA)."""
+    """A docker bridge network, made as KIND makes `kind` (masquerade, IPv6 ULA; for `kind`
+    itself also the MTU of Docker's default bridge)."""
 
     name: str  # the docker network's name
     network: str  # the scenario's name for it
@@ -150,24 +173,28 @@ class CreateNetwork:
     ipv6_subnet: str = ""
     masquerade: bool = True
     labels: tuple[tuple[str, str], ...] = ()
-    reuse: bool = False  # an existing network of the same subnet is used as it is (KIND's `kind`)
+    reuse: bool = False  # KIND's `kind`: an existing one is used as it is; made with the bridge's MTU
     phase = Phase.NETWORKS
 
-    def argv(self) -> list[str]:
+    def argv(self, mtu: int = 0) -> list[str]:
         args = ["docker", "network", "create", "-d", "bridge", "--subnet", self.subnet,
                 "--gateway", self.gateway]
         if self.ipv6_subnet:
             args += ["--ipv6", "--subnet", self.ipv6_subnet]
         args += ["-o", f"com.docker.network.bridge.enable_ip_masquerade={str(self.masquerade).lower()}"]
+        if mtu > 0:
+            args += ["-o", f"{BRIDGE_MTU}={mtu}"]
         for key, value in self.labels:
             args += ["--label", f"{key}={value}"]
         return args + [self.name]
 
     def shell(self) -> str:
-        text = shlex.join(self.argv())
-        if self.reuse:
-            return f"docker network inspect {self.name} >/dev/null 2>&1 || {text}"
-        return text
+        if not self.reuse:
+            return shlex.join(self.argv())
+        # KIND's ensureNetwork: the MTU of Docker's default bridge, when it has one.
+        mtu = f"docker network inspect bridge -f '{{{{index .Options \"{BRIDGE_MTU}\"}}}}'"
+        text = f'{shlex.join(self.argv()[:-1])} ${{MTU:+-o {BRIDGE_MTU}="$MTU"}} {shlex.quote(self.name)}'
+        return (f"docker network inspect {self.name} >/dev/null 2>&1 || {{ MTU=$({mtu}); {text}; }}")
 
 
 @dataclass(frozen=True)
@@ -192,12 +219,23 @@ class Connect:
 
     network: str
     container: str
-    ip: str = ""
+    ips: tuple[str, ...] = ()  # the addresses asked for (none: Docker picks them)
     phase: Phase = Phase.ATTACH
+    comment: str = ""
 
     def shell(self) -> str:
-        ip = ["--ip" if ":" not in self.ip else "--ip6", self.ip] if self.ip else []
-        return shlex.join(["docker", "network", "connect", *ip, self.network, self.container])
+        return shlex.join(["docker", "network", "connect", *_ip_options(self.ips), self.network,
+                           self.container]) + _comment(self.comment)
+
+
+def _ip_options(ips: tuple[str, ...]) -> list[str]:
+    return [item for ip in ips for item in ("--ip" if ":" not in ip else "--ip6", ip)]
+
+
+def picked_by_docker(ips: tuple[str, ...], network: str) -> str:
+    """The comment for addresses a file gave that Docker is not asked for (see planner)."""
+    return (f"Docker picks the IPv4 address on {network} ({', '.join(ips)} not requested: KIND makes "
+            "it with no IPv4 subnet of its own, where Docker refuses a fixed IPv4 address)") if ips else ""
 
 
 @dataclass(frozen=True)
@@ -208,18 +246,17 @@ class RunHost:
     container: str
     image: str
     network: str  # the docker network of its primary interface
-    ip: str = ""
+    ips: tuple[str, ...] = ()  # the addresses asked for (none: Docker picks them)
     labels: tuple[tuple[str, str], ...] = ()
+    comment: str = ""
     phase = Phase.HOSTS
 
     def shell(self) -> str:
         args = ["docker", "run", "-d", "--name", self.container, "--hostname", self.host,
-                "--cap-add", "NET_ADMIN", "--network", self.network]
-        if self.ip:
-            args += ["--ip" if ":" not in self.ip else "--ip6", self.ip]
+                "--cap-add", "NET_ADMIN", "--network", self.network, *_ip_options(self.ips)]
         for key, value in self.labels:
             args += ["--label", f"{key}={value}"]
-        return shlex.join(args + [self.image, "tail", "-f", "/dev/null"])
+        return shlex.join(args + [self.image, "tail", "-f", "/dev/null"]) + _comment(self.comment)
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from ...errors import KindscapeError
 from ...plan import routing, rules
 from ...plan.services import pod_ports
 from ...plan.ops import Plan, Route
-from ...topology import KIND_NETWORK, Host, Node, Topology
+from ...scenario.families import kind_ula_subnet
+from ...topology import KIND_NETWORK, Attachment, Host, Node, Topology
 from . import manifests, services
 from .links import plan_link_ops
 from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCENARIO_LABEL, Connect,
-                  ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Listener, Phase,
-                  PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage, StartWorkloads, Value)
+                  ContainerGateway, ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute,
+                  Listener, Phase, PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage, StartWorkloads, Value,
+                  picked_by_docker)
+from .waits import AwaitApiserver, AwaitNodeAddress, AwaitRollouts, RestartKindnet
 
 PROBE_PORT = 8080
 PROBE_NAMESPACE = "default"
@@ -35,23 +39,39 @@ class Settings:
     probe_image: str = ""  # "": the node's own sandbox (pause) image
 
 
+def _refuse_workloads(topology: Topology) -> None:
+    """Namespaces, workloads and NetworkPolicies are made by the netns runtime only, so far:
+    said before anything is created, rather than making probe pods of the wrong kind."""
+    used = [what for what, found in (
+        ("workloads", any(p.workload for p in topology.pods)),
+        ("namespaces", any(len(c.namespaces) > 2 for c in topology.clusters)),
+        ("networkPolicies", any(c.policies for c in topology.clusters))) if found]
+    if used:
+        raise KindscapeError(f"the kind runtime does not create {', '.join(used)} yet; "
+                             "use the netns runtime (--runtime netns) for this scenario")
+
+
 def host_container(scenario: str, host: str) -> str:
     return f"{scenario}-{host}"
 
 
 def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
+    _refuse_workloads(topology)
     names = _Names(topology, settings)
     steps: list = []
     steps += _networks(topology, names)
     steps += [CreateCluster(c.name, manifests.with_cert_sans(c.kind_config, _moved_apiservers(c)))
               for c in topology.clusters]
     for node in topology.nodes:
-        steps += [Connect(names.docker(a.network), node.name, str(a.addresses[0]))
+        steps += [Connect(names.docker(a.network), node.name, names.requested(a, given=False)[0])
                   for a in node.attachments[1:]]
     for host in topology.hosts:
         steps += _host(topology, host, names, settings)
+    steps += _default_routes(topology, names)
     for node in topology.nodes:
         steps += _node(node)
+    for cluster in topology.clusters:
+        steps += _await_moves(cluster)
     steps += _routes(topology, names)
     steps += _no_masquerade(topology)
     steps += _workloads(topology, settings)
@@ -76,16 +96,28 @@ class _Names:
                 for index, cidr in enumerate(node.pod_cidrs):
                     self.refs[str(cidr)] = PodCIDR(cluster.name, node.name, index)
         for host in topology.hosts:
-            first = host.attachments[0]
-            if first.network == KIND_NETWORK and not host.address_given:
-                self._picked_by_docker(self.containers[host.netns], first)
+            for index, attachment in enumerate(host.attachments):
+                if attachment.network == KIND_NETWORK:
+                    given = host.address_given and index == 0
+                    self._picked_by_docker(self.containers[host.netns], attachment, given)
 
-    def _picked_by_docker(self, container: str, attachment) -> None:
+    def _picked_by_docker(self, container: str, attachment, given: bool = False) -> None:
         for address in attachment.addresses:
-            self.refs[str(address)] = ContainerIP(container, self.docker(attachment.network), address.version)
+            if address.version == 4 or not given:
+                self.refs[str(address)] = ContainerIP(container, self.docker(attachment.network), address.version)
 
     def docker(self, network: str) -> str:
         return self.kind_network if network == KIND_NETWORK else network
+
+    def requested(self, attachment: Attachment, given: bool) -> tuple[tuple[str, ...], str]:
+        """The addresses Docker is asked for on a network, and the plan's comment. On
+        `kind` (KIND makes it with no IPv4 subnet of its own; Docker before 29.0.4 refuses a
+        fixed IPv4 address there) only an IPv6 address the file gave; elsewhere every one."""
+        if attachment.network != KIND_NETWORK:
+            return tuple(map(str, attachment.addresses)), ""
+        ignored = tuple(str(a) for a in attachment.addresses if a.version == 4 and given)
+        return (tuple(str(a) for a in attachment.addresses if a.version == 6 and given),
+                picked_by_docker(ignored, self.docker(KIND_NETWORK)))
 
     def value(self, text: str) -> Value:
         return self.refs.get(text, text)
@@ -102,7 +134,10 @@ def _networks(topology: Topology, names: _Names) -> list:
         is_kind = network.name == KIND_NETWORK
         # The topology already holds each network's IPv6 subnet where it has one (KIND's
         # ULA for `kind`, as families.py derives it): the same addresses on both runtimes.
+        # `kind` always gets KIND's ULA (KIND clusters created later reuse it as it is).
         ipv6 = [str(s) for s in network.subnets[1:] if s.version == 6]
+        if is_kind and not ipv6:
+            ipv6 = [str(kind_ula_subnet(names.docker(KIND_NETWORK)))]
         found.append(CreateNetwork(names.docker(network.name), network.name, str(network.subnets[0]),
                                    str(network.gateways[0]), ipv6[0] if ipv6 else "", network.masquerade,
                                    labels, is_kind))
@@ -118,13 +153,32 @@ def _moved_apiservers(cluster) -> list[str]:
 def _host(topology: Topology, host: Host, names: _Names, settings: Settings) -> list:
     container = names.containers[host.netns]
     first = host.attachments[0]
-    fixed = first.network != KIND_NETWORK or host.address_given
     labels = ((SCENARIO_LABEL, topology.scenario), (ROLE_LABEL, f"host:{host.name}"))
-    steps: list = [RunHost(host.name, container, settings.host_image, names.docker(first.network),
-                           str(first.addresses[0]) if fixed else "", labels)]
-    steps += [Connect(names.docker(a.network), container, str(a.addresses[0]), Phase.HOSTS)
-              for a in host.attachments[1:]]
+    ips, comment = names.requested(first, host.address_given)
+    steps: list = [RunHost(host.name, container, settings.host_image, names.docker(first.network), ips,
+                           labels, comment)]
+    for attachment in host.attachments[1:]:
+        ips, comment = names.requested(attachment, given=False)
+        steps.append(Connect(names.docker(attachment.network), container, ips, Phase.HOSTS, comment))
     return steps
+
+
+def _default_routes(topology: Topology, names: _Names) -> list:
+    """Docker gives a multi-homed container the default route of its network whose name
+    sorts first (`backbone` before `kind`); as in the netns runtime, it stays on the
+    container's first network (KIND's strict rp_filter drops replies that would come back
+    the other way)."""
+    found = []
+    for netns, attachments in [(n.netns, n.attachments) for n in topology.nodes] + \
+            [(h.netns, h.attachments) for h in topology.hosts]:
+        container, first = names.containers[netns], attachments[0]
+        for family in sorted({a.version for a in first.addresses}):
+            if any(a.version == family for other in attachments[1:] for a in other.addresses):
+                gateway = ContainerGateway(container, names.docker(first.network), family)
+                found.append(Exec(container, _ip(family) + ("route", "replace", "default", "via", gateway,
+                                                            "dev", "eth0"),
+                                  f"default route on {names.docker(first.network)}, its first network"))
+    return found
 
 
 def _node(node: Node) -> list:
@@ -145,6 +199,17 @@ def _node(node: Node) -> list:
                           "apiserver --advertise-address (the kubelet restarts the static pod)",
                           phase=Phase.NODE_ADDRESS))
     steps.append(Exec(node.name, ("systemctl", "restart", "kubelet"), phase=Phase.NODE_ADDRESS))
+    return steps
+
+
+def _await_moves(cluster) -> list:
+    """After kubelets and apiservers moved: the cluster serving again, each moved node
+    reporting its address, and kindnet's pods on them replaced (see waits.py)."""
+    moved = [n for n in cluster.nodes if n.node_address != "primary"]
+    steps: list = [AwaitApiserver(cluster.name, str(n.internal_ips[0])) for n in moved if n.role == "control-plane"]
+    steps += [AwaitNodeAddress(cluster.name, n.name, tuple(map(str, n.internal_ips))) for n in moved]
+    if moved:
+        steps.append(RestartKindnet(cluster.name, tuple(n.name for n in moved)))
     return steps
 
 
@@ -185,10 +250,11 @@ def _no_masquerade(topology: Topology) -> list:
         for node in topology.cluster(cluster_name).nodes:
             for family in sorted({s.version for s in subnets}):
                 tool = "iptables" if family == 4 else "ip6tables"
-                found.append(Exec(node.name, (tool, "-t", "nat", "-N", MASQ_CHAIN),
+                # -w: kube-proxy and kindnet hold the xtables lock now and then (legacy mode)
+                found.append(Exec(node.name, (tool, "-w", "-t", "nat", "-N", MASQ_CHAIN),
                                   "kindnet makes it too", "Chain already exists", Phase.MASQUERADE))
                 for subnet in (s for s in subnets if s.version == family):
-                    found.append(Exec(node.name, (tool, "-t", "nat", "-I", MASQ_CHAIN, "1", "-d", str(subnet),
+                    found.append(Exec(node.name, (tool, "-w", "-t", "nat", "-I", MASQ_CHAIN, "1", "-d", str(subnet),
                                                   "-j", "RETURN", "-m", "comment", "--comment",
                                                   "kindscape: interconnect, no masquerade"),
                                       phase=Phase.MASQUERADE))
@@ -198,6 +264,8 @@ def _no_masquerade(topology: Topology) -> list:
 def _workloads(topology: Topology, settings: Settings) -> list:
     steps: list = []
     for cluster in topology.clusters:
+        system = ("daemonset/kube-proxy",) if cluster.kube_proxy_mode != "none" else ()
+        steps.append(AwaitRollouts(cluster.name, system + ("deployment/coredns",)))
         labels = services.pod_labels(cluster, PROBE_NAMESPACE)
         pods = tuple(ProbePod(services.probe_pod_name(pod.name), pod.name, pod.node, labels.get(pod.name, ()))
                      for pod in cluster.pods)
@@ -219,12 +287,12 @@ def _references(steps: list, names: _Names) -> list:
         for item in fields(op):
             value = getattr(op, item.name)
             for each in value if isinstance(value, tuple) else (value,):
-                if isinstance(each, (ContainerIP, PodCIDR, SandboxImage)):
+                if isinstance(each, (ContainerIP, ContainerGateway, PodCIDR, SandboxImage)):
                     found.setdefault(each, None)
     order = {name: index for index, name in enumerate(names.containers.values())}
-    kinds = (ContainerIP, PodCIDR, SandboxImage)
+    kinds = (ContainerIP, ContainerGateway, PodCIDR, SandboxImage)
 
     def key(ref) -> tuple:
         container = getattr(ref, "container", None) or getattr(ref, "node")
-        return (kinds.index(type(ref)) // 2, order.get(container, len(order)), kinds.index(type(ref)))
+        return (isinstance(ref, SandboxImage), order.get(container, len(order)), kinds.index(type(ref)))
     return sorted(found, key=key)

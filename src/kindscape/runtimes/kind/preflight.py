@@ -40,19 +40,20 @@ def _kind_network(docker: DockerSide, topology: Topology, settings: Settings) ->
     if existing is None:
         return []
     subnets = [ipaddress.ip_network(s) for s in docker.subnets(existing)]
-    ours = [s for s in subnets if s.version == 4]
     if kind.declared and kind.subnets[0] not in subnets:
         return [f"docker network {settings.kind_network} exists with subnet "
                 f"{', '.join(map(str, subnets)) or '(none)'}, but the scenario declares {kind.subnets[0]}: "
                 f"remove that network (docker network rm {settings.kind_network}, after deleting the "
                 f"clusters on it) or declare its subnet"]
+    # Only a given IPv6 address is asked for on `kind` (Docker picks the IPv4 ones: planner.py).
+    ipv6 = [s for s in subnets if s.version == 6]
     found = []
     for host in topology.hosts:
         first = host.attachments[0]
-        if first.network == KIND_NETWORK and host.address_given and ours \
-                and not any(first.addresses[0] in s for s in ours):
-            found.append(f"host {host.name}'s address {first.addresses[0]} is outside the existing "
-                         f"{settings.kind_network} network's subnet {ours[0]}")
+        for address in first.addresses if first.network == KIND_NETWORK and host.address_given else ():
+            if address.version == 6 and not any(address in s for s in ipv6):
+                found.append(f"host {host.name}'s address {address} is outside the existing "
+                             f"{settings.kind_network} network's IPv6 subnet {', '.join(map(str, ipv6)) or '(none)'}")
     return found
 
 

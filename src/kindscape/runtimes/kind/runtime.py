@@ -184,11 +184,18 @@ class KindRuntime:
                 return self.docker.exec(container, list(argv))
             full = ["docker", "exec", "-i", *(["-t"] if sys.stdin.isatty() else []), container, *argv]
         elif pod_netns:
-            full = podexec.argv(netns_path(self.docker, endpoint_ns), _resolv_conf(state, endpoint_ns), list(argv))
+            resolv = _resolv_conf(state, endpoint_ns, self._node_search(container))
+            full = podexec.argv(netns_path(self.docker, endpoint_ns), resolv, list(argv))
         else:
             full = ["nsenter", f"--net={netns_path(self.docker, endpoint_ns)}", *argv]
         output = {"capture_output": True, "text": True} if capture else {}
         return subprocess.run(full, check=False, **output)
+
+    def _node_search(self, node: str) -> list[str]:
+        """The search domains of the node's resolv.conf (Docker's, or KIND's dnsSearch)."""
+        done = self.docker.exec(node, ["cat", "/etc/resolv.conf"])
+        return [domain for line in done.stdout.splitlines() if line.split()[:1] in (["search"], ["domain"])
+                for domain in line.split()[1:]] if done.returncode == 0 else []
 
     def health(self, state: ScenarioState) -> list[str]:
         problems = [f"workload server (pid {record['pid']}) is not running"
@@ -206,13 +213,18 @@ class KindRuntime:
         return problems + _pending_load_balancers(state)
 
 
-def _resolv_conf(state: ScenarioState, pod_ns: str) -> str:
-    """kubelet's resolv.conf for the pod's cluster, in the scenario's state directory."""
+def _resolv_conf(state: ScenarioState, pod_ns: str, node_search: list[str]) -> str:
+    """kubelet's resolv.conf for a ClusterFirst pod of the cluster, in the scenario's state
+    directory: the cluster's search path, then the node's own (kubelet appends it)."""
     topology = codec.decode(Topology, state.topology)
-    cluster = next(c for c in topology.clusters for p in c.pods if p.netns == pod_ns)
-    path = os.path.join(statefile.scenario_dir(state.name), f"resolv.conf.{cluster.name}")
+    cluster, node = next((c, n) for c in topology.clusters for n in c.nodes for p in n.pods if p.netns == pod_ns)
+    text = clusterdns.resolv_conf(cluster, state.name)
+    cluster_search = clusterdns.search_path()
+    search = list(dict.fromkeys(list(cluster_search) + node_search))
+    text = text.replace(f"search {' '.join(cluster_search)}\n", f"search {' '.join(search)}\n")
+    path = os.path.join(statefile.scenario_dir(state.name), f"resolv.conf.{node.name}")
     with open(path, "w", encoding="utf-8") as out:
-        out.write(clusterdns.resolv_conf(cluster, state.name))
+        out.write(text)
     os.chmod(path, 0o644)
     return path
 

@@ -17,6 +17,7 @@ from . import nsfs
 from .netlink import NetlinkSocket, RouteAnswer
 
 TCP_LISTEN = "0A"
+UDP_BOUND = "07"  # an unconnected UDP socket: /proc/net/udp shows it as TCP_CLOSE
 
 
 class NetnsKernel:
@@ -92,10 +93,12 @@ class NetnsKernel:
             self._rulesets[ns] = found
         return self._rulesets[ns]
 
-    def listening(self, ns: str, address: IPAddr, port: int) -> bool:
+    def listening(self, ns: str, address: IPAddr, port: int, protocol: str = "TCP") -> bool:
+        name = "udp" if protocol == "UDP" else "tcp"
+
         def look() -> bool:
-            return any(_listens(path, address, port)
-                       for path in ("/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"))
+            return any(_listens(path, address, port, UDP_BOUND if name == "udp" else TCP_LISTEN)
+                       for path in (f"/proc/thread-self/net/{name}", f"/proc/thread-self/net/{name}6"))
         return nsfs.run_in_namespace(ns, look)
 
     def sysctl(self, ns: str, key: str) -> str | None:
@@ -158,8 +161,8 @@ def _address(value: str | None) -> IPAddr | None:
     return ipaddress.ip_address(value) if value else None
 
 
-def _listens(path: str, address: IPAddr, port: int) -> bool:
-    """A LISTEN socket on the port, bound to the wildcard or to the address (a dual-stack
+def _listens(path: str, address: IPAddr, port: int, listening: str) -> bool:
+    """A LISTEN (TCP; UDP: unconnected) socket on the port, bound to the wildcard or to the address (a dual-stack
     IPv6 wildcard socket also takes IPv4 connections)."""
     try:
         with open(path) as handle:
@@ -170,7 +173,7 @@ def _listens(path: str, address: IPAddr, port: int) -> bool:
         fields = line.split()
         local, state = fields[1], fields[3]
         hex_address, _, hex_port = local.partition(":")
-        if state != TCP_LISTEN or int(hex_port, 16) != port:
+        if state != listening or int(hex_port, 16) != port:
             continue
         bound = _proc_address(hex_address)
         if bound.is_unspecified or bound == address or getattr(bound, "ipv4_mapped", None) == address:

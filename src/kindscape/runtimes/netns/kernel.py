@@ -4,13 +4,14 @@ command exits), never on the machine's own interfaces."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from functools import cache
 
 from ...errors import KernelFeatureMissing
 from ...plan.links import FEATURES, requirements
 from ...runner import require, run
-from ...topology import Impairment
+from ...topology import Impairment, Topology
 
 _EGRESS_PROBE = """table netdev kindscape-probe {
   chain egress_lo {
@@ -32,6 +33,32 @@ def available(feature: str) -> bool:
     require("tc")
     argv = ["unshare", "--net", "tc", "qdisc", "add", "dev", "lo", "root", *_QDISC_PROBES[feature]]
     return run(argv, check=False).returncode == 0
+
+
+@cache
+def has_sctp() -> bool:
+    """Can this kernel make an SCTP socket (the sctp module, built in or loadable)?"""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP).close()
+        return True
+    except OSError:
+        return False
+
+
+def sctp_users(topology: Topology) -> list[str]:
+    """What in the scenario needs SCTP: workload ports and expectations that probe it."""
+    found = [f"{pod.name} port {p.port}/SCTP" for pod in topology.pods for p in pod.ports if p.protocol == "SCTP"]
+    found += [f"expect[{i}] ({e.source} -> {e.target})" for i, e in enumerate(topology.expectations)
+              if e.protocol == "SCTP"]
+    return found
+
+
+def check_protocols(topology: Topology) -> None:
+    users = sctp_users(topology)
+    if users and not has_sctp():
+        shown = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
+        raise KernelFeatureMissing(f"{shown} need SCTP, which this kernel lacks (no sctp protocol: "
+                                   "`modprobe sctp` where the kernel ships it)")
 
 
 def check(items: Iterable[tuple[str, Impairment | None]]) -> None:

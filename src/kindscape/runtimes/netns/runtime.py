@@ -28,6 +28,8 @@ class NetnsRuntime:
         check_privileges()
         require("nft")
         require("nsenter")  # impairments (links.py) and trace (introspect.py) enter with it
+        from .kernel import check_protocols
+        check_protocols(topology)
         self.check_links([(f"impairments[{i}] (between {item.sides[0]} and {item.sides[1]})", item)
                           for i, item in enumerate(topology.impairments)])
         prefix = netns_prefix(topology.scenario)
@@ -171,7 +173,8 @@ class NetnsRuntime:
 def _server_spec(scenario: str, op: ops.StartWorkloads) -> dict:
     """The workload server's spec: echo listeners, and each cluster's DNS (see probe/dns.py)."""
     return {"scenario": scenario,
-            "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports)} for l in op.listeners]
+            "listeners": [{"ns": l.ns, "endpoint": l.endpoint, "ports": list(l.ports), "udp": list(l.udp_ports)}
+                          for l in op.listeners]
             + [{"ns": d.ns, "endpoint": d.endpoint, "ports": [],
                 "dns": {"zone": d.zone, "records": [[r.name, r.type, r.data] for r in d.records]}}
                for d in op.dns]}

@@ -188,21 +188,14 @@ def _ours(directory: str) -> tuple[str, ...]:
     return tuple(n for n in found if n.startswith(prefix + ".")) if prefix else found
 
 
-def _etc_netns() -> tuple[str, ...]:
-    """Our entries in /etc/netns and, when all of it is ours, whether it exists at all
-    (`up` makes it on a machine without it, and `down` must remove it again)."""
-    itself = () if os.environ.get("KINDSCAPE_NETNS_PREFIX") or not os.path.isdir(ETC_NETNS) else (ETC_NETNS,)
-    return itself + _ours(ETC_NETNS)
-
-
 ETC_NETNS = "/etc/netns"
 
 
 @contextlib.contextmanager
 def without_etc_netns():
     """A machine that never had /etc/netns (where the pods' resolv.conf go): `up` makes it
-    and `down` must remove it again (the snapshot sees /etc/netns itself). An empty one is
-    put back afterwards; one holding others' entries cannot be taken away: skip."""
+    and `down` must remove it again (the caller checks: the snapshot sees only entries). An
+    empty one is put back afterwards; one holding others' entries cannot be taken: skip."""
     import pytest
     existed = os.path.isdir(ETC_NETNS)
     if existed and os.listdir(ETC_NETNS):
@@ -214,19 +207,6 @@ def without_etc_netns():
     finally:
         if existed:
             os.makedirs(ETC_NETNS, exist_ok=True)
-
-
-@contextlib.contextmanager
-def with_etc_netns():
-    """/etc/netns there before (made here when missing, and removed again when it is
-    empty): for tests of a `down` that cannot know whether the machine had it (no state)."""
-    existed = os.path.isdir(ETC_NETNS)
-    os.makedirs(ETC_NETNS, exist_ok=True)
-    try:
-        yield
-    finally:
-        if not existed and not os.listdir(ETC_NETNS):
-            os.rmdir(ETC_NETNS)
 
 
 def _not_docker(text: str) -> str:
@@ -278,7 +258,7 @@ def snapshot() -> Snapshot:
         sysctls=_sysctls(),
         processes=_kindscape_processes(),
         state=_tree(state_root()),
-        etc_netns=_etc_netns(),
+        etc_netns=_ours(ETC_NETNS),
         docker=_docker_objects(),
     )
 

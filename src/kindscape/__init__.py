@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 # `plan` is not exported: `kindscape.plan` is the package of plan operations (a function
 # of that name would be shadowed by the subpackage once imported); use `kindscape.api.plan`.
-__all__ = ["load", "up", "attach", "down", "down_all", "status", "graph", "Lab", "Scenario",
+__all__ = ["load", "loads", "up", "attach", "down", "down_all", "status", "graph", "Lab", "Scenario",
            "CheckReport", "ScenarioError", "KindscapeError"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Lab, attach, down, down_all, graph, status, up
+    from .api import Lab, attach, down, down_all, graph, loads, status, up
     from .errors import KindscapeError, ScenarioError
     from .probe.checks import CheckReport
     from .scenario import Scenario, load

@@ -9,13 +9,13 @@ import math
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import codec, endpoints
 from . import state as statefile
-from .errors import KindscapeError, PrivilegeError, StateError
+from .errors import KindscapeError, NoSuchScenario, PrivilegeError, StateError
 from .runtimes.base import Progress, Runtime, no_progress
 from .state import ScenarioState
 from .topology import Topology
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 RUNTIMES = ("netns", "kind")
 
-__all__ = ["Lab", "load", "up", "attach", "down", "down_all", "status", "plan", "graph", "get_runtime", "list_up"]
+__all__ = ["Lab", "load", "loads", "up", "attach", "down", "down_all", "status", "plan", "graph", "get_runtime", "list_up",
+           "list_scenarios"]
 
 
 def get_runtime(name: str) -> Runtime:
@@ -44,15 +45,29 @@ def get_runtime(name: str) -> Runtime:
     raise KindscapeError(f"unknown runtime {name!r}: use one of {', '.join(RUNTIMES)}")
 
 
-def load(path: str | os.PathLike) -> "Scenario":
-    """Load and validate a scenario file (raises ScenarioError with every problem, located)."""
+def load(path: str | os.PathLike, name: str | None = None, allow_outside_files: bool = False) -> "Scenario":
+    """Load and validate a scenario file ("-": standard input; raises ScenarioError with
+    every problem, located). `name` replaces the file's `name`: the same file brought up
+    twice side by side. The files it references (configFile, NetworkPolicy files) must lie
+    inside its directory tree unless `allow_outside_files`."""
     from .scenario import load as load_file
-    return load_file(path)
+    return load_file(path, name=name, allow_outside_files=allow_outside_files)
 
 
-def _as_scenario(scenario: "Scenario | str | os.PathLike") -> "Scenario":
+def loads(text: str, name: str | None = None) -> "Scenario":
+    """Load and validate a scenario from YAML text (e.g. standard input); `name` as for
+    `load`. configFile paths are relative to the current directory."""
+    from .scenario.load import loads as load_text
+    return load_text(text, name=name)
+
+
+def _as_scenario(scenario: "Scenario | str | os.PathLike", name: str | None = None) -> "Scenario":
     from .scenario import Scenario
-    return scenario if isinstance(scenario, Scenario) else load(scenario)
+    if not isinstance(scenario, Scenario):
+        return load(scenario, name=name)
+    if name is not None and name != scenario.name:
+        raise TypeError("a loaded Scenario keeps its name: load it with load(path, name=...) instead")
+    return scenario
 
 
 def plan(scenario: "Scenario | str | os.PathLike", runtime: str = "netns") -> "Plan":
@@ -74,7 +89,7 @@ class Lab:
         self.name = state.name
         self.runtime: Runtime = get_runtime(state.runtime)
         # `up` passes the topology it made; otherwise it is read back from the state.
-        self.topology: Topology = topology or codec.decode(Topology, state.topology)
+        self.topology: Topology = topology or _decoded(state)
         self.is_down = False
 
     def __enter__(self) -> "Lab":
@@ -88,7 +103,7 @@ class Lab:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
     def check(self, all: bool = False, timeout: float = 1.0, measure: int = 0,
-              progress: Progress | None = None) -> "CheckReport":
+              progress: Progress | None = None, expect: str | None = None) -> "CheckReport":
         """Probe what the scenario's `expect` names (with `all`, or when it names nothing:
         every pod, node and host to every pod and host) and judge the expectations.
 
@@ -98,6 +113,8 @@ class Lab:
         `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe. With
         `measure`, each pair gets a burst of that many probes (loss, RTT spread).
         `progress` hears of finished probes (step `probes`), or rounds with `measure`.
+        `expect` verifies another set instead of `expect`: the name of one of the file's
+        `expectWhen` sets, or a file of expectations (`expect: [...]`).
         """
         if not (timeout > 0 and math.isfinite(timeout)):
             raise KindscapeError(f"the probe timeout must be a positive number of seconds (got {timeout})")
@@ -108,7 +125,11 @@ class Lab:
             from .probe.measure import MAX_TIMEOUT, measuring
             wait = min(timeout, MAX_TIMEOUT)
             probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure, progress)
-        return checks.check(self.topology, probe, everything=all)
+        wanted = None
+        if expect is not None:
+            from .scenario.expectfile import expectations
+            wanted = list(expectations(self.topology, expect))
+        return checks.check(self.topology, probe, everything=all, expectations=wanted)
 
     def explain(self, report):
         """Give each failed expectation of a `check` report its one-line reason, from `trace`
@@ -148,6 +169,50 @@ class Lab:
         target = _exec_target(self.topology, endpoint)
         return self.runtime.exec(self.state, target, list(argv), capture)
 
+    def endpoints(self, selector: str) -> list[str]:
+        """The endpoints a selector names that one can exec into (a group such as
+        `cluster-a/pods` names several)."""
+        try:
+            found = endpoints.resolve(self.topology, selector)
+        except endpoints.EndpointError as exc:
+            raise KindscapeError(f"{exc}{'; ' + exc.hint if exc.hint else ''}") from None
+        names = [each.name for each in found if each.netns]
+        if not names:
+            raise KindscapeError(f"{selector} is a Service: exec into a pod, node or host")
+        return names
+
+    def exec_group(self, names: Sequence[str], argv: Sequence[str], concurrency: int = 8,
+                   on_done: Callable[[str, subprocess.CompletedProcess], None] | None = None,
+                   ) -> dict[str, subprocess.CompletedProcess]:
+        """`exec` in each endpoint, at most `concurrency` at a time; `on_done(name, result)`
+        as each finishes. Returns {endpoint: CompletedProcess} in the order given."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+        results: dict[str, subprocess.CompletedProcess] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(names)))) as pool:
+            running = {pool.submit(self.exec, name, argv, True): name for name in names}
+            for future in as_completed(running):
+                results[running[future]] = future.result()
+                if on_done is not None:
+                    on_done(running[future], results[running[future]])
+        return {name: results[name] for name in names}
+
+    def capture(self, endpoint: str, write: str, interface: str | None = None, count: int | None = None,
+                seconds: float | None = None, filter: str | None = None) -> str:
+        """Capture the packets an endpoint sees (all its interfaces, or `interface`) into the
+        pcap file `write` ("-": standard output) with tcpdump in its namespace, until
+        `count` packets, `seconds`, or Ctrl-C; a filter tcpdump refuses is an error before
+        anything runs. Returns the file written."""
+        from . import capture as pcap
+        target = _exec_target(self.topology, endpoint)
+        pcap.check_filter(lambda argv: self.runtime.exec(self.state, target, list(argv), True), interface, filter)
+        path = pcap.output_path(write)
+        with pcap.ctrl_c_ends_child():
+            done = self.runtime.exec(self.state, target, pcap.tcpdump_argv(path, interface, count, seconds, filter),
+                                     False)
+        if done.returncode not in (0, pcap.TIMED_OUT, -signal.SIGINT, 128 + signal.SIGINT):
+            raise KindscapeError(f"tcpdump in {endpoint} failed (exit {done.returncode}); its message is above")
+        return path
+
     def status(self) -> dict[str, Any]:
         """The scenario's status document: the content of `kindscape status NAME -o json`."""
         from .render.status import status_json
@@ -185,6 +250,15 @@ class Lab:
         return removed
 
 
+def _decoded(state: ScenarioState) -> Topology:
+    """The state's topology; a state whose topology does not decode is damaged."""
+    try:
+        return codec.decode(Topology, state.topology)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise statefile.StateUnreadable(state.name, f"it is damaged (its topology does not decode: "
+                                                    f"{exc.__class__.__name__})") from None
+
+
 def _exec_target(topology: Topology, selector: str) -> str:
     try:
         endpoint = endpoints.single(topology, selector)
@@ -196,8 +270,11 @@ def _exec_target(topology: Topology, selector: str) -> str:
 
 
 def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
-       progress: Progress | None = None) -> Lab:
+       progress: Progress | None = None, name: str | None = None) -> Lab:
     """Create the scenario (a loaded Scenario or a file) and return its Lab.
+
+    `name` (with a file) runs it under that name instead of the file's `name`, so one
+    file can be up twice side by side (two CI jobs, two pytest-xdist workers).
 
     On any failure or interruption (Ctrl-C, SIGTERM) what was created is removed before
     the error propagates. A scenario of the same name that is up is an error
@@ -205,7 +282,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     advances. The netns runtime needs root (PrivilegeError otherwise).
     """
     progress = _sink(progress)
-    loaded = _as_scenario(scenario)
+    loaded = _as_scenario(scenario, name)
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
     # was never made (see statefile.locked).
@@ -285,7 +362,7 @@ def attach(name: str) -> Lab:
     """The Lab of a scenario that is up (brought up by this or another process)."""
     state = statefile.load(name)
     if state is None:
-        raise StateError(f"no scenario named {name!r} is up" + _known())
+        raise NoSuchScenario(f"no scenario named {name!r} is up" + _known())
     if state.phase != "up":
         raise StateError(f"scenario {name!r} is not up (it is {state.phase!r}): "
                          f"run `kindscape down {name}`")
@@ -297,14 +374,17 @@ def _known() -> str:
     return f" (up: {', '.join(names)})" if names else ""
 
 
-def down(name: str, progress: Progress | None = None, runtime: str | None = None) -> list[str]:
-    """Remove everything of a scenario, from its state file or, without one, by its marks."""
+def down(name: str, progress: Progress | None = None, runtime: str | None = None,
+         force: bool = False) -> list[str]:
+    """Remove everything of a scenario, from its state file or, without one, by its marks.
+    A state file that is damaged or another version's is refused (StateUnreadable) unless
+    `force`: then the scenario is removed by its ownership marks."""
     progress = _sink(progress)
     with statefile.locked(name, wait=True) as lock:
-        state = _recorded_or_found(name, runtime)
+        state = _recorded_or_found(name, runtime, force)
         if state is None:
             lock.remove_on_exit = True
-            raise StateError(f"no scenario named {name!r} is up, and nothing of it was found"
+            raise NoSuchScenario(f"no scenario named {name!r} is up, and nothing of it was found"
                              + _known())
         recorded = os.path.isdir(statefile.scenario_dir(name))
         state.phase, previous = "removing", state.phase
@@ -322,7 +402,7 @@ def down(name: str, progress: Progress | None = None, runtime: str | None = None
     return removed
 
 
-def down_all(progress: Progress | None = None) -> tuple[dict[str, list[str]], dict[str, str]]:
+def down_all(progress: Progress | None = None, force: bool = False) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Take down every scenario this machine has state for (up, or left by a crash of
     `up`, or what a killed `down` left): ({name: what was removed}, {name: why it could not
     be}). One failing does not stop the others; one another `down` removed meanwhile is
@@ -331,7 +411,7 @@ def down_all(progress: Progress | None = None) -> tuple[dict[str, list[str]], di
     failed: dict[str, str] = {}
     for name in statefile.names(leftovers=True):
         try:
-            removed[name] = down(name, progress)
+            removed[name] = down(name, progress, force=force)
         except StateError as exc:
             if os.path.isdir(statefile.scenario_dir(name)):
                 failed[name] = str(exc)
@@ -342,15 +422,16 @@ def down_all(progress: Progress | None = None) -> tuple[dict[str, list[str]], di
     return removed, failed
 
 
-def _recorded_or_found(name: str, runtime: str | None) -> ScenarioState | None:
-    """The state file; without a readable one, what the scenario's marks find; or, when
-    only a state directory is left (a `down` killed half-way), that directory."""
+def _recorded_or_found(name: str, runtime: str | None, force: bool) -> ScenarioState | None:
+    """The state file; without one (or, with `force`, without a readable one), what the
+    scenario's marks find; or, when only a state directory is left (a `down` killed
+    half-way), that directory."""
     try:
         state = statefile.load(name)
-    except PrivilegeError:
-        raise
-    except StateError:
-        state = None  # unreadable: `down` must still remove everything, by the marks
+    except statefile.StateUnreadable:
+        if not force:
+            raise
+        state = None  # damaged or another version's: removed by the marks
     if state is not None:
         return state
     found = _orphans(name, runtime)
@@ -378,6 +459,32 @@ def list_up() -> list[str]:
     return statefile.names()
 
 
+def list_scenarios() -> list[dict[str, Any]]:
+    """One record per scenario this machine has state for (`kindscape list -o json`):
+    name, runtime, phase (up, or what a crash or a concurrent command left), the number of
+    clusters, nodes, pods and hosts, and its age in seconds; null where unknown (a state
+    file that cannot be read, or none left)."""
+    import time
+    found = []
+    for name in statefile.names(leftovers=True):
+        try:
+            state = statefile.load(name)
+        except StateError:
+            state = None
+            phase = "unreadable"
+        else:
+            phase = state.phase if state is not None else "leftover"
+        clusters = state.topology.get("clusters", []) if state is not None else None
+        nodes = [node for cluster in clusters for node in cluster.get("nodes", [])] if clusters is not None else None
+        found.append({"name": name, "runtime": state.runtime if state else None, "phase": phase,
+                      "clusters": len(clusters) if clusters is not None else None,
+                      "nodes": len(nodes) if nodes is not None else None,
+                      "pods": sum(len(node.get("pods", [])) for node in nodes) if nodes is not None else None,
+                      "hosts": len(state.topology.get("hosts", [])) if state is not None else None,
+                      "ageSeconds": round(time.time() - state.created, 1) if state is not None else None})
+    return found
+
+
 def status(name: str | None = None) -> dict[str, Any]:
     """One scenario's status, or {"scenarios": [...]} for every scenario that is up, and
     "notUp": the others this machine has state for (being made or removed, or left by a
@@ -389,14 +496,13 @@ def status(name: str | None = None) -> dict[str, Any]:
     for each in statefile.names():
         try:
             state = statefile.load(each)
-        except StateError:
-            others.append({"name": each, "phase": "unreadable", "pid": None})
+            if state is not None and state.phase == "up":
+                found.append(Lab(state).status())
+                continue
+        except StateError as exc:
+            others.append({"name": each, "phase": "unreadable", "pid": None, "reason": str(exc)})
             continue
-        if state is None:  # removed by a `down` meanwhile
-            continue
-        if state.phase == "up":
-            found.append(Lab(state).status())
-        else:
+        if state is not None:  # else removed by a `down` meanwhile
             others.append({"name": each, "phase": state.phase, "pid": state.pid})
     return {"scenarios": found, "notUp": others}
 

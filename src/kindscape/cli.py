@@ -1,238 +1,119 @@
-"""The command line: a thin layer over `kindscape.api`. Imports are lazy so that every
-command starts fast; errors meant for users are printed without a traceback."""
+"""The `kindscape` console script: parses argv with the parser built from the commands'
+declarations (cliargs.py) and calls the command's function. Commands import what they
+need when they run, so every command starts fast; errors meant for users are printed
+without a traceback, with the contract's exit status (0, 1 "no", 2 usage, 3 failure)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Annotated, Optional
 
-import typer
+from .cliargs import COMMANDS, VERBOSE, Command
 
-from . import commands
-from .commands import Output, PlanOutput, RuntimeName, console as _console, guard as _guard, print_json as _print_json
+# The order of `kindscape --help`: a scenario's life, then the tools.
+LIFECYCLE = ("validate", "plan", "up", "check", "trace", "status", "list", "exec", "capture",
+             "impair", "partition", "heal", "graph", "down", "schema", "completion")
 
-app = typer.Typer(
-    name="kindscape",
-    help="Multi-cluster KIND network scenarios from one file: up, check, down.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+ABOUT = "Multi-cluster KIND network scenarios from one file: up, check, down."
+FOOTER = """\
+Commands marked (root) need root: run them with sudo, or as they are from a root shell.
+Exit status: 0 success; 1 the answer is no (invalid file, an expectation not met, not
+delivered); 2 a usage error; 3 anything else (no such scenario, no privileges, a failure).
 
-
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for scripts")]
-RuntimeOpt = Annotated[RuntimeName, typer.Option("--runtime", "-r", help="netns (default) or kind")]
+Run `kindscape COMMAND --help` for a command's arguments.
+Example: kindscape up examples/multi-cluster.yaml && kindscape check multi-cluster"""
 
 
-def _complete_names(incomplete: str) -> list[str]:
-    from .completion import scenario_names
-    return scenario_names(incomplete)
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=100)
 
 
-def _complete_endpoints(ctx: typer.Context, incomplete: str) -> list[str]:
-    from .completion import endpoints
-    return endpoints(ctx, incomplete)
+def _load_commands() -> None:
+    from . import commands, commands_links, commands_run, commands_tools  # noqa: F401  (they register)
 
 
-NameArg = Annotated[str, typer.Argument(help="a scenario that is up", autocompletion=_complete_names)]
+def build_parser() -> argparse.ArgumentParser:
+    _load_commands()
+    parser = argparse.ArgumentParser(prog="kindscape", description=ABOUT, epilog=FOOTER,
+                                     formatter_class=_Formatter, add_help=False)
+    parser.add_argument("-h", "--help", action="help", help="show this help (or a command's: COMMAND --help)")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    VERBOSE.add_to(parser)
+    sub = parser.add_subparsers(dest="_command", metavar="COMMAND", title="commands")
+    for name in LIFECYCLE:
+        _add_command(sub, COMMANDS[name])
+    return parser
 
 
-@app.command()
-def validate(file: str, output: OutputOpt = Output.table) -> None:
-    """Check a scenario file; creates nothing. Exit 0 when valid, 1 when not."""
-    with _guard(output):
-        from .scenario import load
-        scenario = load(file)
-        topo = scenario.topology
-        summary = {"ok": True, "name": scenario.name, "clusters": len(topo.clusters),
-                   "nodes": len(topo.nodes), "pods": len(topo.pods), "hosts": len(topo.hosts),
-                   "networks": len(topo.networks), "expectations": len(topo.expectations),
-                   "warnings": [w.to_json() for w in scenario.warnings]}
-        for warning in scenario.warnings:  # allowed, but probably not what was meant
-            print(f"warning: {warning.render()}", file=sys.stderr)
-        if output is Output.json:
-            _print_json(summary)
-        else:
-            print(f"{file}: valid scenario {scenario.name!r}: {summary['clusters']} clusters, "
-                  f"{summary['nodes']} nodes, {summary['pods']} pods, {summary['hosts']} hosts, "
-                  f"{summary['networks']} networks")
+def _add_command(sub, spec: Command) -> None:
+    summary = spec.summary + (" (root)" if spec.root else "")
+    description = summary + ("\n\n" + spec.details if spec.details else "")
+    if spec.root:
+        description += "\n\nNeeds root: run it with sudo, or from a root shell as it is."
+    parser = sub.add_parser(spec.name, help=summary, description=description, formatter_class=_Formatter)
+    for arg in spec.args:
+        arg.add_to(parser)
+    # -v works after the command too; SUPPRESS keeps a -v given before it.
+    parser.add_argument(*VERBOSE.flags, dest="verbose", action="store_true", default=argparse.SUPPRESS,
+                        help=VERBOSE.help)
 
 
-@app.command()
-def trace(name: str,
-          source: Annotated[str, typer.Argument(metavar="FROM", help="pod, node, host, docker-host or an address")],
-          target: Annotated[str, typer.Argument(metavar="TO", help="pod, node, host, docker-host, Service or an address")],
-          port: Annotated[Optional[int], typer.Option("--port", "-p", help="TCP port (default: 8080, a Service's port)")] = None,
-          output: OutputOpt = Output.table) -> None:
-    """The path a new connection takes, hop by hop and back; exit 0 when delivered both ways."""
-    with _guard(output):
-        from . import api
-        report = api.attach(name).trace(source, target, port=port)
-        if output is Output.json:
-            _print_json(report.to_json())
-        else:
-            from .render.trace import trace_view
-            _console().print(trace_view(report))
-        raise typer.Exit(0 if report.ok else 1)
-
-
-@app.command()
-def plan(file: str, runtime: RuntimeOpt = RuntimeName.netns,
-         output: Annotated[PlanOutput, typer.Option("--output", "-o")] = PlanOutput.text) -> None:
-    """Print what `up` would do, as the equivalent ip/nft (or docker/kind) commands."""
-    with _guard(Output.json if output is PlanOutput.json else Output.table):
-        from . import api
-        from .plan import render
-        steps = api.plan(file, runtime.value)
-        if output is PlanOutput.json:
-            _print_json(render.to_json(steps))
-        else:
-            sys.stdout.write(render.script(steps))
-
-
-@app.command()
-def up(file: str, runtime: RuntimeOpt = RuntimeName.netns, output: OutputOpt = Output.table) -> None:
-    """Create the scenario (progress on stderr); on failure or Ctrl-C, remove what was made."""
-    commands.up(file, runtime, output)
-
-
-@app.command()
-def check(name: NameArg, all: Annotated[bool, typer.Option("--all", help="probe every pod, node and host to every pod and host")] = False,
-          timeout: Annotated[float, typer.Option(help="seconds before a probe counts as unreachable")] = 1.0,
-          measure: Annotated[bool, typer.Option("--measure", help="a burst of probes per pair: loss and RTT spread")] = False,
-          probes: Annotated[int, typer.Option(help="probes per pair with --measure", min=1, max=200)] = 20,
-          explain: Annotated[bool, typer.Option("--explain", help="one line per failed expectation saying why (from trace)")] = False,
-          output: OutputOpt = Output.table) -> None:
-    """Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise."""
-    commands.check(name, all, timeout, measure, probes, explain, output)
-
-
-@app.command()
-def status(name: Annotated[Optional[str], typer.Argument(autocompletion=_complete_names)] = None, output: OutputOpt = Output.table) -> None:
-    """Scenarios that are up: clusters, nodes, pods, hosts, addresses."""
-    commands.status(name, output)
-
-
-@app.command(context_settings={"allow_interspersed_args": False})
-def exec(name: NameArg,
-         endpoint: Annotated[str, typer.Argument(autocompletion=_complete_endpoints)], command: Annotated[list[str], typer.Argument(help="the command, after --")]) -> None:
-    """Run a command inside a node, pod, host or docker-host: kindscape exec NAME EP -- CMD..."""
-    with _guard():
-        from . import api
-        if command and command[0] == "--":
-            command = command[1:]
-        if not command:
-            raise typer.BadParameter("give the command after --, e.g. -- ip route")
-        done = api.attach(name).exec(endpoint, command, capture=False)
-        raise typer.Exit(done.returncode)
-
-
-SettingOpt = Annotated[Optional[str], typer.Option(show_default=False)]
-SideArg = Annotated[str, typer.Argument(help="a cluster, node, host or network (kind:name when ambiguous)")]
-
-
-@app.command()
-def impair(name: str, a: SideArg, b: SideArg,
-           delay: Annotated[Optional[str], typer.Option(help="e.g. 50ms (needs netem)")] = None,
-           jitter: Annotated[Optional[str], typer.Option(help="e.g. 5ms, with --delay (needs netem)")] = None,
-           loss: Annotated[Optional[str], typer.Option(help="e.g. 1%")] = None,
-           duplicate: SettingOpt = None, corrupt: SettingOpt = None, reorder: SettingOpt = None,
-           rate: Annotated[Optional[str], typer.Option(help="e.g. 10mbit")] = None,
-           clear: Annotated[bool, typer.Option("--clear", help="remove the impairment between A and B")] = False,
-           output: OutputOpt = Output.table) -> None:
-    """Set the impairment between two sides of a running scenario (both directions), or --clear it."""
-    with _guard(output):
-        from . import api
-        from .errors import KindscapeError
-        settings = {key: value for key, value in (("delay", delay), ("jitter", jitter), ("loss", loss),
-                                                  ("duplicate", duplicate), ("corrupt", corrupt),
-                                                  ("reorder", reorder), ("rate", rate)) if value is not None}
-        if clear == bool(settings):
-            raise KindscapeError("give the settings (--delay, --jitter, --loss, --duplicate, --corrupt, "
-                                 "--reorder, --rate) or --clear, not both" if clear else
-                                 "give at least one of --delay, --jitter, --loss, --duplicate, --corrupt, "
-                                 "--reorder, --rate (or --clear)")
-        lab = api.attach(name)
-        _links_changed(lambda progress: lab.impair(a, b, clear=clear, progress=progress, **settings), output)
-
-
-@app.command()
-def partition(name: str, a: SideArg, b: SideArg, output: OutputOpt = Output.table) -> None:
-    """Cut all traffic between two sides of a running scenario (fault injection) until `heal`."""
-    with _guard(output):
-        from . import api
-        lab = api.attach(name)
-        _links_changed(lambda progress: lab.partition(a, b, progress=progress), output)
-
-
-@app.command()
-def heal(name: str, a: SideArg, b: SideArg, output: OutputOpt = Output.table) -> None:
-    """Restore the traffic between two sides that `partition` cut."""
-    with _guard(output):
-        from . import api
-        lab = api.attach(name)
-        _links_changed(lambda progress: lab.heal(a, b, progress=progress), output)
-
-
-def _links_changed(change, output: Output) -> None:
-    from .progress import progress_printer
-    with progress_printer() as progress:
-        doc = change(progress)
-    if output is Output.json:
-        _print_json({"ok": True, **doc})
-        return
-    from .render.links import links_table
-    table = links_table(doc)
-    _console().print(table if table is not None else f"{doc['name']}: no impairments or partitions")
-
-
-@app.command()
-def down(name: Annotated[Optional[str], typer.Argument(help="a scenario that is up",
-                                                         autocompletion=_complete_names)] = None,
-         all: Annotated[bool, typer.Option("--all", help="every scenario this machine has state for")] = False,
-         output: OutputOpt = Output.table) -> None:
-    """Remove everything the scenario created, even after a crash of `up` (--all: every scenario)."""
-    commands.down(name, all, output)
-
-
-@app.command()
-def graph(source: Annotated[str, typer.Argument(metavar="NAME|FILE", help="a scenario that is up, or a scenario file",
-                                               autocompletion=_complete_names)],
-          output: Annotated[str, typer.Option("--output", "-o", metavar="FILE.svg|.png|.dot",
-                                              help="the picture to write; its suffix picks the format")]) -> None:
-    """Draw the scenario: networks, clusters, nodes, pods, hosts, interconnects, Services."""
-    with _guard():
-        from . import api
-        written = api.graph(source, output)
-        sys.stderr.write(f"graph: wrote {written}\n")
-
-
-@app.command()
-def schema(path: Annotated[bool, typer.Option("--path", help="print where the installed schema file is instead")] = False) -> None:
-    """Print the JSON Schema of the scenario file, for editors: kindscape schema > kindscape.schema.json"""
-    from .scenario import editor_schema
-    if path:
-        print(editor_schema.SHIPPED)
-        return
-    sys.stdout.write(editor_schema.schema_text())
-
-
-def _version(value: bool) -> None:
-    if value:
-        from . import __version__  # the running code's version (pyproject reads it too)
+def parse(argv: list[str]) -> tuple[Command, dict] | None:
+    """The command and its function's keyword arguments; None when there is no command
+    (--version, or nothing given: help). Usage errors exit 2 (argparse)."""
+    parser = build_parser()
+    namespace, extra = parser.parse_known_args(argv)
+    _take_trailing(parser, namespace, extra)
+    if namespace.version:
+        from . import __version__
         print(f"kindscape {__version__}")
-        raise typer.Exit()
+        return None
+    if namespace._command is None:
+        parser.print_help()
+        raise SystemExit(2 if argv else 0)
+    spec = COMMANDS[namespace._command]
+    values = {arg.dest: getattr(namespace, arg.dest) for arg in spec.args}
+    return spec, {**values, "__verbose": namespace.verbose}
 
 
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="print the version and exit")] = False) -> None:
-    """kindscape: KIND network scenarios, declared in one file."""
+def _take_trailing(parser: argparse.ArgumentParser, namespace: argparse.Namespace, extra: list[str]) -> None:
+    """argparse gives a last `*` positional (capture's FILTER) nothing when options come
+    between it and the other positionals; the words left over are its own."""
+    spec = COMMANDS.get(getattr(namespace, "_command", None) or "")
+    last = [arg for arg in spec.args if not arg.flags][-1:] if spec else []
+    if not extra:
+        return
+    if not last or last[0].nargs != "*" or getattr(namespace, last[0].dest) or any(w.startswith("-") for w in extra):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    setattr(namespace, last[0].dest, extra)
 
 
-def main() -> None:
-    from .quickcli import main as quick_main  # the console script's entry (kept for old scripts)
-    quick_main()
+def _log_runs_to_stderr() -> None:
+    """`-v`: the log of every external command and kernel batch (the logger
+    "kindscape.run", at DEBUG) on standard error, one line each."""
+    import logging
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("kindscape.run")
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script's entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["__complete"]:
+        from .completion import complete_command
+        raise SystemExit(complete_command(args[1:]))
+    parsed = parse(args)
+    if parsed is None:
+        raise SystemExit(0)
+    spec, values = parsed
+    if values.pop("__verbose"):
+        _log_runs_to_stderr()
+    spec.function(**values)
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

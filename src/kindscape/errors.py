@@ -10,9 +10,18 @@ from typing import Any
 
 
 class KindscapeError(Exception):
-    """A user-facing error: the message is complete and meant to be printed as is."""
+    """A user-facing error: the message is complete and meant to be printed as is.
 
-    exit_code = 1
+    `exit_code` is the command line's exit status for it (the contract's): 3, something
+    went wrong; subclasses that mean "the answer is no" (1) or a usage error (2) say so."""
+
+    exit_code = 3
+
+
+class UsageError(KindscapeError):
+    """The command was given arguments that do not fit together (exit status 2)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,8 @@ def _jsonable(value: Any) -> bool:
 class ScenarioError(KindscapeError):
     """A scenario file that cannot be used; carries every problem found, all at once."""
 
+    exit_code = 1  # "invalid" is validate's and plan's answer "no"
+
     def __init__(self, problems: list[Problem], source: str | None = None):
         self.problems = list(problems)
         self.source = source
@@ -76,6 +87,10 @@ class PrivilegeError(KindscapeError):
 
 class StateError(KindscapeError):
     """The scenario's recorded state does not allow the requested command."""
+
+
+class NoSuchScenario(StateError):
+    """No scenario of that name is up (nor anything left of one)."""
 
 
 class RuntimeFailure(KindscapeError):

@@ -43,8 +43,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def kindscape_lab() -> Iterator[LabFactory]:
-    """A factory: `kindscape_lab(path_or_scenario, runtime="netns")` brings a scenario up
-    and returns its `kindscape.Lab`. Every scenario it brought up is taken down after the
+    """A factory: `kindscape_lab(path_or_scenario, runtime="netns", name=None)` brings a
+    scenario up and returns its `kindscape.Lab`; `name` runs a file under another name, so
+    parallel workers (pytest-xdist) can share one file, e.g. name=f"lab-{worker_id}". Every scenario it brought up is taken down after the
     test, in reverse order, even when the test failed; a failure to take one down fails
     the test's teardown after the others were still taken down. Without root, asking
     for a netns scenario skips the test, saying why."""
@@ -53,9 +54,10 @@ def kindscape_lab() -> Iterator[LabFactory]:
 
     labs: list[Lab] = []
 
-    def bring_up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns") -> "Lab":
+    def bring_up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
+                 name: str | None = None) -> "Lab":
         try:
-            lab = api.up(scenario, runtime=runtime)
+            lab = api.up(scenario, runtime=runtime, name=name)
         except PrivilegeError as exc:  # refused before anything was made: root, capabilities
             pytest.skip(f"{NOT_ROOT}; {exc}")
         labs.append(lab)

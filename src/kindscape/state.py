@@ -20,6 +20,9 @@ from typing import Any
 from .errors import PrivilegeError, StateError
 
 STATE_ROOT = os.environ.get("KINDSCAPE_STATE_DIR", "/run/kindscape")
+# The state file's format: a kindscape reads only its own. Raise it whenever what a state
+# records, or how (the topology's fields included), changes incompatibly.
+STATE_FORMAT = 1
 # scenario/naming.py's rule for scenario names, restated here because importing the
 # scenario package loads pydantic, which commands on a running scenario never need
 # (tests/unit/test_state_names.py holds the two equal).
@@ -80,25 +83,67 @@ def save(state: ScenarioState) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     # Fields as they are (no deep copy: asdict's costs ~0.1 s for a thousand namespaces),
     # encoded in one go by json's C encoder (json.dump to a file uses the Python one).
-    data = {f.name: getattr(state, f.name) for f in fields(state)}
+    data = {"format": STATE_FORMAT, "madeBy": _version(),
+            **{f.name: getattr(state, f.name) for f in fields(state)}}
     with os.fdopen(fd, "w") as handle:
         handle.write(json.dumps(data))
     os.replace(tmp, state_path(state.name))
 
 
+class StateUnreadable(StateError):
+    """A state file this kindscape cannot use: damaged, or another version's (`why` says
+    which); `down --force` removes the scenario by its ownership marks instead."""
+
+    def __init__(self, name: str, why: str, made_by: str | None = None):
+        self.name, self.why, self.made_by = name, why, made_by
+        remedy = (f"run `kindscape down {name}` with the kindscape that made it ({made_by}), or "
+                  if made_by else "run ")
+        super().__init__(f"state of scenario {name!r} is unreadable: {why}; {remedy}"
+                         f"`kindscape down --force {name}`, which removes what carries the "
+                         f"scenario's ownership marks")
+
+
 def load(name: str) -> ScenarioState | None:
+    """The scenario's state; None when it has none; StateUnreadable when it is damaged or
+    another version's."""
     try:
-        with open(state_path(name)) as handle:
-            data = json.load(handle)
+        with open(state_path(name), "rb") as handle:
+            data = json.loads(handle.read())
     except FileNotFoundError:
         return None
     except PermissionError as exc:
         raise _not_permitted(exc) from None
     except (OSError, ValueError) as exc:
-        raise StateError(f"state of scenario {name!r} is unreadable ({exc}): "
-                         f"run `kindscape down {name}` to remove what is left") from None
-    known = {k: v for k, v in data.items() if k in ScenarioState.__dataclass_fields__}
-    return ScenarioState(**known)
+        raise StateUnreadable(name, f"it is damaged ({exc.__class__.__name__}: not JSON)") from None
+    return _from_json(name, data)
+
+
+_FIELD_TYPES = {"name": str, "runtime": str, "phase": str, "created": (int, float), "source": (str, type(None)),
+                "pid": int, "namespaces": list, "files": list, "processes": list, "extra": dict, "topology": dict}
+
+
+def _from_json(name: str, data: Any) -> ScenarioState:
+    if not isinstance(data, dict):
+        raise StateUnreadable(name, "it is damaged (not a JSON object)")
+    found, made_by = data.get("format"), data.get("madeBy")
+    made_by = made_by if isinstance(made_by, str) and len(made_by) < 40 else None
+    if found != STATE_FORMAT:
+        what = f"format {found!r}" if isinstance(found, int) else "no format version (an older kindscape's)"
+        raise StateUnreadable(name, f"it was written by another kindscape version ({what}; this "
+                                    f"kindscape {_version()} reads format {STATE_FORMAT})", made_by)
+    for key, kind in _FIELD_TYPES.items():
+        if key not in data or not isinstance(data[key], kind):
+            raise StateUnreadable(name, f"it is damaged ({key!r} is missing or of the wrong type)", made_by)
+    if data["name"] != name or not all(isinstance(p, dict) and isinstance(p.get("pid"), int) and "start" in p
+                                       and isinstance(p.get("role"), str) for p in data["processes"]) \
+            or not all(isinstance(item, str) for item in data["namespaces"] + data["files"]):
+        raise StateUnreadable(name, "it is damaged (its name, process records or names do not fit)", made_by)
+    return ScenarioState(**{k: v for k, v in data.items() if k in ScenarioState.__dataclass_fields__})
+
+
+def _version() -> str:
+    from . import __version__
+    return __version__
 
 
 def names(leftovers: bool = False) -> list[str]:

@@ -85,6 +85,14 @@ class Pod:
     ports: tuple[ServedPort, ...] = ()  # what a workload pod serves besides 8080/TCP
 
     @property
+    def kube_name(self) -> str:
+        """A workload pod's Kubernetes name, `<workload>` or `<workload>-<i>` ("" for others)."""
+        if not self.workload:
+            return ""
+        last = self.name.rsplit("/", 1)[-1]
+        return self.workload if last == self.workload else f"{self.workload}-{last}"
+
+    @property
     def view(self) -> PodView:
         return PodView(self.name, self.namespace, dict(self.labels), self.ports)
 
@@ -217,6 +225,16 @@ class Expectation:
     source_preserved: bool | None = None
     port: int | None = None  # None: 8080 for pods, nodes and hosts, the port of a Service
     protocol: str = "TCP"
+    seen_source: tuple[str, ...] | None = None  # addresses the receiver may see as the source
+    answered_by: tuple[str, ...] | None = None  # a Service's backends (pods) that must answer
+
+
+@dataclass(frozen=True)
+class ExpectationSet:
+    """A named set of expectations (`expectWhen`), checked on demand: `check --expect NAME`."""
+
+    name: str
+    expectations: tuple[Expectation, ...]
 
 
 @dataclass(frozen=True)
@@ -241,6 +259,7 @@ class Topology:
     interconnects: tuple[Interconnect, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     impairments: tuple[Impairment, ...] = ()
+    expectation_sets: tuple[ExpectationSet, ...] = ()
 
     # Lookups -----------------------------------------------------------------
     def network(self, name: str) -> Network:

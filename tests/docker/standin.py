@@ -22,10 +22,12 @@ What the stand-in replaces, and only that:
   moment the old one still answers, then it refuses connections for a while (kubectl's
   "connection refused"), then it advertises the new address.
 - kindnet: on each node, HOST_IP fixed when its pod starts (the downward API); every
-  reconcile (at most every RECONCILE seconds, while the API answers) it routes every
-  other node's podCIDR via that node's InternalIP in the node, for real; the node whose
-  InternalIP holds HOST_IP is its own. A route the kernel refuses (its own podCIDR via its
-  own moved address) crashes it until its pod is deleted (the DaemonSet makes a new one).
+  reconcile (at most every standin_api.RECONCILE seconds, while the API answers) it routes
+  every other node's podCIDR via that node's InternalIP in the node, for real; the node
+  whose InternalIP holds HOST_IP is its own. After its node's address moved it takes its
+  own node for a remote one and routes its own podCIDR via its own new address (the kernel
+  accepts it: via lo) until its pod is deleted (the DaemonSet makes a new one). A route
+  the kernel refuses (a gateway not on-link) crashes it until then too.
   KIND-MASQ-AGENT as kindnet makes it (RETURN for the podSubnet, MASQUERADE the rest).
 - kube-controller-manager: podCIDRs in node order. kube-proxy and CoreDNS: no rules and
   no DNS (a ClusterIP, NodePort or LoadBalancer answers nothing here); their rollouts

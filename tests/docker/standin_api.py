@@ -14,6 +14,7 @@ import json
 import secrets
 import subprocess
 import time
+from datetime import datetime
 
 import yaml
 
@@ -33,6 +34,14 @@ def _done(argv: list[str], out: str = "", code: int = 0, err: str = "") -> subpr
     if code:
         raise CommandFailed(argv, code, err)
     return subprocess.CompletedProcess(argv, 0, out, "")
+
+
+def _seconds(stat_time: str) -> float:
+    """busybox `stat -c %y` (2026-12-04 16:50:48.813521773 +0000) as seconds since the epoch."""
+    day, clock, zone = stat_time.split()
+    whole, _, fraction = clock.partition(".")
+    stamp = datetime.strptime(f"{day} {whole} {zone}", "%Y-%m-%d %H:%M:%S %z").timestamp()
+    return stamp + float(f"0.{fraction or 0}")
 
 
 def _option(args: list[str], name: str) -> str:
@@ -86,9 +95,9 @@ class StandInKube(Kubectl):
     # the API server's static pod ---------------------------------------------------
     def _apiserver_up(self) -> bool:
         """Up, restarting (refused) or up with the new manifest, by the manifest's mtime."""
-        out = self.kind.sh(self.state.control_plane, f"stat -c %Y {MANIFEST}; date +%s; "
-                           f"sed -n 's/.*--advertise-address=//p' {MANIFEST}").split()
-        mtime, now, address = int(out[0]), int(out[1]), out[2]
+        out = self.kind.sh(self.state.control_plane, f"touch /tmp/.now; stat -c %y {MANIFEST} /tmp/.now; "
+                           f"sed -n 's/.*--advertise-address=//p' {MANIFEST}").splitlines()
+        mtime, now, address = _seconds(out[0]), _seconds(out[1]), out[2].strip()
         server = self.state.apiserver
         if not server:  # created with the cluster
             server.update(mtime=mtime, address=address, restart=None)

@@ -72,6 +72,8 @@ def test_3_up_waits_for_the_apiserver_its_manifest_restarted(standin, no_leaks):
         assert {n: a.host_ip for n, a in cluster.kindnet.items()} == {
             "kst-m-control-plane": "10.198.255.1", "kst-m-worker": "10.198.255.2"}
         assert not any(a.error for a in cluster.kindnet.values())
+        for node in cluster.nodes:  # nor the route its old pod made: its own podCIDR via itself
+            assert standin.sh(node, f"ip route show {cluster.cidrs[node]}") == ""
         # divergence 7: kube-proxy and CoreDNS rolled out before the probe pods were applied
         calls = [" ".join(c) for c in cluster.calls]
         rollouts = [i for i, c in enumerate(calls) if "rollout status daemonset/kube-proxy" in c or

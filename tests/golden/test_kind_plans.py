@@ -11,6 +11,7 @@ from kindscape import api
 from kindscape.errors import KindscapeError
 from kindscape.plan import render
 from tests.golden.goldens import compare
+from tests.conftest import EXAMPLES
 from tests.golden.test_plans import SCENARIOS
 
 ENVIRONMENT = ("KIND_EXPERIMENTAL_DOCKER_NETWORK", "KINDSCAPE_HOST_IMAGE", "KINDSCAPE_PROBE_IMAGE")
@@ -23,24 +24,21 @@ def _defaults(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-# The kind runtime does not make workloads and NetworkPolicies yet: it refuses them.
-NETNS_ONLY = {"network-policies"}
-KIND_SCENARIOS = [p for p in SCENARIOS if p.stem not in NETNS_ONLY]
-
-
-@pytest.mark.parametrize("path", KIND_SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_kind_plan_matches_golden(path) -> None:
     """Every example has a kind plan: the runtime builds Services and impairments too."""
     compare(f"{path.stem}.kind.plan", render.script(api.plan(path, "kind")))
 
 
-@pytest.mark.parametrize("path", [p for p in SCENARIOS if p.stem in NETNS_ONLY], ids=lambda p: p.stem)
-def test_kind_plan_refuses_what_it_cannot_make_yet(path) -> None:
-    with pytest.raises(KindscapeError, match="kind runtime does not create workloads, namespaces, networkPolicies"):
-        api.plan(path, "kind")
+def test_kind_plan_refuses_sctp_workload_ports(tmp_path) -> None:
+    text = (EXAMPLES / "network-policies.yaml").read_text().replace(
+        "{port: 53, protocol: UDP, name: dns}", "{port: 53, protocol: UDP, name: dns}\n      - {port: 9, protocol: SCTP}")
+    (tmp_path / "sctp.yaml").write_text(text)
+    with pytest.raises(KindscapeError, match="port 9/SCTP: the kind runtime serves workload ports on TCP and UDP only"):
+        api.plan(tmp_path / "sctp.yaml", "kind")
 
 
-@pytest.mark.parametrize("path", KIND_SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_kind_plan_is_deterministic_and_json(path) -> None:
     plan = api.plan(path, "kind")
     assert plan == api.plan(path, "kind")

@@ -24,7 +24,7 @@ import kindscape
 from kindscape import state as statefile
 from kindscape.errors import StateError
 from tests.conftest import EXAMPLES, ROOT
-from tests.machine import snapshot, without_etc_netns
+from tests.machine import ETC_NETNS, snapshot, without_etc_netns
 
 SEED = EXAMPLES / "multi-cluster.yaml"
 NAME = "multi-cluster"
@@ -79,7 +79,7 @@ def _kill_and_clean(points: list[str], indexes: list[int]) -> dict[str, dict]:
     """Kill `up` at each point (1-based), clean up; the leftovers of each, if any."""
     leftovers = {}
     for index in indexes:
-        before = snapshot()
+        before, had_etc_netns = snapshot(), os.path.isdir(ETC_NETNS)
         point = _point(points, index)
         done = _inject("up", str(SEED), point)
         label = f"#{index} {point}"
@@ -91,6 +91,8 @@ def _kill_and_clean(points: list[str], indexes: list[int]) -> dict[str, dict]:
                 kindscape.down(NAME)
             raise
         diff = snapshot().diff(before)
+        if os.path.isdir(ETC_NETNS) != had_etc_netns:  # the snapshot sees its entries only
+            diff["/etc/netns itself"] = {"was there": had_etc_netns}
         if diff:
             leftovers[label] = diff
     return leftovers

@@ -94,14 +94,14 @@ def test_cli_partition_heal_impair_in_json(region):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["partitions"] == [{"between": ["cluster-a", "cluster-b"]}]
     again = cli("partition", "multi-region", "cluster-b", "cluster-a")
-    assert again.returncode == 1 and "already partitioned" in json.loads(again.stdout)["error"]
+    assert again.returncode == 3 and "already partitioned" in json.loads(again.stdout)["error"]
     check = subprocess.run(["kindscape", "check", "multi-region", "--measure", "--probes", "5", "-o", "json"],
                            capture_output=True, text=True)
     assert check.returncode == 1
     assert {r["lossPct"] for r in json.loads(check.stdout)["results"]} == {100.0}
     assert cli("heal", "multi-region", "cluster-a", "cluster-b").returncode == 0
     bad = cli("impair", "multi-region", "cluster-a", "cluster-b", "--loss", "150%", "--rate", "fast")
-    assert bad.returncode == 1
+    assert bad.returncode == 3
     assert json.loads(bad.stdout)["error"].startswith("--loss: loss out of range (got '150%'); 0% to 100%; "
                                                       "--rate: invalid rate")
     nowhere = cli("impair", "multi-region", "cluster-a", "vm9", "--loss", "1%")
@@ -154,7 +154,7 @@ def test_runtime_delay_is_refused_and_changes_nothing(region):
     before = region.status()["impairments"]
     done = subprocess.run(["kindscape", "impair", "multi-region", "cluster-a", "cluster-b", "--delay", "50ms"],
                           capture_output=True, text=True)
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert done.stderr == ("error: impair cluster-a cluster-b: delay needs the kernel's netem qdisc (sch_netem), "
                            "which this kernel lacks (rate and loss work without netem; `modprobe sch_netem` "
                            "where the kernel ships it)\n")

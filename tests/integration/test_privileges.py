@@ -38,7 +38,7 @@ def _without(capability: str, *args: str) -> subprocess.CompletedProcess:
 def test_up_without_a_capability_is_a_clear_error_before_anything_starts(capability, no_leaks):
     before = snapshot()
     done = _without(capability, "up", str(SEED))
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 3, done.stderr
     assert "needs CAP_NET_ADMIN and CAP_SYS_ADMIN" in done.stderr and f"lacks {capability}" in done.stderr
     assert "Traceback" not in done.stderr
     assert snapshot().diff(before) == {}
@@ -51,7 +51,7 @@ def test_commands_on_a_running_scenario_without_capabilities_change_nothing(no_l
                      ["exec", "multi-cluster", "cluster-a-worker", "--", "true"], ["down", "multi-cluster", "-o", "json"],
                      ["down", "--all"], ["down", "--all", "-o", "json"]):
             done = _without("CAP_SYS_ADMIN", *args)
-            assert done.returncode == 1, (args, done.stdout, done.stderr)
+            assert done.returncode == 3, (args, done.stdout, done.stderr)
             message = json.loads(done.stdout)["error"] if "json" in args else done.stderr
             assert "lacks CAP_SYS_ADMIN" in message and "Traceback" not in done.stderr, (args, message)
         assert snapshot() == during

@@ -50,6 +50,15 @@ def test_the_fixture_brings_up_and_graph_draws_the_running_scenario(no_leaks, ki
     assert 'label="multi-cluster: up (netns runtime)"' in (tmp_path / "cli.dot").read_text()
 
 
+def test_the_fixture_runs_one_file_under_two_names(no_leaks, kindscape_lab):
+    """As two pytest-xdist workers would: the same file, side by side."""
+    first = kindscape_lab(EXAMPLES / "multi-cluster.yaml", name="worker-gw0")
+    second = kindscape_lab(str(EXAMPLES / "multi-cluster.yaml"), name="worker-gw1")
+    assert (first.name, second.name) == ("worker-gw0", "worker-gw1")
+    assert first.check().ok and second.check().ok
+    assert sorted(kindscape.api.list_up()) == ["worker-gw0", "worker-gw1"]
+
+
 FAILING_TESTS = '''
 import kindscape
 

@@ -1,5 +1,5 @@
-"""`--version` and shell completion, through a real bash: the script typer generates,
-sourced and called as bash calls it on <TAB>."""
+"""`--version` and shell completion, through a real bash: the script `kindscape
+completion bash` prints, sourced and called as bash calls it on <TAB>."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 import kindscape
 from kindscape import codec
-from kindscape.state import ScenarioState
+from kindscape.state import STATE_FORMAT, ScenarioState
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -37,11 +37,11 @@ def _bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def _complete(words: str, env: dict[str, str]) -> list[str]:
-    """What bash offers for `words<TAB>`, with the script `--show-completion` prints."""
-    done = _bash(f'eval "$(kindscape --show-completion)"; COMP_WORDS=({words}); '
+    """What bash offers for `words<TAB>`, with the script `completion bash` prints."""
+    done = _bash(f'source <(kindscape completion bash); COMP_WORDS=({words}); '
                  f'COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); '
                  '[[ "' + words + '" == *" " ]] && COMP_WORDS+=("") && COMP_CWORD=$(( COMP_CWORD + 1 )); '
-                 '_kindscape_completion kindscape; printf "%s\\n" "${COMPREPLY[@]}"', env)
+                 '_kindscape kindscape; printf "%s\\n" "${COMPREPLY[@]}"', env)
     assert done.returncode == 0, done.stderr
     return [line for line in done.stdout.splitlines() if line]
 
@@ -66,7 +66,8 @@ def _save_state(state_dir: Path, name: str) -> None:
     topology = kindscape.load(EXAMPLES / "multi-cluster.yaml").topology
     state = ScenarioState(name, "netns", phase="up", topology=codec.encode(topology))
     (state_dir / name).mkdir(parents=True)
-    (state_dir / name / "state.json").write_text(json.dumps(dataclasses.asdict(state)))
+    document = {"format": STATE_FORMAT, **dataclasses.asdict(state)}
+    (state_dir / name / "state.json").write_text(json.dumps(document))
 
 
 def test_bash_completes_scenario_names_and_endpoints(command):
@@ -85,11 +86,29 @@ def test_completion_of_names_without_state_offers_nothing(command):
     assert _complete("kindscape exec nothing-up c", command) == []
 
 
-def test_install_completion_installs_for_bash(command):
-    done = _bash("kindscape --install-completion", command)
-    assert done.returncode == 0, done.stderr
-    assert "bash completion installed in" in done.stdout
-    home = Path(command["HOME"])
-    installed = (home / ".bash_completions" / "kindscape.sh").read_text()
-    assert "_KINDSCAPE_COMPLETE=complete_bash" in installed
-    assert "source" in (home / ".bashrc").read_text()
+def test_completion_covers_every_endpoint_and_side_argument(command):
+    _save_state(Path(command["KINDSCAPE_STATE_DIR"]), "multi-cluster")
+    for words in ("trace multi-cluster cluster-a-w", "trace multi-cluster cluster-b-worker/pod1 cluster-a-w",
+                  "capture multi-cluster cluster-a-w"):
+        assert "cluster-a-worker/pod1" in _complete(f"kindscape {words}", command), words
+    assert "cluster-a/pods" in _complete("kindscape exec multi-cluster cluster-a/", command)
+    for command_name in ("impair", "partition", "heal"):
+        assert _complete(f"kindscape {command_name} multi-cluster clu", command) == \
+            ["cluster-a", "cluster-b", "cluster-a-control-plane", "cluster-a-worker", "cluster-b-control-plane",
+             "cluster-b-worker"]
+        assert "kind" in _complete(f"kindscape {command_name} multi-cluster cluster-a ", command)
+    for command_name in ("trace", "status", "list", "check", "impair", "graph", "down", "exec", "capture"):
+        if command_name != "list":
+            assert _complete(f"kindscape {command_name} m", command) == ["multi-cluster"], command_name
+
+
+def test_completion_of_files_and_option_values(command, tmp_path):
+    (tmp_path / "scenario-one.yaml").write_text("")
+    env = dict(command)
+    prefix = str(tmp_path / "scenario-o")
+    for words in (f"validate {prefix}", f"plan {prefix}", f"up {prefix}", f"graph {prefix}",
+                  f"validate a.yaml {prefix}"):
+        assert _complete(f"kindscape {words}", env) == [str(tmp_path / "scenario-one.yaml")], words
+    assert _complete("kindscape up -o ", env) == ["table", "json", "yaml"]
+    assert _complete("kindscape plan s.yaml --runtime ", env) == ["netns", "kind"]
+    assert _complete("kindscape completion ", env) == ["bash", "zsh"]

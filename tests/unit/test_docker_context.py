@@ -45,3 +45,10 @@ def test_default_without_a_context_and_a_clear_error_for_a_missing_one(config, m
     monkeypatch.setenv("DOCKER_CONTEXT", "gone")
     with pytest.raises(KindscapeError, match="docker context gone .* is not in .*docker context ls"):
         dockerctx.current()
+
+
+def test_a_daemon_whose_containers_are_elsewhere_is_named():
+    assert dockerctx.not_here("unix:///var/run/docker.sock", {"OperatingSystem": "Debian GNU/Linux 12"}) == ""
+    desktop = dockerctx.not_here("unix:///home/me/.docker/desktop/docker.sock", {"OperatingSystem": "Docker Desktop"})
+    assert "Docker Desktop" in desktop and "VM" in desktop
+    assert "over the network" in dockerctx.not_here("tcp://10.0.0.5:2375", {"OperatingSystem": "Ubuntu"})

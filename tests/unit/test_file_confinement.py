@@ -143,3 +143,15 @@ def test_stdin_is_read_with_the_same_limits(tmp_path):
     with open("/dev/zero") as handle:
         done = _stdin_load(handle)
     assert done.returncode == 1 and "<stdin>" in done.stdout and "character device" in done.stdout
+
+
+def test_stdin_that_never_ends_is_given_up_after_the_time_bound():
+    """A writer that never closes its end (a hung producer): refused after READ_SECONDS."""
+    reader, writer = os.pipe()
+    try:
+        os.write(writer, b"apiVersion: kindscape/v1alpha1\n")
+        done = _stdin_load(reader, timeout=files.READ_SECONDS + 20)
+    finally:
+        os.close(reader)
+        os.close(writer)
+    assert done.returncode == 1 and f"not read within {files.READ_SECONDS:g} s" in done.stdout, done.stdout

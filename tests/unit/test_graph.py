@@ -127,7 +127,17 @@ def test_services_and_impairments_are_drawn(tmp_path):
     assert "db ExternalName → db.example.internal 5432/TCP (0 backends)" in text
     assert "partitioned; delay 25ms, jitter 5ms, loss 1%, rate 100mbit" in text and "loss 0.5%" in text
     edges = [t.text for t in root.iter(f"{SVG}title") if t.text and "->" in t.text]
-    assert "ep.cluster-a-worker->net.kind" in edges
+    assert {"ep.cluster-a-worker->effect.2", "net.kind->effect.2"} <= set(edges)
+
+
+def test_a_cut_between_clusters_is_drawn_between_the_clusters():
+    """Not between two of their nodes: each edge of the partition leaves a cluster's box."""
+    topology = kindscape.load(EXAMPLES / "multi-cluster.yaml").topology
+    source = graph.build(topology, "t", graph.link_effects(Links((), (("cluster-a", "cluster-b"),)))).source
+    cut = [line.strip() for line in source.splitlines() if "-> \"effect.1\"" in line and "invis" not in line]
+    assert len(cut) == 2 and all("style=dashed" in line for line in cut)
+    assert ['ltail="cluster_cluster-a"' in cut[0], 'ltail="cluster_cluster-b"' in cut[1]] == [True, True]
+    assert '"effect.1" [label="cluster-a - cluster-b\npartitioned"' in source
 
 
 def test_link_effects_label_what_is_set():
@@ -150,7 +160,7 @@ def test_dot_source_is_written_without_graphviz(tmp_path):
 def test_svg_and_png_without_dot_name_the_package(tmp_path, suffix):
     out = tmp_path / f"g.{suffix}"
     done = _kindscape(["graph", str(EXAMPLES / "multi-cluster.yaml"), "-o", str(out)], path="/nonexistent")
-    assert done.returncode == 1 and not out.exists()
+    assert done.returncode == 3 and not out.exists()
     assert done.stderr.startswith(f"error: writing {suffix.upper()} needs Graphviz's `dot` program")
     assert "apt-get install graphviz" in done.stderr and "Traceback" not in done.stderr
 
@@ -174,7 +184,7 @@ def test_a_file_that_cannot_be_written_is_a_clear_error(tmp_path):
 def test_a_name_that_is_not_up_is_a_clear_error(tmp_path):
     env_dir = tmp_path / "state"
     done = _kindscape(["graph", "nothing-here", "-o", str(tmp_path / "g.dot")], state=env_dir)
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert done.stderr == "error: no scenario named 'nothing-here' is up\n"
 
 

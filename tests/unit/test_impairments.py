@@ -187,7 +187,7 @@ def test_a_burst_merges_into_loss_and_rtt_spread():
     assert isinstance(merged, MeasuredResult)
     assert merged.reachable and merged.error is None and merged.rtt_ms == 2.0
     assert merged.measure_json() == {"probes": 4, "lost": 1, "lossPct": 25.0, "rttMinMs": 1.0,
-                                     "rttAvgMs": 2.0, "rttMaxMs": 3.0, "rttMdevMs": 0.816}
+                                     "rttAvgMs": 2.0, "rttMaxMs": 3.0, "rttMdevMs": 0.816, "answers": {"b": 3}}
     cut = merge([_result(False, error="timed out")] * 3)
     assert not cut.reachable and cut.error == "timed out"
     assert cut.measure_json()["lossPct"] == 100.0 and cut.measure_json()["rttAvgMs"] is None

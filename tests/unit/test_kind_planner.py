@@ -65,18 +65,21 @@ def test_moved_apiserver_gets_its_certificate_san():
 
 def test_node_address_edits_kubelet_and_apiserver_then_restarts():
     steps = [op for op in _plan(HOMED).ops if op.phase == ops.Phase.NODE_ADDRESS]
-    execs = [op for op in steps if isinstance(op, ops.Exec)]
+    execs = [op for op in steps if isinstance(op, ops.Exec)][:5]
     assert [op.container for op in execs] == ["cluster-a-control-plane"] * 3 + ["cluster-a-worker"] * 2
     assert execs[0].argv[-1] == ops.KUBELET_FLAGS and "--node-ip=1.1.1.1/" in execs[0].argv[3]
     assert execs[1].argv[-1] == ops.APISERVER_MANIFEST
     assert execs[2].argv == ("systemctl", "restart", "kubelet")
     # then (divergences 3, 4): the restarted apiserver, the kubelets' new addresses, kindnet's new pods
-    waits = steps[len(execs):]
+    waits, cleanup = steps[len(execs):-2], steps[-2:]
     assert waits == [AwaitApiserver("cluster-a", "1.1.1.1"),
                      AwaitNodeAddress("cluster-a", "cluster-a-control-plane", ("1.1.1.1",)),
                      AwaitNodeAddress("cluster-a", "cluster-a-worker", ("1.1.1.2",)),
                      RestartKindnet("cluster-a", ("cluster-a-control-plane", "cluster-a-worker"))]
     assert "delete pod -l app=kindnet --field-selector spec.nodeName=cluster-a-worker" in waits[-1].shell()
+    # the old kindnet pod may have routed its own podCIDR via its own new address meanwhile
+    assert cleanup[1].argv == ("ip", "route", "del", ops.PodCIDR("cluster-a", "cluster-a-worker", 0), "via", "1.1.1.2")
+    assert cleanup[1].tolerate == "No such process"
 
 
 def test_kind_network_made_by_kindscape_has_kinds_ula_and_mtu():
@@ -125,3 +128,12 @@ def test_probe_image_setting_replaces_the_sandbox_image():
     pods = _plan(EXAMPLES / "multi-cluster.yaml", probe_image="registry.example/pause:1").of(ops.ProbePods)
     assert pods[0].image == "registry.example/pause:1"
     assert "image: registry.example/pause:1" in pods[0].manifest(pods[0].image)
+
+
+def test_no_kube_proxy_to_wait_for_without_kube_proxy():
+    text = (EXAMPLES / "multi-cluster.yaml").read_text().replace(
+        'serviceSubnet: "10.115.0.0/16"', 'serviceSubnet: "10.115.0.0/16"\n        kubeProxyMode: none')
+    assert "kubeProxyMode: none" in text
+    rollouts = plan(kindscape.loads(text).topology, Settings()).of(AwaitRollouts)
+    assert [r.workloads for r in rollouts] == [("deployment/coredns",),
+                                               ("daemonset/kube-proxy", "deployment/coredns")]

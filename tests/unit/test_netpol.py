@@ -96,3 +96,51 @@ def test_the_rules_are_in_decide_order_and_each_node_holds_only_its_pods():
     assert text.index('"backend/api-from-frontend ingress rule 0"') < text.index('"ingress: no rule allows it"')
     api = next(p for p in cluster.pods if p.name == "east/pod/backend/api")
     assert f"set ingress_pods4 {{ type ipv4_addr; elements = {{ {api.addresses[0]} }}; }}" in text
+
+
+def test_status_and_graph_show_namespaces_workloads_and_policies():
+    from kindscape.render import policies as render_policies
+    cluster = loads(EXAMPLE.read_text()).topology.clusters[0]
+    doc = render_policies.cluster_json(cluster)
+    assert [n["name"] for n in doc["namespaces"]] == ["default", "kube-system", "frontend", "backend", "tools"]
+    web = next(w for w in doc["workloads"] if w["name"] == "web")
+    assert [p["name"] for p in web["pods"]] == ["web-0", "web-1"]
+    assert [(p["name"], p["selects"]) for p in doc["networkPolicies"]] == [
+        ("default-deny", ["east/pod/backend/api"]), ("api-from-frontend", ["east/pod/backend/api"])]
+    label = render_policies.namespaces_label(cluster)
+    assert "policies: default-deny [I], api-from-frontend [I]" in label and "frontend (tier=front): web×2" in label
+
+
+def test_the_check_table_groups_targets_by_port_and_protocol_when_several():
+    from rich.console import Console
+    from kindscape.probe.checks import CheckReport
+    from kindscape.probe.prober import ProbeResult, ProbeTask
+    from kindscape.render.tables import check_matrix
+    tasks = [ProbeTask("a", "ns-a", "b", "10.0.0.2", 80, "TCP"), ProbeTask("a", "ns-a", "b", "10.0.0.2", 80, "UDP")]
+    report = CheckReport("s", [ProbeResult(tasks[0], reachable=True), ProbeResult(tasks[1])], [],
+                         {"a": "east/pods", "b": "east/pods"})
+    console = Console(width=200, record=True)
+    console.print(check_matrix(report))
+    text = console.export_text()
+    assert "east/pods 80/TCP" in text and "east/pods 80/UDP" in text
+    single = CheckReport("s", [ProbeResult(tasks[0], reachable=True)], [], {"a": "east/pods", "b": "east/pods"})
+    console.print(check_matrix(single))
+    assert "80/TCP" not in console.export_text()
+
+
+def test_the_kind_runtime_applies_each_policy_as_the_object_that_was_read():
+    """Rendered back to a v1 object for kubectl, a policy reads as the same policy."""
+    from kindscape.errors import Problem  # noqa: F401  (the reader reports through it)
+    from kindscape.runtimes.kind.policies import policy_manifest
+    from kindscape.scenario.policyschema import PolicyReader
+    from kindscape.scenario.yamlsource import Locator
+    from tests.integration.test_netpol_oracle import random_policies
+    from tests.netpol_model import scenario as model_scenario
+    originals = random_policies(7) + [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                       "metadata": {"name": "block", "namespace": "x"},
+                                       "spec": {"podSelector": {}, "egress": [{"to": [{"ipBlock": {
+                                           "cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}]}]}}]
+    for policy in loads(model_scenario(originals)).topology.clusters[0].policies:
+        problems: list = []
+        again = PolicyReader(Locator(), problems).policy(policy_manifest(policy), (), policy.cluster)
+        assert problems == [] and again == policy

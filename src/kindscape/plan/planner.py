@@ -20,6 +20,16 @@ NODE_SYSCTLS = (
     ("net.ipv4.conf.all.route_localnet", "1"),
     ("net.ipv6.conf.all.forwarding", "1"),
 )
+# The namespaces that route (docker-host, nodes) answer every packet they cannot deliver
+# with its ICMP "destination unreachable", as a network of routers does: the kernel's
+# default masks rate-limit that type to about one a second per source after a burst of
+# six (all of a node's pods share its masqueraded address), so a check's unreachable
+# pairs would wait out a timeout each. Only destination unreachable leaves the masks
+# (IPv4 6168 = types 3, 4, 11, 12; IPv6 "0-1,3-127"): the other errors keep their limits.
+ICMP_ANSWER_SYSCTLS = (
+    ("net.ipv4.icmp_ratemask", str(6168 & ~(1 << 3))),
+    ("net.ipv6.icmp.ratemask", "0,3-127"),
+)
 # Namespaces that forward IPv6 skip duplicate address detection on every link: while a
 # link-local address is tentative (about 2 s after the link comes up) the kernel sends no
 # neighbour solicitation for forwarded packets, so a fresh scenario would drop them.
@@ -44,7 +54,7 @@ def plan(topology: Topology) -> ops.Plan:
     for host in topology.hosts:
         steps += _host(topology, host)
     steps += routing.routes(topology)
-    steps += neighbours.neighbours(topology)
+    steps += neighbours.neighbours(topology, [op for op in steps if isinstance(op, ops.Route)])
     steps += rules.rulesets(topology)
     steps += services.steps(topology)
     for cluster in topology.clusters:
@@ -73,6 +83,7 @@ def _docker_host(topology: Topology) -> list:
     ns = topology.docker_host.netns
     steps: list = [ops.Sysctl(ns, "net.ipv4.ip_forward", "1"),
                    ops.Sysctl(ns, "net.ipv6.conf.all.forwarding", "1")]
+    steps += [ops.Sysctl(ns, key, value) for key, value in ICMP_ANSWER_SYSCTLS]
     if any(subnet.version == 6 for network in topology.networks for subnet in network.subnets):
         steps += [ops.Sysctl(ns, key, value) for key, value in IPV6_FORWARDER_SYSCTLS]
     for network in topology.networks:
@@ -94,7 +105,7 @@ def _attach(topology: Topology, ns: str, attachment: topo.Attachment) -> list:
 
 
 def _node(topology: Topology, node: Node) -> list:
-    steps: list = [ops.Sysctl(node.netns, key, value) for key, value in NODE_SYSCTLS]
+    steps: list = [ops.Sysctl(node.netns, key, value) for key, value in NODE_SYSCTLS + ICMP_ANSWER_SYSCTLS]
     if _has_ipv6(node):
         steps += [ops.Sysctl(node.netns, key, value) for key, value in IPV6_FORWARDER_SYSCTLS]
     for attachment in node.attachments:

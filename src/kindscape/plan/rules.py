@@ -4,7 +4,7 @@ docker-host. Each is one table applied atomically (`nft -f`) in its namespace.""
 from __future__ import annotations
 
 from ..topology import Cluster, Node, Topology
-from . import ops
+from . import neighbours, ops
 from .routing import cluster_families, interconnected_pairs
 
 KINDNET_TABLE = "kindnet"
@@ -78,7 +78,8 @@ def _docker_host(topology: Topology) -> ops.Ruleset:
             keyword = "ip" if subnet.version == 4 else "ip6"
             lines.append(f'    {keyword} saddr {subnet} oifname != "{network.bridge}" masquerade '
                          f'comment "network {network.name}: enable_ip_masquerade"')
-    lines += ["  }", "  chain forward {", "    type filter hook forward priority filter; policy accept;"]
+    lines += ["  }"] + _no_route(topology) + [
+              "  chain forward {", "    type filter hook forward priority filter; policy accept;"]
     for network in topology.networks:
         for other in topology.networks:
             if other.name != network.name:
@@ -87,3 +88,25 @@ def _docker_host(topology: Topology) -> ops.Ruleset:
     lines += ["  }", "}"]
     return ops.Ruleset(topology.docker_host.netns, DOCKER_TABLE, "\n".join(lines) + "\n",
                        "docker: network masquerade and isolation")
+
+
+NO_ROUTE_RULE = "no route: network unreachable"
+
+
+def _no_route(topology: Topology) -> list[str]:
+    """docker-host answers a packet it has no route for with "network unreachable", as the
+    kernel would, but from nftables: the kernel's own answer (ip_error) is rate-limited
+    per source address by net.ipv4.route.error_cost/error_burst, which exist only in the
+    machine's first namespace (one answer a second per node after a burst of five, since
+    a node masquerades all its pods), and the machine's settings are not ours to change.
+    nft's reject goes through the namespace's own ICMP limits (see the planner's
+    ICMP_ANSWER_SYSCTLS). Packets with a route never match: trace's "no route" verdict
+    stays the explanation. docker-host routes only what is sent to a bridge's own MAC
+    address; what it bridges between two ports (which br_netfilter shows here too, as
+    coming in on the bridge) is sent to another's and is never answered. (nft's fib finds
+    no output interface for docker-host's own addresses either: they are delivered.)"""
+    lines = ["  chain prerouting {", "    type filter hook prerouting priority filter; policy accept;"]
+    for network in topology.networks:
+        lines.append(f'    iifname "{network.bridge}" ether daddr {neighbours.bridge_mac(network)} '
+                     f'fib daddr type != local fib daddr oif missing reject with icmpx type no-route comment "{NO_ROUTE_RULE}"')
+    return lines + ["  }"]

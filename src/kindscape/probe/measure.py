@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
@@ -38,6 +39,7 @@ class MeasuredResult(ProbeResult):
     probes: int = 0
     lost: int = 0
     rtts: list[float] = field(default_factory=list)
+    answers: dict[str, int] = field(default_factory=dict)  # backend -> probes it answered
 
     @property
     def loss_pct(self) -> float:
@@ -49,7 +51,8 @@ class MeasuredResult(ProbeResult):
         if self.rtts:
             stats = {"rttMinMs": min(self.rtts), "rttAvgMs": round(statistics.fmean(self.rtts), 3),
                      "rttMaxMs": max(self.rtts), "rttMdevMs": round(statistics.pstdev(self.rtts), 3)}
-        return {"probes": self.probes, "lost": self.lost, "lossPct": self.loss_pct, **stats}
+        return {"probes": self.probes, "lost": self.lost, "lossPct": self.loss_pct, **stats,
+                "answers": dict(sorted(self.answers.items()))}
 
 
 def measuring(probe: Prober, count: int = DEFAULT_PROBES, progress: Progress = no_progress) -> Prober:
@@ -88,5 +91,7 @@ def merge(results: list[ProbeResult]) -> MeasuredResult:
     rtts = sorted(r.rtt_ms for r in answered if r.rtt_ms is not None)
     if rtts:
         base["rtt_ms"] = round(statistics.median(rtts), 3)
-    return MeasuredResult(**base, probes=len(results), lost=len(results) - len(answered), rtts=rtts)
+    answers = Counter(r.answered_by for r in answered if r.answered_by)
+    return MeasuredResult(**base, probes=len(results), lost=len(results) - len(answered), rtts=rtts,
+                          answers=dict(answers))
 

@@ -47,6 +47,7 @@ class ProbeResult:
     answered_by: str | None = None
     rtt_ms: float | None = None
     error: str | None = None
+    represents: int = 1  # pairs this probe stands for (check's sampling: its class's size)
 
     @property
     def family(self) -> int:

@@ -20,6 +20,7 @@ from ..errors import KindscapeError
 from ..runner import run
 from ..topology import DOCKER_HOST, Cluster, Topology
 from . import graph_labels as labels
+from .policies import namespaces_label
 
 if TYPE_CHECKING:
     from ..faults import Links
@@ -35,7 +36,7 @@ SPLIT_AT = 7  # node and host boxes in one row before the clusters go in two row
 
 @dataclass(frozen=True)
 class LinkEffect:
-    """An impairment as the graph draws it: a dashed edge between two sides, labelled."""
+    """An impairment or a partition as the graph draws it: a dashed box between two sides."""
 
     sides: tuple[str, str]
     label: str
@@ -44,8 +45,7 @@ class LinkEffect:
 def link_effects(links: "Links") -> list[LinkEffect]:
     """A scenario's impairments and partitions (`faults.Links`: the file's, or a running
     scenario's as they are now) as labelled effects, one per pair of sides: a partition
-    and an impairment of the same pair share one label (edges that land on the same graph
-    nodes are merged later, in `Drawing._effects`)."""
+    and an impairment of the same pair share one box."""
     from ..faults import impairment_json
     from ..measures import settings_text
     labels_by_pair: dict[tuple[str, str], list[str]] = {}
@@ -206,16 +206,21 @@ class Drawing:
             if cluster.services:
                 box.node(services_id(cluster.name), labels.services_label(cluster.services))
                 self._beside(box, cluster, above)
+            spaces = namespaces_label(cluster)
+            if spaces is not None:
+                box.node(f"{services_id(cluster.name)}_ns", spaces)
+                self._beside(box, cluster, above, f"{services_id(cluster.name)}_ns")
         for node in cluster.nodes:
             self._attach(node_id(node.name), cluster.name, [a.network for a in node.attachments])
 
-    def _beside(self, box, cluster: Cluster, above: bool) -> None:
-        """Services sit on the far side of their cluster from the buses."""
+    def _beside(self, box, cluster: Cluster, above: bool, what: str | None = None) -> None:
+        """Services (and namespaces) sit on the far side of their cluster from the buses."""
         anchor = node_id(cluster.nodes[0].name)
+        what = what or services_id(cluster.name)
         if above:
-            box.edge(services_id(cluster.name), anchor, style="invis")
+            box.edge(what, anchor, style="invis")
         else:
-            box.edge(anchor, services_id(cluster.name), style="invis")
+            box.edge(anchor, what, style="invis")
 
     def _host(self, host) -> None:
         self.graph.node(node_id(host.name), labels.host_label(host))
@@ -276,23 +281,24 @@ class Drawing:
         return node_id(self.topology.cluster(cluster).nodes[-1].name)
 
     def _effects(self, effects: Sequence[LinkEffect]) -> None:
-        """One dashed edge per pair of graph nodes: `dot` aborts on two labelled edges
-        between the same nodes (a cluster is drawn from one of its nodes), so effects that
-        land on the same two nodes share an edge, each named by its sides."""
-        grouped: dict[tuple[str, str], list[tuple[LinkEffect, dict[str, str]]]] = {}
-        for effect in effects:
-            (tail, tail_box), (head, head_box) = [self._side(side) for side in effect.sides]
-            boxes = {k: v for k, v in (("ltail", tail_box), ("lhead", head_box)) if v}
-            key = (tail, head) if (head, tail) not in grouped else (head, tail)
-            grouped.setdefault(key, []).append((effect, boxes))
-        for (tail, head), items in grouped.items():
-            attrs = {"color": IMPAIRMENT_COLOR, "fontcolor": IMPAIRMENT_COLOR, "style": "dashed",
-                     "constraint": "false", "penwidth": "2", **items[0][1]}
-            if len(items) == 1:
-                attrs["xlabel"] = items[0][0].label
-            else:
-                attrs["xlabel"] = "\\n".join(f"{e.sides[0]} - {e.sides[1]}: {e.label}" for e, _ in items)
-            self.graph.edge(tail, head, **attrs)
+        """One dashed box per pair of sides, saying what is between them (partitioned, the
+        impairment's settings), with a dashed edge to each side: to a cluster's box, not to
+        one of its nodes, so a cut between clusters is drawn between the clusters. The box
+        goes beyond its clusters' row when both are on one side of the bus, as an
+        interconnect's does."""
+        for index, effect in enumerate(effects, start=1):
+            hub = f"effect.{index}"
+            self.graph.node(hub, f"{effect.sides[0]} - {effect.sides[1]}\n{effect.label}", shape="box",
+                            style="dashed,rounded", color=IMPAIRMENT_COLOR, fontcolor=IMPAIRMENT_COLOR,
+                            fontsize="11", penwidth="2")
+            clusters = [side for side in effect.sides if any(c.name == side for c in self.topology.clusters)]
+            rows = {name in self.layout.above for name in clusters}
+            if len(clusters) == 2 and len(rows) == 1:
+                self._outside(hub, clusters, above=rows.pop())
+            for side in effect.sides:
+                node, box = self._side(side)
+                self.graph.edge(node, hub, **({"ltail": box} if box else {}), color=IMPAIRMENT_COLOR,
+                                style="dashed", penwidth="2", constraint="false", arrowhead="none")
 
     def _side(self, side: str) -> tuple[str, str | None]:
         """The graph node an impairment's side names (a cluster is its box)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..state import ScenarioState
 from ..topology import Cluster, Node, Topology
+from . import policies
 
 
 def _first(values) -> str | None:
@@ -43,7 +44,7 @@ def node_json(node: Node) -> dict[str, Any]:
         "internalIPs": [str(a) for a in node.internal_ips],
         "podCIDRs": [str(c) for c in node.pod_cidrs],
         "netns": node.netns,
-        "pods": [{"name": p.name, "address": _first(p.addresses),
+        "pods": [{"name": p.name, "address": _first(p.addresses), "namespace": p.namespace,
                   "addresses": [str(a) for a in p.addresses], "netns": p.netns} for p in node.pods],
     }
 
@@ -64,6 +65,7 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
                       "clusterIPs": [str(a) for a in s.cluster_ips],
                       "loadBalancerNode": s.announced_by}
                      for s in cluster.services],
+        **policies.cluster_json(cluster),  # namespaces, workloads, networkPolicies
     }
 
 

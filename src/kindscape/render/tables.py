@@ -10,15 +10,17 @@ from rich.text import Text
 
 from ..endpoints import service_selector
 from ..probe.checks import CheckReport
+from ..probe.measure import MeasuredResult
 from .links import links_table, measured_text, probe_count
 
 
 def _cell(results) -> Text:
-    total = len(results)
-    reached = [r for r in results if r.reachable]
-    natted = sum(1 for r in reached if r.source_preserved is False)
-    style = "green" if len(reached) == total else ("red" if not reached else "yellow")
-    text = Text(f"{len(reached)}/{total}", style=style)
+    """Pairs reached/covered (a sampled check's result stands for `represents` pairs)."""
+    total = sum(r.represents for r in results)
+    reached = sum(r.represents for r in results if r.reachable)
+    natted = sum(r.represents for r in results if r.reachable and r.source_preserved is False)
+    style = "green" if reached == total else ("red" if not reached else "yellow")
+    text = Text(f"{reached}/{total}", style=style)
     if natted:
         text.append(f" nat {natted}", style="cyan")
     measured = measured_text(results)
@@ -32,22 +34,30 @@ def check_matrix(report: CheckReport) -> Table:
     and how many of the reached were NATed on the way."""
     order: list[str] = []
     cells: dict[tuple[str, str], list] = {}
+    # Several ports or protocols probed: each target group once per port and protocol.
+    several = len({(r.task.port, r.task.protocol) for r in report.results}) > 1
     for result in report.results:
         source = report.groups.get(result.task.source, result.task.source)
         target = report.groups.get(result.task.target, result.task.target)
+        if several:
+            target += f" {result.task.port}/{result.task.protocol}"
         for group in (source, target):
             if group not in order:
                 order.append(group)
         cells.setdefault((source, target), []).append(result)
     sources = [g for g in order if any((g, t) in cells for t in order)]
     targets = [g for g in order if any((s, g) in cells for s in order)]
-    table = Table(title=f"reachability in {report.scenario} (reached/probed)", title_justify="left")
+    unit = "reached/pairs, sampled" if report.sampled else "reached/probed"
+    table = Table(title=f"reachability in {report.scenario} ({unit})", title_justify="left")
     table.add_column("from \\ to", style="bold")
     for target in targets:
         table.add_column(target, justify="center")
     for source in sources:
         table.add_row(source, *[_cell(cells[(source, t)]) if (source, t) in cells else Text("·")
                                 for t in targets])
+    if any(r.reachable and r.source_preserved is False for r in report.results):
+        table.caption = "nat N: N of the reached saw another source address than the sender's (masqueraded)"
+        table.caption_justify = "left"
     return table
 
 
@@ -62,7 +72,10 @@ def expectations_table(report: CheckReport) -> Table:
             wanted += ", source kept" if item.source_preserved else ", source NATed"
         verdict = Text("met", style="green") if outcome.met else \
             Text(f"FAILED ({len(outcome.failures)})" if outcome.results else "FAILED (no probes)", style="red")
-        table.add_row(item.source, item.target, wanted, str(len(outcome.results)), verdict)
+        target = item.target
+        if item.port is not None or item.protocol != "TCP":
+            target += f" {item.port or ''}/{item.protocol}".replace(" /", " default port/")
+        table.add_row(item.source, target, wanted, str(len(outcome.results)), verdict)
     return table
 
 
@@ -76,11 +89,21 @@ def failure_lines(report: CheckReport, limit: int = 20) -> list[str]:
         else:
             got = f"unreachable: {result.error or 'no answer'}"
         where = f"[{task.address}]" if ":" in task.address else task.address
-        lines.append(f"{task.source} -> {task.target} ({where}:{task.port}, IPv{result.family}): {got}; "
+        port = f"{task.port}" + ("" if task.protocol == "TCP" else f"/{task.protocol}")
+        lines.append(f"{task.source} -> {task.target} ({where}:{port}, IPv{result.family}): {got}; "
                      f"explain: kindscape trace {report.scenario} {task.source} {task.target}")
     if len(failures) > limit:
         lines.append(f"… and {len(failures) - limit} more (see -o json)")
     return lines
+
+
+def _answers(result) -> dict[str, int]:
+    """Who answered a result's probes, how many times (a --measure burst: every probe's)."""
+    if isinstance(result, MeasuredResult):
+        unnamed = result.probes - result.lost - sum(result.answers.values())
+        others = {"unreachable" if not result.reachable else "lost": result.lost, "no line back": unnamed}
+        return {**result.answers, **{who: times for who, times in others.items() if times}}
+    return {result.answered_by or ("unreachable" if not result.reachable else "no line back"): 1}
 
 
 def service_answers(report: CheckReport) -> Table | None:
@@ -90,8 +113,8 @@ def service_answers(report: CheckReport) -> Table | None:
         if service_selector(result.task.target) is None:
             continue
         counts = answered.setdefault(result.task.target, {})
-        who = result.answered_by or ("unreachable" if not result.reachable else "no line back")
-        counts[who] = counts.get(who, 0) + 1
+        for who, times in _answers(result).items():
+            counts[who] = counts.get(who, 0) + times
     if not answered:
         return None
     table = Table(title="services: who answered", title_justify="left")
@@ -118,7 +141,9 @@ def check_view(report: CheckReport) -> Group:
     verdict = "all expectations met" if report.ok else "some expectations failed"
     counts = {v: sum(1 for r in report.results if r.family == v) for v in (4, 6)}
     split = f" (IPv4 {counts[4]}, IPv6 {counts[6]})" if all(counts.values()) else ""
-    parts.append(Text(f"{probe_count(report.results)} probes{split}; {verdict}",
+    sampled = (f" for {report.pairs} pairs (sampled: one probe per class of equivalent pairs; "
+               "--all probes every pair)") if report.sampled else ""
+    parts.append(Text(f"{probe_count(report.results)} probes{split}{sampled}; {verdict}",
                       style="bold green" if report.ok else "bold red"))
     return Group(*parts)
 
@@ -158,6 +183,8 @@ def status_view(doc: dict[str, Any]) -> Group:
                           str(s["port"]), str(s["nodePort"] or "-"),
                           s.get("loadBalancerIP") or s.get("externalName") or "-", str(len(s["backends"])))
         parts.append(table)
+    from .policies import tables as policy_tables
+    parts += policy_tables(doc)
     links = links_table(doc)
     if links is not None:
         parts.append(links)

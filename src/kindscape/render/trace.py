@@ -47,7 +47,8 @@ def _verdict(label: str, path: Path | None) -> Text:
 
 def trace_view(report: TraceReport) -> Group:
     head = Text(f"trace {report.scenario}: {report.source} → {report.target} "
-                f"({report.to_address}:{report.port})", style="bold")
+                f"({report.to_address}:{report.port}" + ("" if report.protocol == "TCP" else f"/{report.protocol}")
+                + ")", style="bold")
     parts: list[Any] = [head, *path_lines("request", report.forward)]
     if report.back is not None:
         parts += path_lines("reply", report.back)
@@ -55,6 +56,8 @@ def trace_view(report: TraceReport) -> Group:
     if report.seen_source is not None and report.ok:
         kept = "kept" if report.source_preserved else f"NATed (sent as {report.from_address})"
         parts.append(Text(f"{report.forward.delivered_to} sees the connection from {report.seen_source}: source {kept}"))
+    parts += [Text("NetworkPolicy: " + (f"{p['at']}: " if p["at"] else "") + p["text"],
+                   style="green" if p["allowed"] else "red") for p in report.policies]
     parts += [Text(f"warning: {warning}", style="yellow") for warning in report.warnings]
     parts.append(Text("the connection can be made" if report.ok else "the connection cannot be made",
                       style="bold green" if report.ok else "bold red"))

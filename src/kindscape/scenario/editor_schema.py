@@ -41,6 +41,9 @@ FIELD_DOCS: dict[str, str] = {
     "ScenarioSpec.impairments": "Link emulation (delay, jitter, loss, rate) between two sides.",
     "ScenarioSpec.services": "Kubernetes Services of a cluster, backed by its emulated pods.",
     "ScenarioSpec.expect": "What `kindscape check` must find; any miss makes it exit 1.",
+    "ScenarioSpec.expectWhen": "Named sets of expectations for other states of the scenario (e.g. "
+                               "partitioned-east-west: [...]), checked with `kindscape check NAME "
+                               "--expect SET`.",
     "NetworkSpec.name": "The network's name (Docker's rule); `kind` is KIND's shared network.",
     "NetworkSpec.subnet": "Its CIDR; default 172.18.0.0/16 for kind, required for any other network.",
     "NetworkSpec.gateway": "The host side's address; default: the subnet's first address.",
@@ -115,6 +118,10 @@ FIELD_DOCS: dict[str, str] = {
     "ExpectSpec.to": "What they connect to: " + _ENDPOINT + ".",
     "ExpectSpec.reachable": "Whether a TCP connection must be accepted. Default true.",
     "ExpectSpec.sourcePreserved": "Whether the receiver must see the sender's own address (no NAT).",
+    "ExpectSpec.seenSource": "The source address the receiver must see: an address, or an endpoint "
+                             "(any of its addresses), e.g. a node when masqueraded.",
+    "ExpectSpec.answeredBy": "For a Service: the backend pods that may answer; with `check --measure` "
+                             "each must answer at least once.",
     "KindCluster.kind": "Always Cluster.",
     "KindCluster.apiVersion": "Always kind.x-k8s.io/v1alpha4.",
     "KindCluster.name": "KIND's own name field; the scenario's cluster name is used.",

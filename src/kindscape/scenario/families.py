@@ -132,7 +132,9 @@ def check_route_families(ctx: Context, topology: Topology) -> None:
 
 def check_expect_families(ctx: Context, topology: Topology) -> None:
     """An expectation whose sources and targets share no family has nothing to probe."""
-    for index, item in enumerate(topology.expectations):
+    lists = [(("expect",), topology.expectations)] + [(("expectWhen", each.name), each.expectations)
+                                                      for each in topology.expectation_sets]
+    for at, index, item in ((at, index, item) for at, items in lists for index, item in enumerate(items)):
         try:
             sources = endpoints.resolve(topology, item.source)
             targets = endpoints.resolve(topology, item.target)
@@ -141,6 +143,6 @@ def check_expect_families(ctx: Context, topology: Topology) -> None:
         mine = {a.version for e in sources for a in e.addresses}
         theirs = {a.version for e in targets for a in e.addresses}
         if mine and theirs and not mine & theirs:
-            ctx.add(("expect", index), f"{item.source} ({_label(tuple(sorted(mine)))}) and {item.target} "
+            ctx.add(at + (index,), f"{item.source} ({_label(tuple(sorted(mine)))}) and {item.target} "
                     f"({_label(tuple(sorted(theirs)))}) share no IP family: there is nothing to probe",
                     None, "expect between endpoints of a common family (a dual-stack cluster has both)")

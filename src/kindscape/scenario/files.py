@@ -85,7 +85,7 @@ def read_text(path: str, confine: str | None = None) -> str:
             raise FileRefused("it is outside the scenario's directory", OUTSIDE_HINT)
         if info.st_size > MAX_BYTES:
             raise FileRefused(f"it is too large ({info.st_size} bytes)", _LIMIT_HINT)
-        return _decode(_read_bounded(fd))
+        return _decode(_read_bounded(fd, wait=False))
     finally:
         os.close(fd)
 
@@ -105,7 +105,7 @@ def read_stdin() -> str:
         raise FileRefused("it is a terminal", "pipe the scenario in: kindscape validate - < scenario.yaml")
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode)):
         raise FileRefused(f"it is {_kind_of(info.st_mode)}, not a pipe or a regular file")
-    return _decode(_read_bounded(fd))
+    return _decode(_read_bounded(fd, wait=True))
 
 
 def _require_regular(mode: int) -> None:
@@ -113,9 +113,10 @@ def _require_regular(mode: int) -> None:
         raise FileRefused(f"it is {_kind_of(mode)}, not a regular file")
 
 
-def _read_bounded(fd: int) -> bytes:
-    """Up to MAX_BYTES, before the deadline; a descriptor that has nothing yet (a pipe, a
-    /proc file that would block) is waited on with select, never in read."""
+def _read_bounded(fd: int, wait: bool) -> bytes:
+    """Up to MAX_BYTES, before the deadline. A pipe that has nothing yet is waited on
+    (`wait`) with select, never in read; a "regular" file that would block is a kernel
+    file such as /proc/kmsg, not a file on disk: refused at once."""
     deadline = time.monotonic() + READ_SECONDS
     chunks: list[bytes] = []
     size = 0
@@ -123,10 +124,13 @@ def _read_bounded(fd: int) -> bytes:
         left = deadline - time.monotonic()
         if left <= 0:
             raise FileRefused(f"it was not read within {READ_SECONDS:g} s")
+        if wait and not select.select([fd], [], [], min(left, 0.5))[0]:
+            continue  # stdin need not be non-blocking: read only what is there
         try:
             chunk = os.read(fd, min(_CHUNK, MAX_BYTES + 1 - size))
         except BlockingIOError:
-            select.select([fd], [], [], min(left, 0.5))
+            if not wait:
+                raise FileRefused("it would block (a kernel file, not a file on disk)") from None
             continue
         except OSError as exc:
             raise FileRefused(exc.strerror or errno.errorcode.get(exc.errno, "read error")) from None

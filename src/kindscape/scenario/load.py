@@ -37,10 +37,11 @@ class Scenario:
         return self.spec.name
 
 
-def load(path: str | os.PathLike, allow_outside_files: bool = False) -> Scenario:
+def load(path: str | os.PathLike, allow_outside_files: bool = False, name: str | None = None) -> Scenario:
     """Load and validate a scenario file ("-": standard input); raises ScenarioError with
     every problem. The files it references must lie inside its directory tree unless
-    `allow_outside_files` (see files.py: every file is read with limits)."""
+    `allow_outside_files` (see files.py: every file is read with limits). `name`, when
+    given, replaces the file's `name` (the same file twice side by side)."""
     file = str(path)
     shown = STDIN if file == "-" else file
     try:
@@ -48,13 +49,15 @@ def load(path: str | os.PathLike, allow_outside_files: bool = False) -> Scenario
     except files.FileRefused as exc:
         raise ScenarioError([Problem("", f"cannot read the file: {exc.reason}", None, exc.hint)], shown) from None
     access = files.access_for(None if file == "-" else file, allow_outside_files)
-    return loads(text, shown, access=access)
+    return loads(text, shown, access=access, name=name)
 
 
 def loads(text: str, file: str | None = None, base_dir: FsPath | None = None,
-          allow_outside_files: bool = False, access: files.FileAccess | None = None) -> Scenario:
+          allow_outside_files: bool = False, access: files.FileAccess | None = None,
+          name: str | None = None) -> Scenario:
     """Load a scenario from YAML text (referenced files are relative to base_dir, the
-    working directory by default, and must lie inside it unless `allow_outside_files`)."""
+    working directory by default, and must lie inside it unless `allow_outside_files`);
+    `name` replaces the document's `name`, and is checked as it would be."""
     if access is None:
         access = files.FileAccess(FsPath(os.path.realpath(base_dir or os.getcwd())), allow_outside_files)
     doc = parse_yaml(text, file)
@@ -63,6 +66,8 @@ def loads(text: str, file: str | None = None, base_dir: FsPath | None = None,
     if not isinstance(doc.data, dict):
         raise ScenarioError([doc.locator.problem((), "the document must be a mapping",
                                                  None, "start with `apiVersion: kindscape/v1alpha1`")], file)
+    if name is not None:
+        doc.data["name"] = name
     spec, problems = validate_model(ScenarioSpec, doc.data, doc.locator)
     if spec is None:
         raise ScenarioError(problems, file)

@@ -120,10 +120,18 @@ def resolve(ctx: Context, networks: dict[str, tuple], selected: dict[int, list[s
         docker_host=topo.DockerHost(topo.netns_name(scenario, topo.DOCKER_HOST),
                                     tuple(docker.routesTo), tuple(docker.serviceRoutesTo)),
         interconnects=tuple(_interconnects(ctx)),
-        expectations=tuple(topo.Expectation(e.from_, e.to, e.reachable, e.sourcePreserved, e.port,
-                                            e.protocol) for e in ctx.spec.expect),
+        expectations=tuple(expectation(e) for e in ctx.spec.expect),
+        expectation_sets=tuple(topo.ExpectationSet(name, tuple(expectation(e) for e in items))
+                               for name, items in ctx.spec.expectWhen.items()),
     )
     return result
+
+
+def expectation(spec) -> topo.Expectation:
+    """An `expect` item of the file as the topology holds it."""
+    return topo.Expectation(spec.from_, spec.to, spec.reachable, spec.sourcePreserved, spec.port, spec.protocol,
+                            (spec.seenSource,) if spec.seenSource is not None else None,
+                            tuple(spec.answeredBy) if spec.answeredBy is not None else None)
 
 
 def _reserve_host_addresses(ctx: Context, alloc: Allocator) -> dict[int, tuple[IPAddr, ...]]:

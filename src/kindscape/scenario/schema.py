@@ -137,6 +137,8 @@ class ExpectSpec(_Spec):
     sourcePreserved: bool | None = None
     port: int | None = None
     protocol: Protocol = "TCP"
+    seenSource: str | None = None
+    answeredBy: list[str] | None = None
 
 
 class ScenarioSpec(_Spec):
@@ -157,3 +159,4 @@ class ScenarioSpec(_Spec):
     workloads: list[WorkloadSpec] = Field(default_factory=list)
     networkPolicies: list[NetworkPolicyEntrySpec] = Field(default_factory=list)
     expect: list[ExpectSpec] = Field(default_factory=list)
+    expectWhen: dict[str, list[ExpectSpec]] = Field(default_factory=dict)

@@ -296,13 +296,51 @@ def check_host_refs(ctx: Context, networks: dict[str, tuple]) -> None:
     check_cluster_refs(ctx, docker.serviceRoutesTo, ("dockerHost", "serviceRoutesTo"))
 
 
+def expectation_lists(spec: ScenarioSpec) -> list[tuple[Path, list]]:
+    """`expect` and every set of `expectWhen`, each with its path in the file."""
+    return [(("expect",), spec.expect)] + [(("expectWhen", name), items) for name, items in spec.expectWhen.items()]
+
+
 def check_expect_refs(ctx: Context) -> None:
-    """Every `expect` endpoint must name something (by name; addresses are not needed)."""
-    for index, item in enumerate(ctx.spec.expect):
-        for key, selector in (("from", item.from_), ("to", item.to)):
-            problem = endpoint_problem(ctx, selector, source=key == "from")
+    """Every expectation's endpoints must name something (by name; addresses are not
+    needed), in `expect` and in every set of `expectWhen`."""
+    for name in ctx.spec.expectWhen:
+        if not naming.SCENARIO_NAME_RE.match(name) or len(name) > 63:
+            ctx.add(("expectWhen", name), "invalid expectation set name", name,
+                    "lower-case letters, digits and '-', e.g. partitioned-east-west")
+    for at, items in expectation_lists(ctx.spec):
+        for index, item in enumerate(items):
+            for key, selector in (("from", item.from_), ("to", item.to)):
+                problem = endpoint_problem(ctx, selector, source=key == "from")
+                if problem:
+                    ctx.add(at + (index, key), problem[0], selector, problem[1])
+            _check_seen_and_answered(ctx, at + (index,), item)
+
+
+def _check_seen_and_answered(ctx: Context, at: Path, item) -> None:
+    """seenSource: an address or an endpoint; answeredBy: pods, for a Service target."""
+    if item.seenSource is not None:
+        try:
+            ipaddress.ip_address(item.seenSource)
+        except ValueError:
+            problem = endpoint_problem(ctx, item.seenSource, source=True)
             if problem:
-                ctx.add(("expect", index, key), problem[0], selector, problem[1])
+                ctx.add(at + ("seenSource",), f"neither an address nor an endpoint: {problem[0]}",
+                        item.seenSource, problem[1])
+        if not item.reachable:
+            ctx.add(at + ("seenSource",), "an unreachable target sees no source", item.seenSource,
+                    "leave seenSource out, or expect reachable: true")
+    if item.answeredBy is None:
+        return
+    if endpoints.service_selector(item.to) is None:
+        ctx.add(at + ("answeredBy",), "answeredBy is for a Service target", item.to,
+                "give `to` as <cluster>/svc/<name> (or nodeport/, lb/)")
+    for index, backend in enumerate(item.answeredBy):
+        problem = endpoint_problem(ctx, backend, source=True)
+        if problem:
+            ctx.add(at + ("answeredBy", index), problem[0], backend, problem[1])
+        elif "/" not in backend or backend.endswith(("/pods", "/nodes")):
+            ctx.add(at + ("answeredBy", index), "a backend is one pod", backend, "e.g. cluster-a-worker/pod1")
 
 
 def endpoint_problem(ctx: Context, selector: str, source: bool) -> tuple[str, str | None] | None:

@@ -18,7 +18,7 @@ from ..netpol import ServedPort
 from ..topology import Cluster, Node
 from . import policyschema
 from .policyschema import PolicyReader
-from .validate import MAX_PODS_PER_NODE, Context
+from .validate import MAX_PODS_PER_NODE, Context, expectation_lists
 from .yamlsource import Path
 
 BUILTIN_NAMESPACES = ("default", "kube-system")
@@ -81,9 +81,10 @@ def check(ctx: Context) -> None:
                     item.labels[NAME_LABEL], f"leave it out or set it to {item.name}")
     _check_workloads(ctx, clusters, reader)
     _check_capacity(ctx)
-    for index, item in enumerate(ctx.spec.expect):
-        if item.port is not None and not 1 <= item.port <= 65535:
-            ctx.add(("expect", index, "port"), "port out of range", item.port, "1 to 65535")
+    for at, items in expectation_lists(ctx.spec):
+        for index, item in enumerate(items):
+            if item.port is not None and not 1 <= item.port <= 65535:
+                ctx.add(at + (index, "port"), "port out of range", item.port, "1 to 65535")
 
 
 def _check_workloads(ctx: Context, clusters: list[str], reader: PolicyReader) -> None:

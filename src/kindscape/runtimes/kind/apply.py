@@ -27,6 +27,7 @@ from .links import apply as apply_links
 from .ops import (PROBE_SELECTOR, Connect, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Phase,
                   ProbePods, RunHost, StartWorkloads)
 from .records import Records
+from .policies import ApplyNamespaces, ApplyPolicies
 from .services import ApplyServices
 from .waits import KINDNET, AwaitApiserver, AwaitNodeAddress, AwaitRollouts, RestartKindnet
 
@@ -77,6 +78,8 @@ class KindApplier:
                 self._probe_pods(op)
             case ApplyServices():
                 self._services(op)
+            case ApplyNamespaces() | ApplyPolicies():
+                self.kube(op.cluster).apply(op.manifest())
             case StartWorkloads():
                 self._workloads(op)
             case ApplyLinks():
@@ -178,7 +181,7 @@ class KindApplier:
         spaces.update({h.name: h.netns for h in real.hosts})
         spec = {"scenario": self.plan.scenario,
                 "listeners": [{"ns": netns_path(self.docker, spaces[item.endpoint]),
-                               "endpoint": item.endpoint, "ports": list(item.ports)}
+                               "endpoint": item.endpoint, "ports": list(item.ports), "udp": list(item.udp_ports)}
                               for item in op.listeners]}
         record = processes.start_server(spec, statefile.scenario_dir(self.plan.scenario), WORKLOADS)
         self.state.processes.append(record)

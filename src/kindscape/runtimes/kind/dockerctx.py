@@ -80,3 +80,17 @@ def client(sdk, endpoint: Endpoint, timeout: int):
     if endpoint.source == "DOCKER_HOST":
         return sdk.DockerClient(timeout=timeout, **sdk.utils.kwargs_from_env())
     return sdk.DockerClient(base_url=endpoint.host, tls=endpoint.tls or False, timeout=timeout)
+
+
+def not_here(endpoint: str, info: dict) -> str:
+    """Why the daemon's containers are not on this machine (the kind runtime enters their
+    namespaces through /proc/<pid>), or "" when they are."""
+    system = str(info.get("OperatingSystem") or "")
+    if "Docker Desktop" in system:
+        return (f"the Docker daemon at {endpoint} is Docker Desktop ({system}): its containers run in "
+                "a VM, whose namespaces kindscape cannot enter; use Docker Engine on this machine")
+    if endpoint.startswith(("tcp://", "ssh://", "http://", "https://")):
+        return (f"the Docker daemon at {endpoint} is reached over the network: kindscape enters the "
+                "containers' namespaces on this machine; use the local daemon (unset DOCKER_HOST, "
+                "or `docker context use` a local one)")
+    return ""

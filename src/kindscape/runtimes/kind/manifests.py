@@ -29,9 +29,18 @@ def probe_pods(op: ProbePods, image: str) -> str:
                      "tolerations": [{"operator": "Exists"}],
                      "terminationGracePeriodSeconds": 0,
                      "containers": [{"name": "probe", "image": image,
-                                     "imagePullPolicy": "IfNotPresent"}]},
+                                     "imagePullPolicy": "IfNotPresent", **_ports(pod.ports)}]},
         })
     return "".join("---\n" + yaml.safe_dump(doc, sort_keys=False) for doc in docs)
+
+
+def _ports(ports) -> dict:
+    """A workload's ports, declared on its container: kube-network-policies resolves named
+    ports from them (kindscape's server listens on them inside the pod)."""
+    if not ports:
+        return {}
+    return {"ports": [{"containerPort": port, "protocol": protocol, **({"name": name} if name else {})}
+                      for port, protocol, name in ports]}
 
 
 def with_cert_sans(config: str, addresses: list[str]) -> str:

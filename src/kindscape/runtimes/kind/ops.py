@@ -310,7 +310,8 @@ class ProbePod:
     name: str  # the Kubernetes pod's name
     endpoint: str
     node: str
-    labels: tuple[tuple[str, str], ...] = ()  # the Services that select it (services.py)
+    labels: tuple[tuple[str, str], ...] = ()  # a workload's, and the Services' that select it (services.py)
+    ports: tuple[tuple[int, str, str], ...] = ()  # a workload's (port, protocol, name): named ports
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,8 @@ class ProbePods:
 @dataclass(frozen=True)
 class Listener:
     endpoint: str
-    ports: tuple[int, ...]
+    ports: tuple[int, ...]  # TCP
+    udp_ports: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -352,6 +354,7 @@ class StartWorkloads:
 
     def shell(self) -> str:
         ports = sorted({p for item in self.listeners for p in item.ports})
+        udp = sorted({p for item in self.listeners for p in item.udp_ports})
         return (f"# start the workload server: echo listeners for {len(self.listeners)} endpoints "
-                f"on TCP {', '.join(map(str, ports))}, each inside its container's or pod's "
-                "network namespace (one process on the Docker host)")
+                f"on TCP {', '.join(map(str, ports))}" + (f" and UDP {', '.join(map(str, udp))}" if udp else "")
+                + ", each inside its container's or pod's network namespace (one process on the Docker host)")

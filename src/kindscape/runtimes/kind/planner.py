@@ -18,7 +18,7 @@ from ...plan.services import pod_ports
 from ...plan.ops import Plan, Route
 from ...scenario.families import kind_ula_subnet
 from ...topology import KIND_NETWORK, Attachment, Host, Node, Topology
-from . import manifests, services
+from . import manifests, policies, services
 from .links import plan_link_ops
 from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCENARIO_LABEL, Connect,
                   ContainerGateway, ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute,
@@ -39,16 +39,16 @@ class Settings:
     probe_image: str = ""  # "": the node's own sandbox (pause) image
 
 
-def _refuse_workloads(topology: Topology) -> None:
-    """Namespaces, workloads and NetworkPolicies are made by the netns runtime only, so far:
-    said before anything is created, rather than making probe pods of the wrong kind."""
-    used = [what for what, found in (
-        ("workloads", any(p.workload for p in topology.pods)),
-        ("namespaces", any(len(c.namespaces) > 2 for c in topology.clusters)),
-        ("networkPolicies", any(c.policies for c in topology.clusters))) if found]
+def _refuse_sctp(topology: Topology) -> None:
+    """kindscape's workload server serves TCP and UDP: an SCTP port is refused before
+    anything is created (the netns runtime refuses it where the kernel lacks SCTP)."""
+    used = [f"{pod.name} port {p.port}/SCTP" for pod in topology.pods for p in pod.ports if p.protocol == "SCTP"]
     if used:
-        raise KindscapeError(f"the kind runtime does not create {', '.join(used)} yet; "
-                             "use the netns runtime (--runtime netns) for this scenario")
+        raise KindscapeError(f"{', '.join(used[:3])}: the kind runtime serves workload ports on TCP and UDP only")
+
+
+def _served(ports: tuple[int, ...], pod, protocol: str) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(ports + tuple(p.port for p in pod.ports if p.protocol == protocol)))
 
 
 def host_container(scenario: str, host: str) -> str:
@@ -56,7 +56,7 @@ def host_container(scenario: str, host: str) -> str:
 
 
 def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
-    _refuse_workloads(topology)
+    _refuse_sctp(topology)
     names = _Names(topology, settings)
     steps: list = []
     steps += _networks(topology, names)
@@ -74,8 +74,10 @@ def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
         steps += _await_moves(cluster)
     steps += _routes(topology, names)
     steps += _no_masquerade(topology)
+    steps += policies.plan_namespaces(topology)  # before the pods (same phase, in order)
     steps += _workloads(topology, settings)
     steps += services.plan_services(topology, PROBE_NAMESPACE)
+    steps += policies.plan_policies(topology)
     steps += plan_link_ops(topology, {h.name: names.containers[h.netns] for h in topology.hosts})
     steps += [Discover(ref) for ref in _references(steps, names)]
     steps.sort(key=lambda op: op.phase)  # stable: the order above within a phase
@@ -210,6 +212,13 @@ def _await_moves(cluster) -> list:
     steps += [AwaitNodeAddress(cluster.name, n.name, tuple(map(str, n.internal_ips))) for n in moved]
     if moved:
         steps.append(RestartKindnet(cluster.name, tuple(n.name for n in moved)))
+    for node in moved:  # what the old kindnet pod may have routed meanwhile (through lo)
+        for index, cidr in enumerate(node.pod_cidrs):
+            ip = next(a for a in node.internal_ips if a.version == cidr.version)
+            steps.append(Exec(node.name, _ip(cidr.version) + ("route", "del", PodCIDR(cluster.name, node.name, index),
+                                                              "via", str(ip)),
+                              "kindnet's old pod took its own node for a remote one", "No such process",
+                              Phase.NODE_ADDRESS))
     return steps
 
 
@@ -267,13 +276,16 @@ def _workloads(topology: Topology, settings: Settings) -> list:
         system = ("daemonset/kube-proxy",) if cluster.kube_proxy_mode != "none" else ()
         steps.append(AwaitRollouts(cluster.name, system + ("deployment/coredns",)))
         labels = services.pod_labels(cluster, PROBE_NAMESPACE)
-        pods = tuple(ProbePod(services.probe_pod_name(pod.name), pod.name, pod.node, labels.get(pod.name, ()))
-                     for pod in cluster.pods)
-        if pods:
-            image: Value = settings.probe_image or SandboxImage(cluster.nodes[0].name)
-            steps.append(ProbePods(cluster.name, PROBE_NAMESPACE, image, pods))
+        by_namespace: dict[str, list[ProbePod]] = {}
+        for pod in cluster.pods:
+            namespace, name = services.kube_pod(pod, PROBE_NAMESPACE)
+            by_namespace.setdefault(namespace, []).append(ProbePod(
+                name, pod.name, pod.node, pod.labels + labels.get(pod.name, ()),
+                tuple((p.port, p.protocol, p.name) for p in pod.ports)))
+        image: Value = settings.probe_image or SandboxImage(cluster.nodes[0].name)
+        steps += [ProbePods(cluster.name, namespace, image, tuple(pods)) for namespace, pods in by_namespace.items()]
     ports = pod_ports(topology)  # 8080 and every targetPort of the Services selecting the pod
-    listeners = [Listener(p.name, ports[p.name]) for p in topology.pods]
+    listeners = [Listener(p.name, _served(ports[p.name], p, "TCP"), _served((), p, "UDP")) for p in topology.pods]
     listeners += [Listener(n.name, (PROBE_PORT,)) for n in topology.nodes]
     listeners += [Listener(h.name, (PROBE_PORT,)) for h in topology.hosts]
     steps.append(StartWorkloads(tuple(listeners)))

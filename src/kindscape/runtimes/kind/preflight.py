@@ -8,15 +8,20 @@ import ipaddress
 import json
 
 from ...errors import KindscapeError
-from ...runner import run
+from ...runner import logged, run
 from ...topology import Topology
 from .docker_side import DockerSide
+from .dockerctx import not_here
 from .ops import SCENARIO_LABEL
 from .planner import KIND_NETWORK, Settings, host_container
 from .records import volume_name
 
 
 def check_docker_state(docker: DockerSide, topology: Topology, settings: Settings) -> None:
+    with logged("docker info"):
+        elsewhere = not_here(docker.endpoint, docker.client.info())
+    if elsewhere:
+        raise KindscapeError(f"the kind runtime cannot start: {elsewhere}")
     problems: list[str] = []
     problems += _kind_network(docker, topology, settings)
     problems += _taken_names(docker, topology)

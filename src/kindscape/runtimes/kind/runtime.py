@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from ...plan import clusterdns
 from ...plan.ops import Plan
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
-from ...runner import require, run
+from ...runner import logged, require, run
 from ...state import ScenarioState
 from ...topology import Impairment, Topology
 from ..base import Progress, no_progress
@@ -189,7 +190,8 @@ class KindRuntime:
         else:
             full = ["nsenter", f"--net={netns_path(self.docker, endpoint_ns)}", *argv]
         output = {"capture_output": True, "text": True} if capture else {}
-        return subprocess.run(full, check=False, **output)
+        with logged(shlex.join(full)):  # not runner.run: the command's failure is its caller's answer
+            return subprocess.run(full, check=False, **output)
 
     def _node_search(self, node: str) -> list[str]:
         """The search domains of the node's resolv.conf (Docker's, or KIND's dnsSearch)."""

@@ -35,6 +35,14 @@ def probe_pod_name(endpoint: str) -> str:
     return f"ks-{endpoint.replace('/', '-')}"
 
 
+def kube_pod(pod, pod_namespace: str) -> tuple[str, str]:
+    """(namespace, name) of a pod in Kubernetes: a workload's replica in its namespace under
+    its own name; the pods of podsPerNode as probe pods in `pod_namespace`."""
+    if pod.workload:
+        return pod.namespace, pod.kube_name
+    return pod_namespace, probe_pod_name(pod.name)
+
+
 @dataclass(frozen=True)
 class Backend:
     pod: str  # the Kubernetes pod's name
@@ -88,24 +96,27 @@ def plan_services(topology: Topology, pod_namespace: str) -> list:
 
 def _object(cluster: Cluster, service, pod_namespace: str) -> ServiceObject:
     families = tuple(s.version for s in cluster.service_subnets)
-    nodes = {pod.name: pod.node for pod in cluster.pods}
-    backends = tuple(Backend(probe_pod_name(name), nodes[name],
-                             tuple(PodIP(cluster.name, pod_namespace, probe_pod_name(name), index)
-                                   for index in range(len(families))))
-                     for name in service.backends)
+    pods = {pod.name: pod for pod in cluster.pods}
+    placed = [(kube_pod(pods[name], pod_namespace), pods[name].node) for name in service.backends]
+    backends = tuple(Backend(name, node, tuple(PodIP(cluster.name, namespace, name, index)
+                                               for index in range(len(families))))
+                     for (namespace, name), node in placed)
+    selects = all(namespace == service.namespace for (namespace, _), _ in placed)
     return ServiceObject(service.name, service.namespace, service.type, service.port, service.target_port,
                          service.node_port, tuple(map(str, service.cluster_ips)), families,
-                         service.external_name, service.namespace == pod_namespace, backends)
+                         service.external_name, selects, backends)
 
 
 def pod_labels(cluster: Cluster, pod_namespace: str) -> dict[str, tuple[tuple[str, str], ...]]:
     """The labels each probe pod (by endpoint) carries for the Services that select it."""
     found: dict[str, list[tuple[str, str]]] = {}
+    pods = {pod.name: pod for pod in cluster.pods}
     for service in cluster.services:
-        if service.namespace != pod_namespace or service.type == "ExternalName":
+        if service.type == "ExternalName":
             continue
         for pod in service.backends:
-            found.setdefault(pod, []).append((SERVICE_LABEL + service.name, BACKEND))
+            if kube_pod(pods[pod], pod_namespace)[0] == service.namespace:
+                found.setdefault(pod, []).append((SERVICE_LABEL + service.name, BACKEND))
     return {pod: tuple(labels) for pod, labels in found.items()}
 
 

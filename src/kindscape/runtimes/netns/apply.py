@@ -24,7 +24,7 @@ from functools import partial
 from ...errors import RuntimeFailure
 from ...plan import ops
 from ...plan.render import command
-from ...runner import run
+from ...runner import logged, run
 from . import nsfs
 from .netlink import Failure, NetlinkSocket
 
@@ -182,10 +182,12 @@ class Applier:
 
     def _flush_all(self, step: str) -> None:
         busy = [ns for ns, sock in self.sockets.items() if sock.pending]
-        for done, ns in enumerate(busy, start=1):
-            _raise(self.sockets[ns].flush(), ns)
-            if done % 64 == 0 or done == len(busy):
-                self.progress(step, done, len(busy))
+        messages = sum(self.sockets[ns].pending for ns in busy)
+        with logged(f"netlink {step}: {messages} messages in {len(busy)} namespaces"):
+            for done, ns in enumerate(busy, start=1):
+                _raise(self.sockets[ns].flush(), ns)
+                if done % 64 == 0 or done == len(busy):
+                    self.progress(step, done, len(busy))
 
 
 def _write_files(files: list[ops.WriteFile]) -> None:

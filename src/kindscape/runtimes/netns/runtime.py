@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from collections.abc import Callable, Sequence
 
@@ -12,11 +13,11 @@ from ...errors import KindscapeError, StateError
 from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
-from ...runner import require
+from ...runner import logged, require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import Progress, no_progress
-from . import nsfs, processes
+from . import liveness, nsfs, processes
 
 WORKLOADS = "workloads"
 
@@ -138,6 +139,7 @@ class NetnsRuntime:
         check_privileges()
         sources = sorted({task.source_ns for task in tasks})
         _require_namespaces(state, sources)
+        liveness.require_workloads(state)
         try:
             return prober.run(tasks, timeout=timeout, progress=progress)
         except OSError:  # a namespace went away while probing (`down` is at work): its file
@@ -149,6 +151,7 @@ class NetnsRuntime:
         """What `trace` asks: routes, rulesets, sockets and sysctls of the namespaces."""
         check_privileges()
         _require_namespaces(state, state.namespaces)
+        liveness.require_workloads(state)  # trace reads the listening sockets
         from .introspect import NetnsKernel
         return NetnsKernel()
 
@@ -156,10 +159,11 @@ class NetnsRuntime:
              capture: bool) -> subprocess.CompletedProcess:
         check_privileges()
         _require_namespaces(state, [endpoint_ns])
+        liveness.require_workloads(state)  # what the command reaches is the server's
         full = [require("ip"), "netns", "exec", endpoint_ns, *argv]
-        if capture:
-            return subprocess.run(full, capture_output=True, text=True, check=False)
-        return subprocess.run(full, check=False)
+        output = {"capture_output": True, "text": True} if capture else {}
+        with logged(shlex.join(full)):  # not runner.run: the command's failure is its caller's answer
+            return subprocess.run(full, check=False, **output)
 
     def health(self, state: ScenarioState) -> list[str]:
         problems = [f"{r['role']} server (pid {r['pid']}) is not running"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 from .cliargs import COMMANDS, VERBOSE, Command
 
@@ -14,44 +15,94 @@ from .cliargs import COMMANDS, VERBOSE, Command
 LIFECYCLE = ("validate", "plan", "up", "check", "trace", "status", "list", "exec", "capture",
              "impair", "partition", "heal", "graph", "down", "schema", "completion")
 
-ABOUT = "Multi-cluster KIND network scenarios from one file: up, check, down."
-FOOTER = """\
-Commands marked (root) need root: run them with sudo, or as they are from a root shell.
-Exit status: 0 success; 1 the answer is no (invalid file, an expectation not met, not
-delivered); 2 a usage error; 3 anything else (no such scenario, no privileges, a failure).
+ABOUT = """\
+kindscape makes multi-cluster KIND network scenarios real on one Linux machine, from one
+declarative file: clusters on Docker-style networks, routes between them, external hosts,
+Services, impairments; then checks who reaches whom.
 
-Run `kindscape COMMAND --help` for a command's arguments.
-Example: kindscape up examples/multi-cluster.yaml && kindscape check multi-cluster"""
+Usage:
+  kindscape COMMAND [ARGS...] [-o table|json|yaml] [-v]"""
+FOOTER = """\
+(root): needs root: run it with sudo, or as it is from a root shell.
+Exit status: 0 success; 1 the answer is no (invalid file, an expectation not met, not
+delivered both ways); 2 a usage error; 3 anything else (no such scenario, no privileges,
+a failure).
+
+Example:
+  kindscape up examples/multi-cluster.yaml && kindscape check multi-cluster
+
+Use "kindscape COMMAND --help" for more about a command."""
+WIDTH = 100
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=30, width=100)
+        super().__init__(prog, max_help_position=30, width=WIDTH)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is a JSON (or YAML) document on stdout when the command line asked for
+    -o json (or yaml), as every other error is; exit status 2 either way."""
+
+    argv: list[str] = []
+
+    def error(self, message: str):  # type: ignore[override]
+        wanted = _document_output(self.argv)
+        if wanted is None:
+            super().error(message)
+        from .commands import print_doc
+        print_doc({"ok": False, "error": f"{self.prog}: {message}"}, wanted)
+        raise SystemExit(2)
+
+
+def _document_output(argv: list[str]) -> str | None:
+    for at, word in enumerate(argv):
+        value = argv[at + 1] if word in ("-o", "--output") and at + 1 < len(argv) else \
+            word.partition("=")[2] if word.startswith("--output=") else word[2:] if word.startswith("-o") else None
+        if value in ("json", "yaml"):
+            return value
+    return None
+
+
+class _RootParser(_Parser):
+    """`kindscape --help` as kind's and kubectl's read: what it is, the commands in the
+    order of a scenario's life, one line each, then the flags."""
+
+    def format_help(self) -> str:
+        lines = [ABOUT, "", "Commands:"]
+        for name in LIFECYCLE:
+            spec = COMMANDS[name]
+            lines.append(f"  {name:<11} {spec.summary}{' (root)' if spec.root else ''}")
+        lines += ["", "Flags:", "  -h, --help      help for kindscape (COMMAND --help: for a command)",
+                  f"  -v, --verbose   {VERBOSE.help}", "      --version   print the version", "", FOOTER]
+        return "\n".join(lines) + "\n"
 
 
 def _load_commands() -> None:
     from . import commands, commands_links, commands_run, commands_tools  # noqa: F401  (they register)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `only`, just that command's part (what a run of it needs:
+    building all sixteen costs a few milliseconds of every start)."""
     _load_commands()
-    parser = argparse.ArgumentParser(prog="kindscape", description=ABOUT, epilog=FOOTER,
-                                     formatter_class=_Formatter, add_help=False)
+    parser = _RootParser(prog="kindscape", formatter_class=_Formatter, add_help=False)
     parser.add_argument("-h", "--help", action="help", help="show this help (or a command's: COMMAND --help)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     VERBOSE.add_to(parser)
-    sub = parser.add_subparsers(dest="_command", metavar="COMMAND", title="commands")
-    for name in LIFECYCLE:
+    sub = parser.add_subparsers(dest="_command", metavar="COMMAND", title="commands",
+                                parser_class=_Parser)
+    for name in (only,) if only else LIFECYCLE:
         _add_command(sub, COMMANDS[name])
     return parser
 
 
 def _add_command(sub, spec: Command) -> None:
-    summary = spec.summary + (" (root)" if spec.root else "")
-    description = summary + ("\n\n" + spec.details if spec.details else "")
+    blocks = [spec.summary + ".", "\n".join(_wrapped(line) for line in spec.details.split("\n") if line)]
     if spec.root:
-        description += "\n\nNeeds root: run it with sudo, or from a root shell as it is."
-    parser = sub.add_parser(spec.name, help=summary, description=description, formatter_class=_Formatter)
+        blocks.append("Needs root: run it with sudo, or as it is from a root shell.")
+    description = "\n\n".join(block for block in blocks if block)
+    parser = sub.add_parser(spec.name, help=spec.summary, description=description, formatter_class=_Formatter)
     for arg in spec.args:
         arg.add_to(parser)
     # -v works after the command too; SUPPRESS keeps a -v given before it.
@@ -59,10 +110,16 @@ def _add_command(sub, spec: Command) -> None:
                         help=VERBOSE.help)
 
 
+def _wrapped(line: str) -> str:
+    return textwrap.fill(line, WIDTH - 2, subsequent_indent="  " if line.startswith("Example") else "")
+
+
 def parse(argv: list[str]) -> tuple[Command, dict] | None:
     """The command and its function's keyword arguments; None when there is no command
     (--version, or nothing given: help). Usage errors exit 2 (argparse)."""
-    parser = build_parser()
+    _load_commands()
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+    _Parser.argv = argv
     namespace, extra = parser.parse_known_args(argv)
     _take_trailing(parser, namespace, extra)
     if namespace.version:

@@ -42,7 +42,9 @@ class Arg:
         if self.flag:
             parser.add_argument(*self.flags, dest=self.dest, action="store_true", help=self.help)
             return
-        extra: dict[str, Any] = {"help": self.help, "metavar": self.metavar}
+        shown = self.default not in (None, [], "table", "text") and self.flags
+        extra: dict[str, Any] = {"help": self.help + (" (default: %(default)s)" if shown else ""),
+                                 "metavar": self.metavar}
         if self.nargs is not None:
             extra["nargs"] = self.nargs
         if self.type is not None:

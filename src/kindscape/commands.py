@@ -86,7 +86,7 @@ def load_scenario(file: str, name: str | None = None, allow_outside_files: bool 
     return api.load(file, name=name, allow_outside_files=allow_outside_files)
 
 
-@command("validate", "Check scenario files; creates nothing (exit 1 if any is invalid)",
+@command("validate", "Check scenario files; create nothing (exit 1 if one is invalid)",
          FILE.with_(dest="files", nargs="+", metavar="FILE", help="scenario files, or - for standard input"),
          OUTPUT, ALLOW_OUTSIDE)
 def validate(files: list[str], output: str, allow_outside_files: bool) -> None:
@@ -124,7 +124,7 @@ def _validated(file: str, allow_outside_files: bool) -> dict[str, Any]:
             "warnings": [w.to_json() for w in scenario.warnings]}
 
 
-@command("plan", "Print what `up` would do, as the equivalent ip/nft (or docker/kind/kubectl) commands",
+@command("plan", "Print the ip/nft (or docker/kind/kubectl) commands `up` would run",
          FILE, RUNTIME, RENAME,
          OUTPUT.with_(default="text", choices=("text", "json", "yaml"),
                       help="text: the commands, as a script; json or yaml: the operations"), ALLOW_OUTSIDE,
@@ -132,16 +132,16 @@ def _validated(file: str, allow_outside_files: bool) -> dict[str, Any]:
 def plan(file: str, runtime: str, rename: str | None, output: str, allow_outside_files: bool) -> None:
     with guard("table" if output == "text" else output):
         from . import api
-        from .plan import render
         steps = api.plan(load_scenario(file, rename, allow_outside_files), runtime)
+        renderer = api.get_runtime(runtime)  # each runtime renders its own operations
         if output == "text":
-            sys.stdout.write(render.script(steps))
+            sys.stdout.write(renderer.plan_script(steps))
         else:
             from .render.documents import camel_keys
-            print_doc(camel_keys(render.to_json(steps)), output)
+            print_doc(camel_keys(renderer.plan_json(steps)), output)
 
 
-@command("up", "Create the scenario (progress on stderr); on failure or Ctrl-C, remove what was made",
+@command("up", "Create a scenario from a file; on failure or Ctrl-C, remove what was made",
          FILE, RUNTIME, RENAME, OUTPUT, ALLOW_OUTSIDE, root=True,
          details="A scenario of the same name that is up is an error: take it down first, or use --name.")
 def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_files: bool) -> None:
@@ -160,7 +160,7 @@ def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_f
         emit(doc, output, table)
 
 
-@command("check", "Probe who reaches whom; exit 0 when every expectation is met, 1 otherwise",
+@command("check", "Probe who reaches whom; exit 1 when an expectation is not met",
          NAME,
          Arg("all", "probe every pod, node and host to every pod and host", flags=("--all",), flag=True),
          Arg("timeout", "seconds before a probe counts as unreachable", flags=("--timeout",), default=1.0,
@@ -174,8 +174,11 @@ def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_f
              "of expectations", flags=("--expect",), metavar="SET|FILE", complete="files"),
          OUTPUT, root=True,
          details="Probes every pair an expectation names; with --all, or when the file has no expectations, "
-                 "every pod, node and host to every pod and host.\nIn the matrix, `nat N` means reachable "
-                 "but the receiver saw another source address than the sender's (masqueraded), N probes.")
+                 "every pod, node and host to every pod and host. --expect SET verifies a set of the file's "
+                 "expectWhen instead (e.g. partitioned-east-west after `kindscape partition`).\n"
+                 "In the matrix a cell is reached/probed; `nat N`: N of the reached saw another source "
+                 "address than the sender's (masqueraded).\n"
+                 "Exit status: 0 every expectation met, 1 one not met, 3 the check could not run.")
 def check(name: str, all: bool, timeout: float, measure: bool, probes: int, explain: bool, expect: str | None,
           output: str) -> None:
     with guard(output):
@@ -198,7 +201,7 @@ def check(name: str, all: bool, timeout: float, measure: bool, probes: int, expl
         raise SystemExit(0 if report.ok else 1)
 
 
-@command("status", "Scenarios that are up: clusters, nodes, pods, hosts, addresses",
+@command("status", "Show scenarios that are up: clusters, nodes, pods, hosts, addresses",
          NAME.with_(nargs="?", help="a scenario that is up (default: every one)"), OUTPUT, root=True)
 def status(name: str | None, output: str) -> None:
     with guard(output):
@@ -222,7 +225,7 @@ def _status_table(doc: dict, name: str | None) -> None:
               f"being made or removed, or left by a crash; `kindscape down {other['name']}` removes it")
 
 
-@command("list", "One line per scenario on this machine: name, runtime, phase, size, age", OUTPUT, root=True)
+@command("list", "List the scenarios on this machine, one line each", OUTPUT, root=True)
 def list_(output: str) -> None:
     with guard(output):
         from . import api
@@ -255,7 +258,7 @@ def _age(seconds: float | None) -> str:
     return f"{int(seconds)}s"
 
 
-@command("down", "Remove everything the scenario created, even after a crash of `up`",
+@command("down", "Remove everything a scenario created, even after a crash; 0 if not up",
          NAME.with_(nargs="?", help="a scenario (up, or what a crash left)"),
          Arg("all", "every scenario this machine has state for", flags=("--all",), flag=True),
          Arg("force", "when a state file is damaged or another kindscape version's: remove what carries "

@@ -19,7 +19,7 @@ _SETTING_HELP = {
 }
 
 
-@command("impair", "Set the impairment between two sides of a running scenario (both ways), or --clear it",
+@command("impair", "Set (or --clear) delay, loss, rate... between two sides of a scenario",
          NAME, SIDE, OTHER_SIDE,
          *(Arg(key, _SETTING_HELP[key], flags=(f"--{key}",), metavar="VALUE") for key in SETTINGS),
          Arg("clear", "remove the impairment between A and B", flags=("--clear",), flag=True),
@@ -37,7 +37,7 @@ def impair(name: str, a: str, b: str, clear: bool, output: str, **given: str | N
         _links_changed(lambda progress: lab.impair(a, b, clear=clear, progress=progress, **settings), output)
 
 
-@command("partition", "Cut all traffic between two sides of a running scenario until `heal`",
+@command("partition", "Cut all traffic between two sides of a scenario, until `heal`",
          NAME, SIDE, OTHER_SIDE, OUTPUT, root=True)
 def partition(name: str, a: str, b: str, output: str) -> None:
     with guard(output):
@@ -46,7 +46,7 @@ def partition(name: str, a: str, b: str, output: str) -> None:
         _links_changed(lambda progress: lab.partition(a, b, progress=progress), output)
 
 
-@command("heal", "Restore the traffic between two sides that `partition` cut",
+@command("heal", "Restore the traffic `partition` cut between two sides",
          NAME, SIDE, OTHER_SIDE, OUTPUT, root=True)
 def heal(name: str, a: str, b: str, output: str) -> None:
     with guard(output):
@@ -61,7 +61,7 @@ def _links_changed(change, output: str) -> None:
         doc = change(progress)
 
     def table(doc: dict) -> None:
-        from .render.links import links_table
+        from .render.link_tables import links_table
         shown = links_table(doc)
         console().print(shown if shown is not None else f"{doc['name']}: no impairments or partitions")
     emit({"ok": True, **doc} if output != "table" else doc, output, table)

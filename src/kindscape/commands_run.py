@@ -11,7 +11,7 @@ ENDPOINT = Arg("endpoint", "a pod (cluster-a-worker/pod1), node, host or docker-
                complete="endpoints")
 
 
-@command("trace", "The path a new connection takes, hop by hop and back; exit 0 when delivered both ways",
+@command("trace", "Show the path a connection takes, hop by hop and back, and why",
          NAME,
          Arg("source", "where the connection starts: a pod, node, host, docker-host or an address",
              metavar="FROM", complete="endpoints"),
@@ -21,7 +21,11 @@ ENDPOINT = Arg("endpoint", "a pod (cluster-a-worker/pod1), node, host or docker-
              type=positive_int, metavar="PORT"),
          Arg("protocol", "TCP (default) or UDP", flags=("--protocol",), default="TCP", choices=("TCP", "UDP"),
              metavar="PROTO"),
-         OUTPUT, root=True)
+         OUTPUT, root=True,
+         details="Each hop with the route, NAT and rule that decided it, and the return path; computed "
+                 "from the live namespaces' routes and nft rules, nothing is sent.\n"
+                 "Exit status: 0 delivered both ways, 1 not.\n"
+                 "Example: kindscape trace multi-cluster cluster-a-worker/pod1 cluster-b-worker/pod1")
 def trace(name: str, source: str, target: str, port: int | None, protocol: str, output: str) -> None:
     with guard(output):
         from . import api
@@ -34,14 +38,17 @@ def trace(name: str, source: str, target: str, port: int | None, protocol: str, 
         raise SystemExit(0 if report.ok else 1)
 
 
-@command("exec", "Run a command in an endpoint, or in parallel in each of a group: exec NAME EP -- CMD...",
+@command("exec", "Run a command in a node, pod or host, or in each of a group",
          NAME,
          ENDPOINT.with_(metavar="ENDPOINT|GROUP", complete="groups",
                         help="a pod, node, host or docker-host; or a group (cluster-a/pods, cluster-a/nodes): "
                              "each output line is then prefixed with its endpoint"),
          Arg("command", "the command and its arguments, after --", metavar="-- CMD", nargs="..."),
          root=True,
-         details="Exit status: the command's; for a group, the highest of theirs.")
+         details="A group (cluster-a/pods, cluster-a/nodes) runs CMD in each endpoint in parallel, at most 8 "
+                 "at a time; each output line is prefixed with its endpoint.\n"
+                 "Exit status: the command's; for a group, the highest of theirs.\n"
+                 "Example: kindscape exec multi-cluster cluster-a/pods -- ip -4 -o addr show dev eth0")
 def exec_(name: str, endpoint: str, command: list[str]) -> None:
     with guard():
         from . import api
@@ -57,7 +64,7 @@ def exec_(name: str, endpoint: str, command: list[str]) -> None:
         raise SystemExit(max(result.returncode for result in done.values()))
 
 
-@command("capture", "Capture packets on an endpoint's interfaces to a pcap file (tcpdump)",
+@command("capture", "Capture an endpoint's packets to a pcap file (tcpdump)",
          NAME, ENDPOINT,
          Arg("interface", "one interface (default: all of the endpoint's)", flags=("-i", "--interface"),
              metavar="IFACE"),

@@ -9,7 +9,7 @@ from .cliargs import ALLOW_OUTSIDE, RENAME, Arg, command
 from .commands import guard, load_scenario
 
 
-@command("graph", "Draw the scenario: networks, clusters, nodes, pods, hosts, interconnects, Services",
+@command("graph", "Draw a scenario (running or a file) as .svg, .png or .dot",
          Arg("source", "a scenario that is up, a scenario file, or - for standard input",
              metavar="NAME|FILE", complete="names-or-files"),
          Arg("output", "the picture to write; its suffix picks the format", flags=("-o", "--output"),
@@ -29,7 +29,7 @@ def graph(source: str, output: str | None, rename: str | None, allow_outside_fil
         sys.stderr.write(f"graph: wrote {written}\n")
 
 
-@command("schema", "Print the JSON Schema of the scenario file, for editors",
+@command("schema", "Print the JSON Schema of scenario files, for editors",
          Arg("path", "print where the installed schema file is instead", flags=("--path",), flag=True),
          details="kindscape schema > kindscape.schema.json")
 def schema(path: bool) -> None:
@@ -40,7 +40,7 @@ def schema(path: bool) -> None:
     sys.stdout.write(editor_schema.schema_text())
 
 
-@command("completion", "Print the shell completion script: source <(kindscape completion bash)",
+@command("completion", "Print the shell completion script (bash, zsh)",
          Arg("shell", "the shell", choices=("bash", "zsh")),
          details="Completes commands, options, scenario names, endpoints, groups, sides and files.\n"
                  "bash: source <(kindscape completion bash)   (or save it under /etc/bash_completion.d/)\n"

@@ -24,15 +24,20 @@ def _sound(lab) -> checks.CheckReport:
     sampled = checks.check(lab.topology, probe, expectations=[])
     every = checks.check(lab.topology, probe, everything=True, expectations=[])
     by_pair = {checks._key(r.task): r for r in every.results}
-    tasks = checks.tasks_between(endpoints.all_sources(lab.topology), endpoints.all_targets(lab.topology))
+    sources = {s.name: s for s in endpoints.all_sources(lab.topology)}
+    tasks = checks.tasks_between(list(sources.values()), endpoints.all_targets(lab.topology))
     assert len(by_pair) == len(tasks) == sampled.pairs == every.pairs
     assert sampled.sampled and not every.sampled and all(r.represents == 1 for r in every.results)
-    representative = {checks._key(r.task): r for r in sampled.results}
-    for members in sampling.classes(lab.topology, tasks):
-        chosen = representative[checks._key(members[0])]
-        assert chosen.represents == len(members)
-        for task in members:
-            assert _verdict(by_pair[checks._key(task)]) == _verdict(chosen), (task, chosen.task)
+    classifier = sampling.Classifier(lab.topology)
+    members: dict[tuple, list] = {}
+    for task in tasks:
+        members.setdefault(classifier.pair_class(task, sources[task.source]), []).append(task)
+    chosen = {classifier.pair_class(r.task, sources[r.task.source]): r for r in sampled.results}
+    assert len(chosen) == len(members) == sampled.probes
+    for key, tasks_of_class in members.items():
+        assert chosen[key].represents == len(tasks_of_class)
+        for task in tasks_of_class:
+            assert _verdict(by_pair[checks._key(task)]) == _verdict(chosen[key]), (task, chosen[key].task)
     return sampled
 
 

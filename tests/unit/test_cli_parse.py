@@ -92,3 +92,32 @@ def test_the_commands_scripts_run_most_import_no_typer_or_pydantic(argv, tmp_pat
     code = {"check": 3, "up": 1}.get(argv[0], 0)
     loaded = "['pydantic']" if argv[0] == "up" else "[]"
     assert last == f"{code} {loaded}", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["check", "lab", "--bogus", "-o", "json"], "kindscape: unrecognized arguments: --bogus"),
+    (["check", "-o", "json"], "kindscape check: the following arguments are required: NAME"),
+    (["status", "--output=json", "a", "b"], "kindscape: unrecognized arguments: b"),
+], ids=" ".join)
+def test_usage_errors_asked_for_json_are_json_on_stdout(argv, error, capsys):
+    import json
+    with pytest.raises(SystemExit) as exit:
+        cli.parse(argv)
+    out, err = capsys.readouterr()
+    assert exit.value.code == 2 and err == ""
+    assert json.loads(out) == {"ok": False, "error": error}
+
+
+def test_help_lists_the_commands_in_lifecycle_order_and_says_where_root_is_needed(capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.parse(["--help"])
+    text = capsys.readouterr().out
+    assert exit.value.code == 0
+    listed = [line.split()[0] for line in text.split("Commands:\n")[1].split("\n\n")[0].splitlines()]
+    assert listed == ["validate", "plan", "up", "check", "trace", "status", "list", "exec", "capture", "impair",
+                      "partition", "heal", "graph", "down", "schema", "completion"]
+    root = {line.split()[0] for line in text.splitlines() if line.endswith("(root)")}
+    assert root == {"up", "check", "trace", "status", "list", "exec", "capture", "impair", "partition", "heal",
+                    "down"}
+    for spec in COMMANDS.values():  # every argument documented
+        assert all(arg.help for arg in spec.args), spec.name

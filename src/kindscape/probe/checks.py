@@ -135,11 +135,13 @@ def check(topology: Topology, probe: Prober, everything: bool = False,
     if everything or not wanted:
         sources, targets = endpoints.all_sources(topology), endpoints.all_targets(topology)
         _remember(groups, sources + targets)
-        every = [t for t in tasks_between(sources, targets) if _key(t) not in all_tasks]
-        members = [[t] for t in every] if everything else sampling.classes(topology, every)
-        for found in members:
-            all_tasks[_key(found[0])] = found[0]
-            represents[_key(found[0])] = len(found)
+        if everything:
+            for task in tasks_between(sources, targets):
+                all_tasks.setdefault(_key(task), task)
+        else:  # no expectations: nothing probed yet, every pair is in one class
+            for task, count in sampling.classes(topology, sources, targets):
+                all_tasks[_key(task)] = task
+                represents[_key(task)] = count
     ordered = list(all_tasks.values())
     by_key = {_key(r.task): r for r in probe(ordered)}
     for key, count in represents.items():

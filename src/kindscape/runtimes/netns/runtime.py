@@ -6,30 +6,43 @@ import os
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from ... import privileges
 from ... import state as statefile
 from ...errors import KindscapeError, StateError
+from ...linux import nsfs, processes
+from ...locations import Location
 from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
+from ...progress import Progress, no_progress
 from ...runner import logged, require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
-from ..base import Progress, no_progress
-from . import liveness, nsfs, processes
+from ..base import EXEC, IMPAIR, TRACE
+from . import liveness
+
+if TYPE_CHECKING:
+    from .planner import NetnsPlan
 
 WORKLOADS = "workloads"
+REMOVERS = 32  # threads removing namespaces and files in `down` (they mostly wait)
 
 
 class NetnsRuntime:
     name = "netns"
+    capabilities = frozenset({TRACE, IMPAIR, EXEC})
+
+    def check_privileges(self) -> None:
+        check_privileges()
 
     def preflight(self, topology: Topology) -> None:
         check_privileges()
         require("nft")
         require("nsenter")  # impairments (links.py) and trace (introspect.py) enter with it
-        from .kernel import check_protocols
+        from ..kernel_needs import check_protocols
         check_protocols(topology)
         self.check_links([(f"impairments[{i}] (between {item.sides[0]} and {item.sides[1]})", item)
                           for i, item in enumerate(topology.impairments)])
@@ -40,11 +53,21 @@ class NetnsRuntime:
                 f"namespace {clashes[0]} already exists ({len(clashes)} of scenario "
                 f"{topology.scenario!r}): left by a crash? run `kindscape down {topology.scenario}`")
 
-    def plan(self, topology: Topology) -> ops.Plan:
-        from ...plan import planner
+    def plan(self, topology: Topology) -> NetnsPlan:
+        from . import planner
         return planner.plan(topology)
 
-    def up(self, plan: ops.Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
+    def plan_script(self, plan: ops.Plan) -> str:
+        from .render import script
+        return script(plan)
+
+    def plan_json(self, plan: ops.Plan) -> dict:
+        from .render import to_json
+        return to_json(plan)
+
+    def up(self, topology: Topology, plan: NetnsPlan, state: ScenarioState, progress: Progress,
+           save: Callable[[], None]) -> Topology:
+        """The namespaces are the planned ones: the topology is up as planned."""
         # Record before creating: a crash at any point leaves a state `down` can use.
         state.namespaces = plan.namespaces()
         state.files = plan.files()
@@ -74,23 +97,29 @@ class NetnsRuntime:
             applier.files()
         finally:
             applier.close()
-        from ...plan.links import LinkRules, Shaping
+        from ...plan.link_faults import LinkRules, Shaping
         self.set_links(state, plan.of(Shaping) + plan.of(LinkRules), [], progress)
         for server in servers:
             progress("workloads", 0, 1)
             server.wait_ready()
             progress("workloads", 1, 1)
+        return topology
+
+    def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
+        from ...plan.link_faults import plan_links
+        return plan_links(topology, impairments, partitions)
 
     def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
         """Refuse impairments (None: a partition) this kernel cannot do, naming the feature."""
         if items:
-            from . import kernel
-            kernel.check(items)
+            from .. import kernel_needs
+            kernel_needs.check(items)
 
     def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
         """Make the scenario's impairments and partitions match `desired` (link ops)."""
-        from . import links
-        links.apply(desired, previous, progress)
+        from ...linux import shaping
+        from ...plan.link_faults import changes
+        shaping.apply(changes(desired, previous), progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
         check_privileges()
@@ -102,18 +131,16 @@ class NetnsRuntime:
             if processes.stop(record):
                 removed.append(f"process {record['pid']} ({record['role']})")
         names = list(dict.fromkeys(state.namespaces + self._marked_namespaces(state.name, set(state.namespaces))))
-        for done, name in enumerate(names, start=1):
-            if nsfs.remove(name):
-                removed.append(f"namespace {name}")
-            if done % 64 == 0 or done == len(names):
-                progress("namespaces", done, len(names))
-        for path in state.files:
-            try:
-                os.unlink(path)
-                removed.append(f"file {path}")
-            except FileNotFoundError:
-                pass
-            _remove_empty_dirs(os.path.dirname(path))
+        # Each unmount waits for an RCU grace period and each file removal for the
+        # filesystem's journal: ~1 ms apiece, mostly waiting, so many go at once.
+        with ThreadPoolExecutor(max_workers=REMOVERS) as pool:
+            for done, (name, gone) in enumerate(zip(names, pool.map(nsfs.remove, names)), start=1):
+                if gone:
+                    removed.append(f"namespace {name}")
+                if done % 64 == 0 or done == len(names):
+                    progress("namespaces", done, len(names))
+            removed += [f"file {path}" for path, gone in zip(state.files, pool.map(_remove_file, state.files))
+                        if gone]
         for directory in state.extra.get("directories", []):
             _remove_empty_dirs(directory)
         return removed
@@ -155,12 +182,12 @@ class NetnsRuntime:
         from .introspect import NetnsKernel
         return NetnsKernel()
 
-    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+    def exec(self, state: ScenarioState, where: Location, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         check_privileges()
-        _require_namespaces(state, [endpoint_ns])
+        _require_namespaces(state, [where])
         liveness.require_workloads(state)  # what the command reaches is the server's
-        full = [require("ip"), "netns", "exec", endpoint_ns, *argv]
+        full = [require("ip"), "netns", "exec", where, *argv]
         output = {"capture_output": True, "text": True} if capture else {}
         with logged(shlex.join(full)):  # not runner.run: the command's failure is its caller's answer
             return subprocess.run(full, check=False, **output)
@@ -203,7 +230,7 @@ def check_privileges() -> None:
 
 def _with_mark(names: list[str], mark: str) -> list[str]:
     """The namespaces among `names` whose lo carries `mark`."""
-    from .netlink import NetlinkSocket
+    from ...linux.netlink import NetlinkSocket
 
     def look(_name: str) -> bool:
         sock = NetlinkSocket.open()
@@ -250,6 +277,7 @@ def _missing_directories(files: list[str], made: frozenset[str] = frozenset()) -
     return sorted(missing, key=lambda d: (-d.count("/"), d))
 
 
+<<<<<<< HEAD
 def _made_by_scenarios(besides: str) -> frozenset[str]:
     """The directories the other scenarios with state here made for their files."""
     made: set[str] = set()
@@ -262,6 +290,17 @@ def _made_by_scenarios(besides: str) -> frozenset[str]:
             if other is not None:
                 made.update(other.extra.get("directories", []))
     return frozenset(made)
+=======
+def _remove_file(path: str) -> bool:
+    """Remove a file the scenario wrote, and its directory when that is left empty."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    finally:
+        _remove_empty_dirs(os.path.dirname(path))
+    return True
+>>>>>>> main
 
 
 def _remove_empty_dirs(directory: str) -> None:

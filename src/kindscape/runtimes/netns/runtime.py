@@ -277,7 +277,6 @@ def _missing_directories(files: list[str], made: frozenset[str] = frozenset()) -
     return sorted(missing, key=lambda d: (-d.count("/"), d))
 
 
-<<<<<<< HEAD
 def _made_by_scenarios(besides: str) -> frozenset[str]:
     """The directories the other scenarios with state here made for their files."""
     made: set[str] = set()
@@ -290,7 +289,8 @@ def _made_by_scenarios(besides: str) -> frozenset[str]:
             if other is not None:
                 made.update(other.extra.get("directories", []))
     return frozenset(made)
-=======
+
+
 def _remove_file(path: str) -> bool:
     """Remove a file the scenario wrote, and its directory when that is left empty."""
     try:
@@ -300,7 +300,6 @@ def _remove_file(path: str) -> bool:
     finally:
         _remove_empty_dirs(os.path.dirname(path))
     return True
->>>>>>> main
 
 
 def _remove_empty_dirs(directory: str) -> None:

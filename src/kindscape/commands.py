@@ -171,7 +171,7 @@ def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_f
              type=positive_int, metavar="N"),
          Arg("explain", "one line per failed expectation saying why (from trace)", flags=("--explain",), flag=True),
          Arg("expect", "verify this set instead of `expect`: a set of the file's `expectWhen`, or a file "
-             "of expectations", flags=("--expect",), metavar="SET|FILE", complete="files"),
+             "of expectations", flags=("--expect",), metavar="SET|FILE", complete="sets-or-files"),
          OUTPUT, root=True,
          details="Probes every pair an expectation names; with --all, or when the file has no expectations, "
                  "every pod, node and host to every pod and host. --expect SET verifies a set of the file's "

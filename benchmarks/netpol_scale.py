@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import kindscape  # noqa: E402
-from kindscape.plan import netpol as plan_netpol  # noqa: E402
+from kindscape.plan import netpol_rules as plan_netpol  # noqa: E402
 from kindscape.scenario import loads  # noqa: E402
 
 NAMESPACES = 10

@@ -15,10 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import codec, endpoints
+from . import codec, endpoints, runtimes
 from . import state as statefile
 from .errors import KindscapeError, NoSuchScenario, PrivilegeError, StateError
-from .runtimes.base import Progress, Runtime, no_progress
+from .progress import Progress, no_progress, with_crash_hook
+from .runtimes.base import EXEC, IMPAIR, TRACE, Runtime
+from .runtimes.base import require as capability
 from .state import ScenarioState
 from .topology import Topology
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from .probe.checks import CheckReport
     from .scenario import Scenario
 
-RUNTIMES = ("netns", "kind")
+RUNTIMES = runtimes.NAMES
 
 __all__ = ["Lab", "load", "loads", "up", "attach", "down", "down_all", "status", "plan", "graph", "get_runtime", "list_up",
            "list_scenarios"]
@@ -35,16 +37,7 @@ __all__ = ["Lab", "load", "loads", "up", "attach", "down", "down_all", "status",
 
 def get_runtime(name: str) -> Runtime:
     """The provider of a runtime by name (`netns` or `kind`)."""
-    if name == "netns":
-        from .runtimes.netns.runtime import NetnsRuntime
-        return NetnsRuntime()
-    if name == "kind":
-        try:
-            from .runtimes.kind.runtime import KindRuntime
-        except ImportError:
-            raise KindscapeError("the kind runtime is not available in this version") from None
-        return KindRuntime()
-    raise KindscapeError(f"unknown runtime {name!r}: use one of {', '.join(RUNTIMES)}")
+    return runtimes.provider(name)
 
 
 def load(path: str | os.PathLike, name: str | None = None, allow_outside_files: bool = False) -> "Scenario":
@@ -154,10 +147,8 @@ class Lab:
             return trace(self.topology, kernel, source, target, port, address, protocol)
 
     def _kernel(self):
-        open_kernel = getattr(self.runtime, "kernel", None)
-        if open_kernel is None:
-            raise KindscapeError(f"trace is not available for the {self.state.runtime} runtime")
-        return open_kernel(self.state)
+        capability(self.runtime, TRACE, "trace")
+        return self.runtime.kernel(self.state)
 
     def exec(self, endpoint: str, argv: Sequence[str], capture: bool = True) -> subprocess.CompletedProcess:
         """Run `argv` inside an endpoint (`cluster-a-worker/pod1`, `cluster-a-worker`, a
@@ -168,6 +159,7 @@ class Lab:
         """
         if isinstance(argv, str):
             raise TypeError(f"argv must be a list of arguments, e.g. {argv.split()!r}, not a string")
+        capability(self.runtime, EXEC, "exec")
         target = _exec_target(self.topology, endpoint)
         return self.runtime.exec(self.state, target, list(argv), capture)
 
@@ -220,23 +212,28 @@ class Lab:
         from .render.status import status_json
         return status_json(self.topology, self.state, self.runtime.health(self.state))
 
-    # Links: impairments and partitions on the running scenario (see faults.py) ---------
+    # Links: impairments and partitions on the running scenario (faults.py, links.py) ---------
     def impair(self, one: str, other: str, clear: bool = False, progress: Progress | None = None,
                **settings: Any) -> dict[str, Any]:
         """Set the impairment between two sides to `settings` (delay="25ms", loss="1%",
         rate="10mbit", ...), or clear it; returns the scenario's links (as `status`)."""
         from . import faults
-        return self._links_changed(faults.impair(self.name, one, other, None if clear else settings,
-                                                  _sink(progress)))
+        capability(self.runtime, IMPAIR, "impair")
+        return self._links_changed(faults.impair(self.name, self.runtime, self.topology, one, other,
+                                                 None if clear else settings, _sink(progress)))
 
     def partition(self, one: str, other: str, progress: Progress | None = None) -> dict[str, Any]:
         """Cut all traffic between two sides until `heal`."""
         from . import faults
-        return self._links_changed(faults.partition(self.name, one, other, _sink(progress)))
+        capability(self.runtime, IMPAIR, "partition")
+        return self._links_changed(faults.partition(self.name, self.runtime, self.topology, one, other,
+                                                    _sink(progress)))
 
     def heal(self, one: str, other: str, progress: Progress | None = None) -> dict[str, Any]:
         from . import faults
-        return self._links_changed(faults.heal(self.name, one, other, _sink(progress)))
+        capability(self.runtime, IMPAIR, "heal")
+        return self._links_changed(faults.heal(self.name, self.runtime, self.topology, one, other,
+                                               _sink(progress)))
 
     def _links_changed(self, links) -> dict[str, Any]:
         self.state = statefile.load(self.name) or self.state
@@ -318,7 +315,10 @@ def _up(scenario, runtime: str, progress: Progress, name: str | None) -> Lab:
         planned = codec.encode(loaded.topology)
         state = ScenarioState(loaded.name, runtime, source=loaded.source, topology=planned)
         try:
-            provider.up(plan_, state, _with_crash_hook(progress), lambda: statefile.save(state))
+            topology = provider.up(loaded.topology, plan_, state, with_crash_hook(progress),
+                                   lambda: statefile.save(state))
+            if topology is not loaded.topology:  # what the machine gave instead of the plan's
+                state.topology = codec.encode(topology)
             state.phase = "up"
             statefile.save(state)
         except BaseException:
@@ -326,29 +326,12 @@ def _up(scenario, runtime: str, progress: Progress, name: str | None) -> Lab:
             statefile.forget(loaded.name)
             lock.remove_on_exit = True
             raise
-    # A runtime may record the topology it found (the kind runtime: the real containers);
-    # when it kept the planned one, the Lab needs no decoding of it.
-    return Lab(state, loaded.topology if state.topology is planned else None)
+    return Lab(state, topology)
 
 
 def _sink(progress: Progress | None) -> Progress:
     """Where progress goes: the caller's callable; None (the default) says nothing."""
     return no_progress if progress is None else progress
-
-
-def _with_crash_hook(progress: Progress) -> Progress:
-    """Test hook for crash safety: KINDSCAPE_TEST_KILL_AT=<step>[:<count>] makes `up`
-    SIGKILL itself when that progress step reaches the count (as a crash would)."""
-    spec = os.environ.get("KINDSCAPE_TEST_KILL_AT")
-    if not spec:
-        return progress
-    step, _, count = spec.partition(":")
-
-    def hooked(name: str, done: int, total: int) -> None:
-        progress(name, done, total)
-        if name == step and done >= int(count or 0):
-            os.kill(os.getpid(), signal.SIGKILL)
-    return hooked
 
 
 def _refuse_existing(name: str) -> None:
@@ -539,12 +522,12 @@ def graph(source: "Scenario | str | os.PathLike", output: str | os.PathLike) -> 
     if isinstance(source, str) and _is_scenario_name(source):
         lab = attach(source)
         title = f"{lab.name}: up ({lab.state.runtime} runtime)"
-        from .faults import current
+        from .links import current
         topology, effects = lab.topology, drawing.link_effects(current(lab.state, lab.topology))
     else:
         loaded = _as_scenario(source)
         title = f"{loaded.name}: planned" + (f" from {loaded.source}" if loaded.source else "")
-        from .faults import Links
+        from .links import Links
         topology, effects = loaded.topology, drawing.link_effects(Links(loaded.topology.impairments))
     return drawing.write(drawing.build(topology, title, effects), output)
 

@@ -10,10 +10,14 @@ import typing
 from functools import cache
 from typing import Any
 
+from . import locations
+
 _IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network)
 
 
 def encode(value: Any) -> Any:
+    if isinstance(value, locations.KINDS):
+        return value.to_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
@@ -49,6 +53,8 @@ def decode(kind: Any, data: Any) -> Any:
 
 
 def _decode_union(options: tuple, data: Any) -> Any:
+    if any(option in locations.KINDS for option in options):
+        return locations.from_json(data)
     if isinstance(data, str):
         if any(o in (ipaddress.IPv4Address, ipaddress.IPv6Address) for o in options):
             return ipaddress.ip_address(data)

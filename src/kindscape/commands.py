@@ -132,13 +132,13 @@ def _validated(file: str, allow_outside_files: bool) -> dict[str, Any]:
 def plan(file: str, runtime: str, rename: str | None, output: str, allow_outside_files: bool) -> None:
     with guard("table" if output == "text" else output):
         from . import api
-        from .plan import render
         steps = api.plan(load_scenario(file, rename, allow_outside_files), runtime)
+        renderer = api.get_runtime(runtime)  # each runtime renders its own operations
         if output == "text":
-            sys.stdout.write(render.script(steps))
+            sys.stdout.write(renderer.plan_script(steps))
         else:
             from .render.documents import camel_keys
-            print_doc(camel_keys(render.to_json(steps)), output)
+            print_doc(camel_keys(renderer.plan_json(steps)), output)
 
 
 @command("up", "Create a scenario from a file; on failure or Ctrl-C, remove what was made",

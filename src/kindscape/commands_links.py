@@ -61,7 +61,7 @@ def _links_changed(change, output: str) -> None:
         doc = change(progress)
 
     def table(doc: dict) -> None:
-        from .render.links import links_table
+        from .render.link_tables import links_table
         shown = links_table(doc)
         console().print(shown if shown is not None else f"{doc['name']}: no impairments or partitions")
     emit({"ok": True, **doc} if output != "table" else doc, output, table)

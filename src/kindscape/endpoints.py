@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from .topology import DOCKER_HOST, Endpoint, Node, Pod, Topology
 
-PROBE_PORT = 8080
 # Which Service types each view of a Service (`<cluster>/<view>/<name>`) can probe.
 SERVICE_VIEWS = {"svc": ("ClusterIP", "NodePort", "LoadBalancer", "Headless"),
                  "nodeport": ("NodePort", "LoadBalancer"),

@@ -1,69 +1,31 @@
 """Changing the links of a scenario that is up: `impair` (set or clear the impairment
 between two sides), `partition` (cut all their traffic) and `heal` (restore it).
 
-The state file holds the scenario's current impairments and partitions (the file's
-impairments until the first change). A change is recorded there before it is applied,
-with what it replaces, so an interrupted change is completed by the next one; `down`
-removes it all with the namespaces."""
+The state file holds the scenario's current impairments and partitions (links.py). A
+change is recorded there before it is applied, with what it replaces, so an interrupted
+change is completed by the next one; `down` removes it all with the namespaces.
+
+Each change is made through the runtime and topology of the scenario's `Lab` (api.py),
+which calls these functions: nothing here makes a Lab of its own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from . import codec, measures, sides
+from . import measures, sides
 from . import state as statefile
 from .errors import KindscapeError, StateError
-from .plan.links import LinkOp, plan_links
-from .runtimes.base import Progress, no_progress
-from .state import ScenarioState
+from .links import Links, Pair, current, record, replacing
+from .progress import Progress, no_progress, with_crash_hook
+from .runtimes.base import Runtime
 from .topology import Impairment, Topology
-
-STATE_KEY = "links"
-
-Pair = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class Links:
-    """A scenario's impairments and partitions, as they are (or are being) applied."""
-
-    impairments: tuple[Impairment, ...] = ()
-    partitions: tuple[Pair, ...] = field(default_factory=tuple)
-
-    def ops(self, topology: Topology) -> list[LinkOp]:
-        return plan_links(topology, self.impairments, self.partitions)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"impairments": [impairment_json(i) for i in self.impairments],
-                "partitions": [{"between": list(p)} for p in self.partitions]}
-
-
-def impairment_json(item: Impairment) -> dict[str, Any]:
-    data: dict[str, Any] = {"between": list(item.sides)}
-    for spec in measures.FIELDS:
-        value = getattr(item, spec.name)
-        data[spec.name] = spec.show(value) if value else None
-    return data
-
-
-def current(state: ScenarioState, topology: Topology) -> Links:
-    """The links as recorded: the file's impairments until a command changed them."""
-    recorded = state.extra.get(STATE_KEY)
-    if recorded is None:
-        return Links(topology.impairments)
-    return codec.decode(Links, {k: recorded[k] for k in ("impairments", "partitions")})
-
-
-def _replacing(state: ScenarioState) -> Links | None:
-    recorded = (state.extra.get(STATE_KEY) or {}).get("replacing")
-    return codec.decode(Links, recorded) if recorded else None
 
 
 # The three changes ------------------------------------------------------------------
-def impair(name: str, one: str, other: str, settings: dict[str, Any] | None,
-           progress: Progress = no_progress) -> Links:
+def impair(name: str, runtime: Runtime, topology: Topology, one: str, other: str,
+           settings: dict[str, Any] | None, progress: Progress = no_progress) -> Links:
     """Set the impairment between two sides to exactly `settings` (a dict of the file's
     keys: delay, jitter, loss, duplicate, corrupt, reorder, rate); None clears it."""
     def change(topology: Topology, links: Links) -> tuple[Links, list]:
@@ -83,20 +45,22 @@ def impair(name: str, one: str, other: str, settings: dict[str, Any] | None,
                                      "clear that one first (`--clear`)")
         item = Impairment(pair, **parsed)
         return replace(links, impairments=kept + (item,)), [(f"impair {one} {other}", item)]
-    return _change(name, change, progress)
+    return _change(name, runtime, topology, change, progress)
 
 
-def partition(name: str, one: str, other: str, progress: Progress = no_progress) -> Links:
+def partition(name: str, runtime: Runtime, topology: Topology, one: str, other: str,
+              progress: Progress = no_progress) -> Links:
     """Cut all traffic between two sides (until `heal`)."""
     def change(topology: Topology, links: Links) -> tuple[Links, list]:
         pair = _pair(topology, one, other)
         if any(_same(topology, p, pair) for p in links.partitions):
             raise KindscapeError(f"{one} and {other} are already partitioned")
         return replace(links, partitions=links.partitions + (pair,)), [(f"partition {one} {other}", None)]
-    return _change(name, change, progress)
+    return _change(name, runtime, topology, change, progress)
 
 
-def heal(name: str, one: str, other: str, progress: Progress = no_progress) -> Links:
+def heal(name: str, runtime: Runtime, topology: Topology, one: str, other: str,
+         progress: Progress = no_progress) -> Links:
     """Restore the traffic a partition cut (impairments stay)."""
     def change(topology: Topology, links: Links) -> tuple[Links, list]:
         pair = _pair(topology, one, other)
@@ -104,43 +68,33 @@ def heal(name: str, one: str, other: str, progress: Progress = no_progress) -> L
         if len(kept) == len(links.partitions):
             raise KindscapeError(f"{one} and {other} are not partitioned" + _listing(links))
         return replace(links, partitions=kept), []
-    return _change(name, change, progress)
+    return _change(name, runtime, topology, change, progress)
 
 
 # Shared machinery ------------------------------------------------------------------
 Change = Callable[[Topology, Links], tuple[Links, list]]
 
 
-def _change(name: str, change: Change, progress: Progress) -> Links:
+def _change(name: str, runtime: Runtime, topology: Topology, change: Change, progress: Progress) -> Links:
     """Under the scenario's lock: compute the new links, check the kernel can do them,
     record them (with what they replace), apply, and record that they are in place."""
-    from .api import Lab, _with_crash_hook
-    progress = _with_crash_hook(progress)
+    progress = with_crash_hook(progress)
     with statefile.locked(name):
         state = statefile.load(name)
         if state is None or state.phase != "up":
             raise StateError(f"no scenario named {name!r} is up")
-        lab = Lab(state)
-        old = current(state, lab.topology)
-        interrupted = _replacing(state)
+        old = current(state, topology)
+        interrupted = replacing(state)
         if interrupted is not None:  # an earlier change may be half-applied: finish it first
-            lab.runtime.set_links(state, old.ops(lab.topology),
-                                  old.ops(lab.topology) + interrupted.ops(lab.topology), progress)
+            runtime.set_links(state, _ops(runtime, topology, old),
+                              _ops(runtime, topology, old) + _ops(runtime, topology, interrupted), progress)
             _record(state, old, None)
-        new, needs = change(lab.topology, old)
-        lab.runtime.check_links(needs)
+        new, needs = change(topology, old)
+        runtime.check_links(needs)
         _record(state, new, old)
-        lab.runtime.set_links(state, new.ops(lab.topology), old.ops(lab.topology), progress)
+        runtime.set_links(state, _ops(runtime, topology, new), _ops(runtime, topology, old), progress)
         _record(state, new, None)
     return new
-
-
-def problems(state: ScenarioState) -> list[str]:
-    """What `status` should say about the links (an interrupted change)."""
-    if _replacing(state) is None:
-        return []
-    return ["a change of impairments or partitions was interrupted and may be half-applied: "
-            "the next impair, partition or heal completes it"]
 
 
 def _setting_problem(settings: dict[str, Any], name: str, message: str, hint: str) -> str:
@@ -149,9 +103,12 @@ def _setting_problem(settings: dict[str, Any], name: str, message: str, hint: st
     return f"--{name}: {message} (got {settings.get(name)!r}); {hint}"
 
 
-def _record(state: ScenarioState, links: Links, replacing: Links | None) -> None:
-    state.extra[STATE_KEY] = {**codec.encode(links),
-                              "replacing": codec.encode(replacing) if replacing else None}
+def _ops(runtime: Runtime, topology: Topology, links: Links) -> list:
+    return runtime.plan_links(topology, links.impairments, links.partitions)
+
+
+def _record(state, links: Links, replaced: Links | None) -> None:
+    record(state, links, replaced)
     statefile.save(state)
 
 

@@ -1,7 +1,7 @@
 """NetworkPolicy (networking.k8s.io/v1) as plain data, and how it decides one connection.
 
 This is the one statement of the semantics, written after kube-network-policies'
-evaluator (what KIND runs): the nft rules of `plan/netpol.py` are generated in the same
+evaluator (what KIND runs): the nft rules of `plan/netpol_rules.py` are generated in the same
 order as `decide` walks the policies, so the rule the kernel matches first is the one
 `decide` names, and `trace` and the tests read their verdicts from here.
 
@@ -136,7 +136,7 @@ class Verdict:
 
     @property
     def comment(self) -> str:
-        """The nft comment of the rule that decided (see plan/netpol.py)."""
+        """The nft comment of the rule that decided (see plan/netpol_rules.py)."""
         if self.policy is None:
             return NOT_SELECTED
         if self.rule is None:

@@ -10,6 +10,9 @@ CAPABILITIES = {"CAP_NET_ADMIN": 12, "CAP_SYS_ADMIN": 21, "CAP_NET_RAW": 13}
 # What the netns runtime needs: links, addresses, routes, nft (NET_ADMIN); unshare, setns
 # and mounts of network namespaces (SYS_ADMIN).
 NETNS = ("CAP_NET_ADMIN", "CAP_SYS_ADMIN")
+# What the kind runtime needs: routes and nft tables on this machine (NET_ADMIN); entering
+# the containers' network namespaces for probes, workloads and impairments (SYS_ADMIN).
+KIND = ("CAP_NET_ADMIN", "CAP_SYS_ADMIN")
 
 
 def effective() -> int:

@@ -4,11 +4,33 @@ otherwise (CI logs stay short)."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from .runtimes.base import Progress
+# What long work reports to: (step, done, total), e.g. ("namespaces", 64, 1000).
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(step: str, done: int, total: int) -> None:
+    """The default progress sink: says nothing."""
+
+
+def with_crash_hook(progress: Progress) -> Progress:
+    """Test hook for crash safety: KINDSCAPE_TEST_KILL_AT=<step>[:<count>] makes the
+    process SIGKILL itself when that progress step reaches the count (as a crash would)."""
+    spec = os.environ.get("KINDSCAPE_TEST_KILL_AT")
+    if not spec:
+        return progress
+    step, _, count = spec.partition(":")
+
+    def hooked(name: str, done: int, total: int) -> None:
+        progress(name, done, total)
+        if name == step and done >= int(count or 0):
+            os.kill(os.getpid(), signal.SIGKILL)
+    return hooked
 
 
 @contextlib.contextmanager

@@ -3,6 +3,11 @@
 Pure data, built once from a validated spec (see `scenario/resolve.py`) and consumed
 by the planner, the runtimes, `check` and `status`. Every tuple of addresses or
 subnets is ordered primary family first (KIND's dual-stack order).
+
+This is the topology as planned. A runtime may realise it with what the machine gives
+instead (the kind runtime: the addresses Docker and Kubernetes pick, the containers'
+namespaces): `Runtime.up` returns the topology as it is up, the state records it, and
+the scenario's `Lab` uses that one.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 
+from .locations import Location, NamedNetns
 from .netpol import NetworkPolicy, PodView, ServedPort
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -18,18 +24,19 @@ IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DOCKER_HOST = "docker-host"
 KIND_NETWORK = "kind"  # KIND's shared Docker network
+PROBE_PORT = 8080  # where every pod, node and host answers probes
 # Namespaces are named <prefix>.<scenario>.<endpoint>. KINDSCAPE_NETNS_PREFIX (with
 # KINDSCAPE_STATE_DIR) lets two independent users of one machine, e.g. two CI jobs, run
 # scenarios of the same name side by side.
 NETNS_PREFIX = os.environ.get("KINDSCAPE_NETNS_PREFIX", "ks") + "."
 
 
-def netns_name(scenario: str, endpoint: str) -> str:
+def netns_name(scenario: str, endpoint: str) -> NamedNetns:
     """The namespace of an endpoint: `ks.<scenario>.<endpoint>` with '/' as '.'.
 
     Scenario names cannot hold '.', so the prefix `ks.<scenario>.` is unique to it.
     """
-    return f"{NETNS_PREFIX}{scenario}.{endpoint.replace('/', '.')}"
+    return NamedNetns(f"{NETNS_PREFIX}{scenario}.{endpoint.replace('/', '.')}")
 
 
 def netns_prefix(scenario: str) -> str:
@@ -73,7 +80,7 @@ class Pod:
     name: str
     node: str
     index: int
-    netns: str
+    netns: Location
     host_ifname: str
     addresses: tuple[IPAddr, ...]
     gateways: tuple[IPAddr, ...]
@@ -108,7 +115,7 @@ class Node:
     name: str
     cluster: str
     role: str
-    netns: str
+    netns: Location
     attachments: tuple[Attachment, ...]
     internal_ips: tuple[IPAddr, ...]
     pod_cidrs: tuple[IPNet, ...]
@@ -179,7 +186,7 @@ class Cluster:
 @dataclass(frozen=True)
 class Host:
     name: str
-    netns: str
+    netns: Location
     attachments: tuple[Attachment, ...]
     routes_to: tuple[str, ...] = ()
     service_routes_to: tuple[str, ...] = ()
@@ -188,7 +195,7 @@ class Host:
 
 @dataclass(frozen=True)
 class DockerHost:
-    netns: str
+    netns: Location
     routes_to: tuple[str, ...] = ()
     service_routes_to: tuple[str, ...] = ()
 
@@ -243,10 +250,10 @@ class Endpoint:
 
     name: str
     kind: str  # pod | node | host | docker-host | service
-    netns: str
+    netns: Location | str  # "" for a Service (it has no namespace of its own)
     addresses: tuple[IPAddr, ...]
     group: str  # what the matrix groups it under: <cluster>/pods, <cluster>/nodes, a host
-    port: int = 8080
+    port: int = PROBE_PORT
 
 
 @dataclass(frozen=True)

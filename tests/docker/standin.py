@@ -93,6 +93,7 @@ class StandInCluster:
         self.pods: dict = {}  # name -> PodStatus
         self.objects: list[dict] = []  # everything else `kubectl apply` got (Services, ...)
         self.labels: dict[str, dict[str, str]] = {}  # each pod's labels
+        self.pod_namespaces: dict[str, str] = {}
         self.kindnet: dict[str, Kindnet] = {}
         self.reconciled = 0.0
         self.created = time.monotonic()
@@ -186,8 +187,12 @@ class StandInKind:
     # the kubelet ------------------------------------------------------------------
     def internal_ips(self, node: str) -> list[str]:
         """The InternalIP the node reports: the --node-ip its running kubelet read."""
-        flags = self.sh(node, f"cat {RUNNING_FLAGS}")
-        return flags.split("--node-ip=")[1].split()[0].strip('"').split(",")
+        for _ in range(3):  # one empty read was seen here (cause unknown): read again, then say what was read
+            flags = self.sh(node, f"cat {RUNNING_FLAGS}")
+            if "--node-ip=" in flags:
+                return flags.split("--node-ip=")[1].split()[0].strip('"').split(",")
+            time.sleep(0.2)
+        raise AssertionError(f"{node}: no --node-ip in the running kubelet's flags: {flags!r}")
 
     # kindnet ----------------------------------------------------------------------
     def _masquerade(self, cluster: StandInCluster) -> None:

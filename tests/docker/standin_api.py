@@ -131,10 +131,11 @@ class StandInKube(Kubectl):
                      "status": {"hostIP": agent.host_ip, "podIP": agent.host_ip,
                                 "containerStatuses": [{"ready": not agent.error, "restartCount": agent.restarts}]}}
                     for node, agent in self.state.kindnet.items()]
-        return [{"metadata": {"name": name, "labels": self.state.labels.get(name, {})},
+        return [{"metadata": {"name": name, "namespace": namespace, "labels": self.state.labels.get(name, {})},
                  "spec": {"nodeName": status.node},
                  "status": {"podIP": status.ips[0], "podIPs": [{"ip": ip} for ip in status.ips]}}
-                for name, status in self.state.pods.items()]
+                for name, status in self.state.pods.items()
+                if self.state.pod_namespaces.get(name, "default") == namespace]
 
     def _apply(self, manifest: str) -> None:
         """Pods get a namespace and an address as kubelet + CNI would give them; every other
@@ -142,6 +143,7 @@ class StandInKube(Kubectl):
         for doc in yaml.safe_load_all(manifest):
             if doc and doc.get("kind") == "Pod":
                 self._pod(doc["metadata"]["name"], doc["spec"]["nodeName"])
+                self.state.pod_namespaces[doc["metadata"]["name"]] = doc["metadata"].get("namespace", "default")
                 self.state.labels[doc["metadata"]["name"]] = dict(doc["metadata"].get("labels") or {})
             elif doc:
                 self.state.objects.append(doc)

@@ -23,7 +23,7 @@ import pytest
 import kindscape
 from kindscape.errors import KernelFeatureMissing
 from kindscape.probe.prober import ProbeTask
-from kindscape.runtimes.netns import kernel
+from kindscape.linux import features as kernel
 from tests.integration.throughput import stream_bits_per_second
 from tests.labs import cli_json, netns_of as _netns
 

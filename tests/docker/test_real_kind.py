@@ -72,3 +72,25 @@ def test_rate_limit_and_partition_on_real_kind(real_kind):
                        if r.task.source.startswith("cluster-a") and r.task.target.startswith("cluster-b"))
         lab.heal("cluster-a", "cluster-b")
         assert lab.check(timeout=3.0).ok
+
+
+def test_moved_nodes_and_hosts_on_kinds_network_on_real_kind(real_kind):
+    """What the stand-in imitates, on the real thing (docs/kind-runtime.md's divergences):
+    hosts on KIND's own `kind` (Docker picks their IPv4 addresses), the apiserver restarted
+    with its new address, kindnet's pods replaced on the moved nodes (HOST_IP is their new
+    InternalIP, no route of their own podCIDR via themselves), default routes on eth0."""
+    import json
+    import re
+    import subprocess
+    with kindscape.up(EXAMPLES / "hosts-and-multihome.yaml", runtime="kind") as lab:
+        report = lab.check(timeout=3.0)
+        assert report.ok, report.failures
+        pods = json.loads(subprocess.run(
+            ["kubectl", "--context", "kind-cluster-b", "-n", "kube-system", "get", "pods", "-l", "app=kindnet",
+             "-o", "json"], capture_output=True, text=True, check=True).stdout)["items"]
+        for node in lab.topology.cluster("cluster-b").nodes:
+            internal = str(node.internal_ips[0])
+            assert [p["status"]["hostIP"] for p in pods if p["spec"]["nodeName"] == node.name] == [internal]
+            own = lab.exec(node.name, ["ip", "route", "show", str(node.pod_cidrs[0])]).stdout
+            assert "via" not in own, own
+            assert re.search(r"\bdev eth0\b", lab.exec(node.name, ["ip", "route", "show", "default"]).stdout)

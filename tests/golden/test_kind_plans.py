@@ -9,7 +9,7 @@ import pytest
 
 from kindscape import api
 from kindscape.errors import KindscapeError
-from kindscape.plan import render
+from kindscape.runtimes.kind import render
 from tests.golden.goldens import compare
 from tests.conftest import EXAMPLES
 from tests.golden.test_plans import SCENARIOS

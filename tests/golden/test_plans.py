@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kindscape import api
-from kindscape.plan import render
+from kindscape.runtimes.netns import render
 from tests.conftest import EXAMPLES
 from tests.golden.goldens import compare
 

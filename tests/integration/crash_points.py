@@ -25,18 +25,18 @@ import threading
 # exists is an error (internals move: update this list), so coverage never shrinks unseen.
 TARGETS = [
     ("kindscape.state", "save"),
-    ("kindscape.runtimes.netns.nsfs", "prepare_netns_dir"),
-    ("kindscape.runtimes.netns.nsfs", "make_mount_points"),  # every mount point, before any unshare
-    ("kindscape.runtimes.netns.nsfs", "_create_here"),  # each namespace, on the namespace makers' threads
-    ("kindscape.runtimes.netns.netlink", "NetlinkSocket.flush"),
+    ("kindscape.linux.nsfs", "prepare_netns_dir"),
+    ("kindscape.linux.nsfs", "make_mount_points"),  # every mount point, before any unshare
+    ("kindscape.linux.nsfs", "_create_here"),  # each namespace, on the namespace makers' threads
+    ("kindscape.linux.netlink", "NetlinkSocket.flush"),
     ("kindscape.runtimes.netns.apply", "run"),  # `nft -f`, on the rulesets' threads
-    ("kindscape.runtimes.netns.links", "run"),  # `tc -batch` / `nft -f` of impairments
-    ("kindscape.runtimes.netns.processes", "start_server"),
-    ("kindscape.runtimes.netns.processes", "spawn_server"),  # the server starts before the namespaces
-    ("kindscape.runtimes.netns.processes", "Server.go"),
-    ("kindscape.runtimes.netns.processes", "_read_ready"),
-    ("kindscape.runtimes.netns.processes", "stop"),
-    ("kindscape.runtimes.netns.nsfs", "remove"),
+    ("kindscape.linux.shaping", "run"),  # `tc -batch` / `nft -f` of impairments
+    ("kindscape.linux.processes", "start_server"),
+    ("kindscape.linux.processes", "spawn_server"),  # the server starts before the namespaces
+    ("kindscape.linux.processes", "Server.go"),
+    ("kindscape.linux.processes", "_read_ready"),
+    ("kindscape.linux.processes", "stop"),
+    ("kindscape.linux.nsfs", "remove"),
     ("kindscape.state", "forget"),
 ]
 LIBC_CALLS = ("mount", "unshare", "umount2", "setns")
@@ -73,7 +73,7 @@ def install(points: Points) -> None:
         if owner is None or not hasattr(owner, leaf):  # moved: say so, or coverage shrinks unseen
             raise LookupError(f"crash point {module_name}.{attribute} no longer exists: update TARGETS")
         setattr(owner, leaf, points.wrap(attribute, getattr(owner, leaf)))
-    libc = getattr(importlib.import_module("kindscape.runtimes.netns.nsfs"), "_libc", None)
+    libc = getattr(importlib.import_module("kindscape.linux.nsfs"), "_libc", None)
     if libc is not None:
         for call in LIBC_CALLS:
             setattr(libc, call, points.wrap(f"libc.{call}", getattr(libc, call)))

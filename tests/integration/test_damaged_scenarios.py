@@ -15,7 +15,7 @@ import pytest
 
 import kindscape
 from kindscape import state as statefile
-from kindscape.runtimes.netns import processes
+from kindscape.linux import processes
 from tests.conftest import EXAMPLES
 
 SEED = EXAMPLES / "multi-cluster.yaml"

@@ -14,7 +14,7 @@ import pytest
 import kindscape
 from kindscape import state as statefile
 from kindscape.errors import KernelFeatureMissing
-from kindscape.runtimes.netns import kernel
+from kindscape.linux import features as kernel
 from tests.conftest import EXAMPLES
 from tests.integration.throughput import stream_bits_per_second
 from tests.labs import cli_json, netns_of as _netns, pairs as _pairs

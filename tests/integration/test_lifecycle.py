@@ -288,7 +288,7 @@ def test_two_ups_of_one_name_at_once_one_wins(no_leaks):
 def test_commands_on_a_scenario_missing_a_namespace_say_so(no_leaks):
     """A namespace removed behind the tool's back (or by a `down` running at the same time):
     check, exec and trace say so and point to `down`, never a traceback."""
-    from kindscape.runtimes.netns import nsfs
+    from kindscape.linux import nsfs
     lab = kindscape.up(SEED)
     try:
         gone = lab.topology.node("cluster-a-worker").pods[0].netns

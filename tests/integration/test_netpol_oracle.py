@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 import kindscape
-from kindscape.runtimes.netns import nsfs
+from kindscape.linux import nsfs
 from kindscape.scenario import loads
 from tests.integration.test_netpol_truth import probe_all
 from tests.netpol_model import EVERY, NAMESPACES, PODS, _ports, policy, scenario

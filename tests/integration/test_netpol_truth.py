@@ -12,7 +12,7 @@ import pytest
 import kindscape
 from kindscape import endpoints
 from kindscape.probe.prober import ProbeTask
-from kindscape.runtimes.netns import nsfs
+from kindscape.linux import nsfs
 from kindscape.scenario import loads
 from tests.machine import snapshot
 from tests.netpol_model import EVERY, Truth, endpoint, matrix, pod_is, policy, scenario

@@ -12,7 +12,7 @@ import pytest
 import kindscape
 from kindscape.errors import KernelFeatureMissing
 from kindscape.probe import checks
-from kindscape.runtimes.netns import nsfs
+from kindscape.linux import nsfs
 from kindscape.scenario import loads
 from kindscape.topology import Expectation
 from tests.conftest import EXAMPLES

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from kindscape.runtimes.netns import nsfs
+from kindscape.linux import nsfs
 from kindscape.topology import NETNS_PREFIX
 
 NAMES = [f"{NETNS_PREFIX}nsfs-test.ns{i}" for i in range(6)]

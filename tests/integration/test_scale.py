@@ -5,8 +5,8 @@ neighbours, and `check` reaches everything."""
 from __future__ import annotations
 
 from benchmarks import scenarios
-from kindscape.runtimes.netns import nsfs
-from kindscape.runtimes.netns.netlink import NetlinkSocket
+from kindscape.linux import nsfs
+from kindscape.linux.netlink import NetlinkSocket
 
 import kindscape
 

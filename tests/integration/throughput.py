@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from kindscape.runtimes.netns import nsfs
+from kindscape.linux import nsfs
 
 PORT = 5201
 WARMUP = 0.5  # seconds left out of the figure: TCP's slow start and htb's initial burst

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 import kindscape
-from kindscape.plan import ops, planner
+from kindscape.plan import ops
+from kindscape.runtimes.netns import planner
 from kindscape.scenario import loads
 from kindscape.scenario.families import kind_ula_subnet
 from kindscape.scenario.resolve import pod_cidr

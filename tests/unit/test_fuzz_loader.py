@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from kindscape import codec
 from kindscape.errors import ScenarioError
-from kindscape.plan import ops, planner
+from kindscape.plan import ops
+from kindscape.runtimes.netns import planner
 from kindscape.probe import checks
 from kindscape.probe.prober import ProbeResult
 from kindscape.scenario import loads

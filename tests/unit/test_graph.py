@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import kindscape
-from kindscape.faults import Links
+from kindscape.links import Links
 from kindscape.render import graph
 from kindscape.topology import Impairment, Service, Topology
 from tests.conftest import EXAMPLES, ROOT

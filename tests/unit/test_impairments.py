@@ -9,7 +9,8 @@ import pytest
 
 import kindscape
 from kindscape import api, measures, sides
-from kindscape.plan import links, render
+from kindscape.plan import link_faults as links
+from kindscape.runtimes.netns import render
 from kindscape.probe.measure import MeasuredResult, merge
 from kindscape.probe.prober import ProbeResult, ProbeTask
 from kindscape.topology import Impairment

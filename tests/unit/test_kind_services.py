@@ -10,8 +10,9 @@ import yaml
 
 import kindscape
 from kindscape.errors import KernelFeatureMissing
-from kindscape.plan.links import LinkRules, Shaping
-from kindscape.runtimes.kind import links, ops, podexec, services
+from kindscape.plan.link_faults import LinkRules, Shaping
+from kindscape.runtimes.kind import container_links as links, ops, podexec
+from kindscape.runtimes.kind import service_manifests as services
 from kindscape.runtimes.kind.planner import Settings, plan
 from kindscape.scenario.load import loads
 from kindscape.topology import Impairment
@@ -127,7 +128,7 @@ def test_links_are_planned_in_the_containers_namespaces():
     host = [op for op in apply.ops if op.ns == "host"]
     assert {op.dev for op in host if isinstance(op, Shaping)} <= {"$VETH_WEST_CONTROL_PLANE_ETH1",
                                                                   "$VETH_WEST_WORKER_ETH1"}
-    renamed = links.for_this_runtime(list(apply.ops), "sides")
+    renamed = list(apply.ops)  # the plan names the Docker host's tables for the scenario
     tables = {op.table for op in renamed if isinstance(op, LinkRules) and op.ns == "host"}
     assert tables == {"kindscape-impair-sides"}
     assert all(op.text.startswith("table netdev kindscape-impair-sides {") for op in renamed
@@ -144,7 +145,7 @@ def test_scenarios_without_impairments_plan_no_links():
 @pytest.mark.skipif(os.geteuid() != 0, reason="the kernel probe needs root (unshare --net)")
 def test_delay_without_netem_is_refused_by_the_kind_runtime_too():
     from kindscape.runtimes.kind.runtime import KindRuntime
-    from kindscape.runtimes.netns import kernel
+    from kindscape.linux import features as kernel
     if kernel.available("netem"):
         pytest.skip("this kernel has netem: nothing to refuse")
     with pytest.raises(KernelFeatureMissing, match=r"impairments\[0\]: delay needs the kernel's netem qdisc"):

@@ -12,8 +12,8 @@ from pyroute2.netlink.rtnl.ndmsg import ndmsg
 from pyroute2.netlink.rtnl.ndtmsg import ndtmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-from kindscape.runtimes.netns import netlink, rtnl
-from kindscape.runtimes.netns.netlink import NetlinkSocket
+from kindscape.linux import netlink, rtnl
+from kindscape.linux.netlink import NetlinkSocket
 
 
 def _ours(build) -> bytes:

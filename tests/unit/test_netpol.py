@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kindscape import endpoints, netpol
-from kindscape.plan import netpol as plan_netpol
+from kindscape.plan import netpol_rules as plan_netpol
 from kindscape.scenario import loads
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "network-policies.yaml"
@@ -99,7 +99,7 @@ def test_the_rules_are_in_decide_order_and_each_node_holds_only_its_pods():
 
 
 def test_status_and_graph_show_namespaces_workloads_and_policies():
-    from kindscape.render import policies as render_policies
+    from kindscape.render import policy_tables as render_policies
     cluster = loads(EXAMPLE.read_text()).topology.clusters[0]
     doc = render_policies.cluster_json(cluster)
     assert [n["name"] for n in doc["namespaces"]] == ["default", "kube-system", "frontend", "backend", "tools"]
@@ -131,7 +131,7 @@ def test_the_check_table_groups_targets_by_port_and_protocol_when_several():
 def test_the_kind_runtime_applies_each_policy_as_the_object_that_was_read():
     """Rendered back to a v1 object for kubectl, a policy reads as the same policy."""
     from kindscape.errors import Problem  # noqa: F401  (the reader reports through it)
-    from kindscape.runtimes.kind.policies import policy_manifest
+    from kindscape.runtimes.kind.policy_manifests import policy_manifest
     from kindscape.scenario.policyschema import PolicyReader
     from kindscape.scenario.yamlsource import Locator
     from tests.integration.test_netpol_oracle import random_policies

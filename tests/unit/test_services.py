@@ -11,7 +11,8 @@ from dnslib import QTYPE, RCODE, DNSRecord
 
 import kindscape
 from kindscape import endpoints
-from kindscape.plan import clusterdns, kubeproxy, ops, planner
+from kindscape.plan import clusterdns, kubeproxy, ops
+from kindscape.runtimes.netns import planner
 from kindscape.probe import dns
 from kindscape.scenario import loads
 from tests.conftest import EXAMPLES

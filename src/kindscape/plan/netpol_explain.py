@@ -1,4 +1,4 @@
-"""How the policy table of `plan/netpol.py` decides a packet (see `decide.py`), from the
+"""How the policy table of `plan/netpol_rules.py` decides a packet (see `decide.py`), from the
 same `netpol.decide` the rules are generated from: at a node's postrouting hook, egress
 for a connection from one of its pods, then ingress for one to one of its pods."""
 
@@ -8,7 +8,7 @@ from .. import netpol
 from ..netpol import EGRESS, INGRESS
 from ..topology import Cluster, Pod, Topology
 from .decide import Action, Decision, Hook, Packet, Place
-from .netpol import ESTABLISHED, NO_RULE, NODE_OWN, TABLE
+from .netpol_rules import ESTABLISHED, NO_RULE, NODE_OWN, TABLE
 
 BY = f"nft inet {TABLE}"
 

@@ -1,5 +1,7 @@
-"""The plan's operations: plain, frozen data. The planner makes them; runtimes apply them;
-`plan` prints them as the equivalent `ip`/`nft` commands (see `render.py`).
+"""Operations on Linux networking as plain, frozen data: what the shared planning
+functions of plan/ return (routes, rulesets, neighbours, files, listeners), and the
+netns runtime's operations (its planner, runtimes/netns/planner.py, makes them; its
+renderer prints them as the equivalent `ip`/`nft` commands). `Plan` holds any runtime's.
 
 Every namespaced operation names its namespace (`ns`). The phase tells runtimes what
 can be batched: all ops of one phase are independent across namespaces.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Generic, TypeVar
 
 
 class Phase(IntEnum):
@@ -177,10 +180,17 @@ Op = (CreateNamespace | Sysctl | Bridge | Veth | LinkUp | Address | NeighProxy |
       | WriteFile | StartWorkloads)
 
 
+OpT = TypeVar("OpT")
+
+
 @dataclass(frozen=True)
-class Plan:
+class Plan(Generic[OpT]):
+    """A runtime's operations in the order `up` applies them; each runtime has its own
+    operation types (the netns runtime: `Op` above, runtimes/netns/planner.NetnsPlan; the
+    kind runtime: runtimes/kind/ops.py) and its own renderer."""
+
     scenario: str
-    ops: tuple[Op, ...]
+    ops: tuple[OpT, ...]
     # The operations' positions by their exact type, made on the first `of`: appliers ask
     # for a dozen kinds, and a plan of 10,000 namespaces has hundreds of thousands of ops.
     _positions: dict = field(default_factory=dict, compare=False, repr=False)
@@ -193,8 +203,3 @@ class Plan:
         positions = lists[0] if len(lists) == 1 else sorted(p for found in lists for p in found)
         return [self.ops[p] for p in positions]
 
-    def namespaces(self) -> list[str]:
-        return [op.ns for op in self.ops if isinstance(op, CreateNamespace)]
-
-    def files(self) -> list[str]:
-        return [op.path for op in self.ops if isinstance(op, WriteFile)]

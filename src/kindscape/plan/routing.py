@@ -3,21 +3,38 @@ and the `routesTo`/`serviceRoutesTo` routes of hosts and of docker-host."""
 
 from __future__ import annotations
 
+from enum import Enum
+
 from ..topology import Cluster, IPAddr, Node, Topology
 from . import ops
 
 
+class Origin(str, Enum):
+    """Who makes a route on a real KIND machine (a runtime that has the real thing, e.g.
+    kindnet on KIND nodes, leaves those routes to it)."""
+
+    LOOPBACK = "loopback"  # a routing daemon: on-link routes to other nodes' loopbacks
+    KINDNET = "kindnet"  # kindnet: the other nodes' podCIDRs
+    INTERCONNECT = "interconnect"  # the page's interconnect loop
+    HOST = "host"  # a host's routesTo / serviceRoutesTo
+    DOCKER_HOST = "docker-host"  # the Docker host's routesTo / serviceRoutesTo
+
+
 def routes(topology: Topology) -> list[ops.Route]:
-    steps: list[ops.Route] = []
+    return [route for _, route in routes_by_origin(topology)]
+
+
+def routes_by_origin(topology: Topology) -> list[tuple[Origin, ops.Route]]:
+    """Every route, in the order they are made, each with who makes it."""
     # On-link routes to loopbacks first: later routes use loopbacks as next hops.
-    steps += _loopback_routes(topology)
+    found = [(Origin.LOOPBACK, route) for route in _loopback_routes(topology)]
     for cluster in topology.clusters:
         for node in cluster.nodes:
-            steps += _kindnet_routes(cluster, node)
-    steps += _interconnect_routes(topology)
-    steps += _host_routes(topology)
-    steps += _docker_host_routes(topology)
-    return steps
+            found += [(Origin.KINDNET, route) for route in _kindnet_routes(cluster, node)]
+    found += [(Origin.INTERCONNECT, route) for route in _interconnect_routes(topology)]
+    found += [(Origin.HOST, route) for route in _host_routes(topology)]
+    found += [(Origin.DOCKER_HOST, route) for route in _docker_host_routes(topology)]
+    return found
 
 
 def _via(ns: str, dest, gateway: IPAddr, comment: str) -> ops.Route:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..runtimes.base import Progress, no_progress
+from ..progress import Progress, no_progress
 from .prober import ProbeResult, ProbeTask
 
 DEFAULT_PROBES = 20

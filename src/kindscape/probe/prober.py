@@ -17,8 +17,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..runtimes.base import Progress, no_progress
-from ..runtimes.netns import nsfs
+from ..progress import Progress, no_progress
+from ..linux import nsfs
 
 DEFAULT_TIMEOUT = 1.0
 DEFAULT_CONCURRENCY = 512  # sockets in flight: bounded, so fds and memory stay bounded

@@ -20,10 +20,10 @@ from ..errors import KindscapeError
 from ..runner import run
 from ..topology import DOCKER_HOST, Cluster, Topology
 from . import graph_labels as labels
-from .policies import namespaces_label
+from .policy_tables import namespaces_label
 
 if TYPE_CHECKING:
-    from ..faults import Links
+    from ..links import Links
 
 FORMATS = ("svg", "png", "dot")
 CLUSTER_FILLS = ("#e8f1fb", "#eaf6e9", "#fdf0e3", "#f3eafa", "#fbe9ee", "#e6f5f5", "#f7f5e1")
@@ -43,10 +43,10 @@ class LinkEffect:
 
 
 def link_effects(links: "Links") -> list[LinkEffect]:
-    """A scenario's impairments and partitions (`faults.Links`: the file's, or a running
+    """A scenario's impairments and partitions (`links.Links`: the file's, or a running
     scenario's as they are now) as labelled effects, one per pair of sides: a partition
     and an impairment of the same pair share one box."""
-    from ..faults import impairment_json
+    from ..links import impairment_json
     from ..measures import settings_text
     labels_by_pair: dict[tuple[str, str], list[str]] = {}
     for one, other in links.partitions:

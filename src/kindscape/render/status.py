@@ -6,7 +6,7 @@ from typing import Any
 
 from ..state import ScenarioState
 from ..topology import Cluster, Node, Topology
-from . import policies
+from . import policy_tables as policies
 
 
 def _first(values) -> str | None:
@@ -70,7 +70,7 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
 
 
 def status_json(topology: Topology, state: ScenarioState, health: list[str]) -> dict[str, Any]:
-    from ..faults import current, problems
+    from ..links import current, problems
     health = health + problems(state)
     return {
         "name": topology.scenario,

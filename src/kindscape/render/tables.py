@@ -11,7 +11,7 @@ from rich.text import Text
 from ..endpoints import service_selector
 from ..probe.checks import CheckReport
 from ..probe.measure import MeasuredResult
-from .links import links_table, measured_text, probe_count
+from .link_tables import links_table, measured_text, probe_count
 
 
 def _cell(results) -> Text:
@@ -183,7 +183,7 @@ def status_view(doc: dict[str, Any]) -> Group:
                           str(s["port"]), str(s["nodePort"] or "-"),
                           s.get("loadBalancerIP") or s.get("externalName") or "-", str(len(s["backends"])))
         parts.append(table)
-    from .policies import tables as policy_tables
+    from .policy_tables import tables as policy_tables
     parts += policy_tables(doc)
     links = links_table(doc)
     if links is not None:

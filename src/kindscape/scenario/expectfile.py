@@ -13,12 +13,12 @@ from ..errors import KindscapeError, Problem, ScenarioError
 from ..topology import Expectation, Topology
 from . import files
 from .resolve import expectation as resolved
-from .schema import ExpectSpec, _Spec
+from .schema import ExpectSpec, StrictSpec
 from .structure import validate_model
 from .yamlsource import parse_yaml
 
 
-class ExpectationFile(_Spec):
+class ExpectationFile(StrictSpec):
     expect: list[ExpectSpec] = Field(default_factory=list)
 
 

@@ -1,7 +1,12 @@
 """Loading a scenario: YAML -> strict schema -> KIND defaults -> semantic checks -> topology.
 
-Each stage reports every problem it finds, located; a later stage runs only when the
-earlier ones found nothing, so no problem is a side effect of another.
+Every independent problem of a file is reported in one run. Only YAML that does not
+parse stops at once. Structural problems (unknown keys, wrong types) are reported and the
+offending keys taken out (salvage.py); the semantic checks then run on the rest, and
+their problems about what was taken out (consequences, not problems of their own) are
+dropped. A check joins by appending located problems to `ctx.problems` in
+`_check_and_resolve`; that filtering applies to it as is. Allocation (`resolve`) runs
+only on a file without problems: its results would be guesses otherwise.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from pathlib import Path as FsPath
 
 from ..errors import Problem, ScenarioError
 from ..topology import Topology
-from . import checks, families, files, impairments, policies, services, validate, workloads
+from . import families, files, guards, impairments, policies, services, topology_checks, validate, workloads
 from .kindconfig import ClusterNetwork, KindCluster, resolve_network
 from .resolve import resolve
 from .schema import ScenarioSpec
+from .salvage import Undecidable, validate_salvaging
 from .structure import validate_model
 from .yamlsource import Locator, Path, format_path, parse_yaml
 
@@ -61,22 +67,33 @@ def loads(text: str, file: str | None = None, base_dir: FsPath | None = None,
     if access is None:
         access = files.FileAccess(FsPath(os.path.realpath(base_dir or os.getcwd())), allow_outside_files)
     doc = parse_yaml(text, file)
-    if doc.problems:
+    if doc.data is None and doc.problems:  # not YAML: nothing more is decidable
         raise ScenarioError(doc.problems, file)
     if not isinstance(doc.data, dict):
         raise ScenarioError([doc.locator.problem((), "the document must be a mapping",
                                                  None, "start with `apiVersion: kindscape/v1alpha1`")], file)
     if name is not None:
         doc.data["name"] = name
-    spec, problems = validate_model(ScenarioSpec, doc.data, doc.locator)
+    spec, problems, undecidable = validate_salvaging(ScenarioSpec, doc.data, doc.locator)
+    problems = doc.problems + problems  # duplicate keys, then the structure's problems
     if spec is None:
         raise ScenarioError(problems, file)
-    topology, warnings = _check_and_resolve(spec, doc.locator, access)
+    topology, warnings = _check_and_resolve(spec, doc.locator, access, Found(problems, undecidable))
     return Scenario(spec, topology, file, text, tuple(warnings))
 
 
-def _check_and_resolve(spec: ScenarioSpec, locator: Locator, access: files.FileAccess) -> tuple[Topology, list[Problem]]:
-    networks, paths, problems = _kind_configs(spec, locator, access)
+@dataclass
+class Found:
+    """What the stages before the semantic checks found: their problems, and what they
+    made undecidable (salvage.py); the checks' problems about that are dropped."""
+
+    problems: list[Problem]
+    undecidable: Undecidable
+
+
+def _check_and_resolve(spec: ScenarioSpec, locator: Locator, access: files.FileAccess,
+                       found: Found) -> tuple[Topology, list[Problem]]:
+    networks, paths, problems = _kind_configs(spec, locator, access, found.undecidable)
     ctx = validate.Context(spec, locator, networks, paths, problems, files=access)
     validate.check_names(ctx)
     parsed_networks = validate.check_networks(ctx)
@@ -91,11 +108,12 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, access: files.FileA
     ctx.policies = policies.check(ctx)
     services.check_services(ctx)
     impairments.check_values(ctx)
+    ctx.problems = found.problems + found.undecidable.keep(ctx.problems)
     if ctx.problems:
         raise ScenarioError(ctx.problems, locator.file)
     topology = resolve(ctx, parsed_networks, selected)
     if topology is not None:
-        checks.check_topology_refs(ctx, topology)
+        topology_checks.check_topology_refs(ctx, topology)
         topology = impairments.resolve(ctx, topology)
         families.check_route_families(ctx, topology)
         families.check_expect_families(ctx, topology)
@@ -104,7 +122,7 @@ def _check_and_resolve(spec: ScenarioSpec, locator: Locator, access: files.FileA
     return topology, ctx.warnings
 
 
-def _kind_configs(spec: ScenarioSpec, locator: Locator, access: files.FileAccess):
+def _kind_configs(spec: ScenarioSpec, locator: Locator, access: files.FileAccess, undecidable: Undecidable):
     """Each cluster's KIND config (inline or from its file) with KIND's defaults and rules."""
     networks: dict[int, ClusterNetwork | None] = {}
     paths: dict[int, Path] = {}
@@ -116,8 +134,9 @@ def _kind_configs(spec: ScenarioSpec, locator: Locator, access: files.FileAccess
             config, config_locator = _read_kind_file(cluster.configFile, at, locator, access, problems)
         paths[index] = at
         networks[index] = None
-        if config is not None:
+        if config is not None and not undecidable.touches(at):  # else its nodes are unknown
             networks[index] = resolve_network(config, at, config_locator, problems)
+            guards.check_kind_config(config, at, config_locator, access, problems)
     return networks, paths, problems
 
 

@@ -31,7 +31,7 @@ API_VERSION = "networking.k8s.io/v1"
 KIND = "NetworkPolicy"
 _NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _PORT_NAME = re.compile(r"^[-a-z0-9]+$")
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
@@ -147,7 +147,7 @@ class PolicyReader:
                      "a DNS-1123 subdomain: lower-case letters, digits, '-' and '.', at most 253 characters")
             name = None
         if self.typed(namespace, str, path + ("namespace",)) and (len(namespace) > 63
-                                                                   or not _DNS_LABEL.match(namespace)):
+                                                                   or not DNS_LABEL.match(namespace)):
             self.add(path + ("namespace",), "invalid namespace", namespace,
                      "a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters")
         self.labels(meta.get("labels", {}), path + ("labels",))

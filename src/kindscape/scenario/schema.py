@@ -16,32 +16,32 @@ from .kindconfig import KindCluster
 API_VERSION = "kindscape/v1alpha1"
 
 
-class _Spec(BaseModel):
+class StrictSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
 
-class NetworkSpec(_Spec):
+class NetworkSpec(StrictSpec):
     name: str
     subnet: str | None = None
     gateway: str | None = None
     masquerade: bool = True
 
 
-class ClusterSpec(_Spec):
+class ClusterSpec(StrictSpec):
     name: str
     config: KindCluster | None = None
     configFile: str | None = None
     podsPerNode: int = 1
 
 
-class InterconnectSpec(_Spec):
+class InterconnectSpec(StrictSpec):
     clusters: list[str]
     pods: bool = True
     services: bool = False
     masquerade: bool = False
 
 
-class HostSpec(_Spec):
+class HostSpec(StrictSpec):
     name: str
     networks: list[str] = Field(default_factory=lambda: ["kind"])
     address: str | None = None
@@ -49,17 +49,17 @@ class HostSpec(_Spec):
     serviceRoutesTo: list[str] = Field(default_factory=list)
 
 
-class DockerHostSpec(_Spec):
+class DockerHostSpec(StrictSpec):
     routesTo: list[str] = Field(default_factory=list)
     serviceRoutesTo: list[str] = Field(default_factory=list)
 
 
-class RouteSpec(_Spec):
+class RouteSpec(StrictSpec):
     to: str
     via: str
 
 
-class NodeExtrasSpec(_Spec):
+class NodeExtrasSpec(StrictSpec):
     select: str
     networks: list[str] = Field(default_factory=list)
     loopback: str | None = None
@@ -70,7 +70,7 @@ class NodeExtrasSpec(_Spec):
 Measure = str | int | float
 
 
-class ImpairmentSpec(_Spec):
+class ImpairmentSpec(StrictSpec):
     # Values are checked in impairments.py, which explains a bare number ("25": 25 what?).
     between: list[str]
     delay: Measure | None = None
@@ -82,7 +82,7 @@ class ImpairmentSpec(_Spec):
     rate: Measure | None = None
 
 
-class ServiceSpec(_Spec):
+class ServiceSpec(StrictSpec):
     cluster: str
     name: str
     namespace: str = "default"
@@ -98,19 +98,19 @@ class ServiceSpec(_Spec):
 Protocol = Literal["TCP", "UDP", "SCTP"]
 
 
-class NamespaceSpec(_Spec):
+class NamespaceSpec(StrictSpec):
     cluster: str
     name: str
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class WorkloadPortSpec(_Spec):
+class WorkloadPortSpec(StrictSpec):
     port: int
     protocol: Protocol = "TCP"
     name: str | None = None
 
 
-class WorkloadSpec(_Spec):
+class WorkloadSpec(StrictSpec):
     cluster: str
     namespace: str = "default"
     name: str
@@ -120,7 +120,7 @@ class WorkloadSpec(_Spec):
     ports: list[WorkloadPortSpec] = Field(default_factory=lambda: [WorkloadPortSpec(port=80)])
 
 
-class NetworkPolicyEntrySpec(_Spec):
+class NetworkPolicyEntrySpec(StrictSpec):
     # The policy itself is checked field by field as the API server checks it (netpol
     # validation in scenario/policies.py), so it is taken here as plain data.
     cluster: str
@@ -128,7 +128,7 @@ class NetworkPolicyEntrySpec(_Spec):
     file: str | None = None
 
 
-class ExpectSpec(_Spec):
+class ExpectSpec(StrictSpec):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
     from_: str = Field(alias="from")
@@ -141,7 +141,7 @@ class ExpectSpec(_Spec):
     answeredBy: list[str] | None = None
 
 
-class ScenarioSpec(_Spec):
+class ScenarioSpec(StrictSpec):
     """A kindscape scenario: KIND clusters on Docker-style networks, and how they connect."""
 
     apiVersion: Literal["kindscape/v1alpha1"]

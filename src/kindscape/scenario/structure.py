@@ -46,7 +46,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return kept
 
 
-def _data_path(data: Any, loc: tuple) -> Path:
+def data_path(data: Any, loc: tuple) -> Path:
     """Keep the parts of a pydantic location that are real keys or indexes of the data
     (drops union-member tags such as 'str' or 'function-after[...]')."""
     path: list[str | int] = []
@@ -69,7 +69,7 @@ def _is_tag(part: str) -> bool:
 
 
 def _to_problem(model: type[BaseModel], data: Any, err: dict, locator: Locator, prefix: Path) -> Problem:
-    path = _data_path(data, tuple(err["loc"]))
+    path = data_path(data, tuple(err["loc"]))
     kind = err["type"]
     full = prefix + path
     if kind == "extra_forbidden":

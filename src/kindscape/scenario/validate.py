@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from .. import endpoints
 from ..errors import Problem
-from . import families, naming
+from . import families, guards, naming
 from .files import FileAccess
-from .kindconfig import ClusterNetwork, check_cluster_name
+from .kindconfig import CLUSTER_NAME_RE, ClusterNetwork, check_cluster_name
 from .schema import ScenarioSpec
 from .yamlsource import Locator, Path
 
@@ -39,6 +39,16 @@ class Context:
 
     def add(self, path: Path, message: str, value=None, hint: str | None = None) -> None:
         self.problems.append(self.locator.problem(path, message, value, hint))
+
+    def may_name_unknown_node(self, name: str, glob: bool = False) -> bool:
+        """Whether `name` (a selector, or a node glob) may name a node of a cluster whose
+        KIND config is invalid: its nodes are unknown, so whether it names one is undecidable."""
+        for index, info in self.networks.items():
+            cluster = self.spec.clusters[index].name
+            if info is None and (name.startswith((f"{cluster}-", f"{cluster}/")) or glob and any(
+                    fnmatch.fnmatchcase(f"{cluster}-{role}", name) for role in ("control-plane", "worker"))):
+                return True
+        return False
 
     @property
     def all_nodes(self) -> list[str]:
@@ -75,6 +85,9 @@ def check_names(ctx: Context) -> None:
     for index, cluster in enumerate(spec.clusters):
         path = ("clusters", index, "name")
         check_cluster_name(cluster.name, path, ctx.locator, ctx.problems)
+        unsafe = guards.cluster_name_problem(cluster.name)
+        if unsafe and CLUSTER_NAME_RE.match(cluster.name):  # else check_cluster_name said it
+            ctx.add(path, unsafe, cluster.name, "its nodes' names are hostnames and Docker container names")
         if len(cluster.name) > naming.CLUSTER_NAME_MAX:
             ctx.add(path, "cluster name too long", cluster.name,
                     f"at most {naming.CLUSTER_NAME_MAX} characters (node names are hostnames)")
@@ -271,7 +284,7 @@ def check_node_selects(ctx: Context) -> dict[int, list[str]]:
     nodes = ctx.all_nodes
     for index, extra in enumerate(ctx.spec.nodes):
         hit = [n for n in nodes if fnmatch.fnmatchcase(n, extra.select)]
-        if not hit and nodes:
+        if not hit and nodes and not ctx.may_name_unknown_node(extra.select, glob=True):
             ctx.add(("nodes", index, "select"), "matches no node", extra.select,
                     f"KIND node names here: {', '.join(nodes[:6])}{' …' if len(nodes) > 6 else ''}")
         matches[index] = hit
@@ -312,7 +325,7 @@ def check_expect_refs(ctx: Context) -> None:
         for index, item in enumerate(items):
             for key, selector in (("from", item.from_), ("to", item.to)):
                 problem = endpoint_problem(ctx, selector, source=key == "from")
-                if problem:
+                if problem and not ctx.may_name_unknown_node(selector):
                     ctx.add(at + (index, key), problem[0], selector, problem[1])
             _check_seen_and_answered(ctx, at + (index,), item)
 

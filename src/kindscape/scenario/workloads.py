@@ -153,7 +153,7 @@ def _known_cluster(ctx: Context, cluster: str, path: Path, clusters: list[str]) 
 
 
 def _dns_label(ctx: Context, name: str, path: Path, what: str) -> None:
-    if len(name) > 63 or not policyschema._DNS_LABEL.match(name):
+    if len(name) > 63 or not policyschema.DNS_LABEL.match(name):
         ctx.add(path, f"invalid {what}", name,
                 "a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters")
 

@@ -9,7 +9,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from .. import endpoints
-from ..plan.services import announcing
+from ..plan.service_steps import announcing
 from ..topology import DOCKER_HOST, Endpoint, IPAddr, Topology
 
 

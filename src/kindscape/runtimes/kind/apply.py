@@ -11,24 +11,23 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import codec
 from ... import state as statefile
 from ...errors import RuntimeFailure
-from ...plan import links as core_links
 from ...plan.ops import Plan
 from ...runner import run
 from ...state import ScenarioState
 from ...topology import Topology
-from ..base import Progress
-from ..netns import processes
+from ...progress import Progress
+from ...linux import processes
 from .docker_side import DockerSide
 from .facts import Facts, netns_path, real_topology
 from .kind_cli import KindCli
 from .kubectl import Kubectl, PodStatus
-from .links import ApplyLinks
-from .links import apply as apply_links
+from .container_links import ApplyLinks
+from .container_links import apply as apply_links, link_ops
 from .ops import (PROBE_SELECTOR, Connect, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Phase,
                   ProbePods, RunHost, StartWorkloads)
 from .records import Records
-from .policies import ApplyNamespaces, ApplyPolicies
-from .services import ApplyServices
+from .policy_manifests import ApplyNamespaces, ApplyPolicies
+from .service_manifests import ApplyServices
 from .waits import KINDNET, AwaitApiserver, AwaitNodeAddress, AwaitRollouts, RestartKindnet
 
 WORKLOADS = "workloads"
@@ -165,8 +164,8 @@ class KindApplier:
     def _links(self) -> None:
         """The file's impairments, computed from the real topology (the addresses Docker gave)."""
         assert self.real is not None, "the links come after the workloads"
-        desired = core_links.plan_links(self.real, self.real.impairments)
-        apply_links(self.docker, self.plan.scenario, desired, [], self.progress)
+        desired = link_ops(self.real, self.real.impairments)
+        apply_links(self.docker, desired, [], self.progress)
 
     def _workloads(self, op: StartWorkloads) -> None:
         """The real topology first (every endpoint's namespace), then one server process

@@ -2,10 +2,10 @@
 picked, the pods' network namespaces. Looked up (and cached) here; turned into the
 scenario's real topology, which `check`, `status` and `exec` then use.
 
-Endpoints of the real topology name their network namespace symbolically, resolved to
-a path only when used (a restarted container has a new pid):
-`container:<name>` (a node or host container), `container:<node>:<netns>` (a pod's
-namespace inside its node, as containerd named it), `host` (the Docker host itself).
+Endpoints of the real topology live in containers (locations.py): `InContainer(name)` (a
+node or host container), `InContainer(node, netns)` (a pod's namespace inside its node,
+as containerd named it), `HostNamespace()` (the Docker host itself); a location becomes
+a path only when used (a restarted container has a new pid).
 """
 
 from __future__ import annotations
@@ -17,34 +17,33 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ...errors import CommandFailed, RuntimeFailure
+from ...locations import HostNamespace, InContainer, Location
 from ...runner import run
 from ...topology import Attachment, Node, Topology
 from .docker_side import DockerSide
 from .kubectl import Kubectl, NodeStatus, PodStatus
 from .ops import PROBE_SELECTOR, ContainerGateway, ContainerIP, PodCIDR, PodIP, Ref, Value
 
-DOCKER_HOST_NS = "host"
+DOCKER_HOST_NS = HostNamespace()
 
 
-def container_ns(container: str, netns: str = "") -> str:
-    return f"container:{container}:{netns}" if netns else f"container:{container}"
+def container_ns(container: str, netns: str = "") -> InContainer:
+    return InContainer(container, netns)
 
 
-def netns_path(docker: DockerSide, symbol: str, pids: dict[str, int] | None = None) -> str:
+def netns_path(docker: DockerSide, where: Location, pids: dict[str, int] | None = None) -> str:
     """The path of an endpoint's network namespace, as seen from the Docker host (`pids`:
     containers' pids already looked up, e.g. a node's for each of its pods)."""
-    if symbol == DOCKER_HOST_NS:
+    if isinstance(where, HostNamespace):
         return "/proc/self/ns/net"
-    kind, _, rest = symbol.partition(":")
-    container, _, netns = rest.partition(":")
-    if kind != "container" or not container:
-        raise RuntimeFailure(f"not a kind runtime endpoint: {symbol}")
+    if not isinstance(where, InContainer):
+        raise RuntimeFailure(f"not a kind runtime endpoint: {where}")
     pids = {} if pids is None else pids
-    if container not in pids:
-        pids[container] = docker.pid(container)
-    pid = pids[container]
+    if where.container not in pids:
+        pids[where.container] = docker.pid(where.container)
+    pid = pids[where.container]
     # /run, not /var/run: an absolute symlink inside the container would resolve on the host.
-    return f"/proc/{pid}/root/run/netns/{netns}" if netns else f"/proc/{pid}/ns/net"
+    return f"/proc/{pid}/root/run/netns/{where.netns}" if where.netns else f"/proc/{pid}/ns/net"
 
 
 class Facts:

@@ -43,7 +43,7 @@ class Phase(IntEnum):
     LINKS = 13
 
 
-def _var(*parts: str) -> str:
+def shell_var(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", "_".join(parts)).upper()
 
 
@@ -58,7 +58,7 @@ class ContainerIP:
 
     @property
     def var(self) -> str:
-        return _var("IP" if self.family == 4 else "IP6", self.container, self.network)
+        return shell_var("IP" if self.family == 4 else "IP6", self.container, self.network)
 
     def lookup(self) -> str:
         key = "IPAddress" if self.family == 4 else "GlobalIPv6Address"
@@ -77,7 +77,7 @@ class ContainerGateway:
 
     @property
     def var(self) -> str:
-        return _var("GW" if self.family == 4 else "GW6", self.container, self.network)
+        return shell_var("GW" if self.family == 4 else "GW6", self.container, self.network)
 
     def lookup(self) -> str:
         key = "Gateway" if self.family == 4 else "IPv6Gateway"
@@ -95,7 +95,7 @@ class PodCIDR:
 
     @property
     def var(self) -> str:
-        return _var("PODCIDR" if self.index == 0 else f"PODCIDR{self.index}", self.node)
+        return shell_var("PODCIDR" if self.index == 0 else f"PODCIDR{self.index}", self.node)
 
     def lookup(self) -> str:
         path = f"{{.spec.podCIDRs[{self.index}]}}"
@@ -111,7 +111,7 @@ class SandboxImage:
 
     @property
     def var(self) -> str:
-        return _var("SANDBOX_IMAGE", self.node)
+        return shell_var("SANDBOX_IMAGE", self.node)
 
     def lookup(self) -> str:
         return f"docker exec {self.node} {shlex.join(self.argv())}"
@@ -134,7 +134,7 @@ class PodIP:
 
     @property
     def var(self) -> str:
-        return _var("POD_IP" if self.index == 0 else f"POD_IP{self.index}", self.pod)
+        return shell_var("POD_IP" if self.index == 0 else f"POD_IP{self.index}", self.pod)
 
     def lookup(self) -> str:
         path = f"{{.status.podIPs[{self.index}].ip}}"

@@ -14,19 +14,18 @@ from dataclasses import dataclass, fields
 
 from ...errors import KindscapeError
 from ...plan import routing, rules
-from ...plan.services import pod_ports
+from ...plan.service_steps import pod_ports
 from ...plan.ops import Plan, Route
 from ...scenario.families import kind_ula_subnet
-from ...topology import KIND_NETWORK, Attachment, Host, Node, Topology
-from . import manifests, policies, services
-from .links import plan_link_ops
+from ...topology import KIND_NETWORK, PROBE_PORT, Attachment, Host, Node, Topology
+from . import manifests, policy_manifests, service_manifests
+from .container_links import plan_link_ops
 from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCENARIO_LABEL, Connect,
                   ContainerGateway, ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute,
                   Listener, Phase, PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage, StartWorkloads, Value,
                   picked_by_docker)
 from .waits import AwaitApiserver, AwaitNodeAddress, AwaitRollouts, RestartKindnet
 
-PROBE_PORT = 8080
 PROBE_NAMESPACE = "default"
 
 
@@ -74,10 +73,10 @@ def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
         steps += _await_moves(cluster)
     steps += _routes(topology, names)
     steps += _no_masquerade(topology)
-    steps += policies.plan_namespaces(topology)  # before the pods (same phase, in order)
+    steps += policy_manifests.plan_namespaces(topology)  # before the pods (same phase, in order)
     steps += _workloads(topology, settings)
-    steps += services.plan_services(topology, PROBE_NAMESPACE)
-    steps += policies.plan_policies(topology)
+    steps += service_manifests.plan_services(topology, PROBE_NAMESPACE)
+    steps += policy_manifests.plan_policies(topology)
     steps += plan_link_ops(topology, {h.name: names.containers[h.netns] for h in topology.hosts})
     steps += [Discover(ref) for ref in _references(steps, names)]
     steps.sort(key=lambda op: op.phase)  # stable: the order above within a phase
@@ -227,13 +226,11 @@ def _ip(family: int) -> tuple[str, ...]:
 
 
 def _routes(topology: Topology, names: _Names) -> list:
-    """The core's routes, except kindnet's own; on-link routes to loopbacks come with the
-    nodes (before kubelets move to them), the rest after."""
-    kindnet = {r for c in topology.clusters for n in c.nodes for r in routing._kindnet_routes(c, n)}
-    onlink = set(routing._loopback_routes(topology))
+    """The core's routes, except kindnet's own (the real kindnet makes them); on-link
+    routes to loopbacks come with the nodes (before kubelets move to them), the rest after."""
     found = []
-    for route in routing.routes(topology):
-        if route in kindnet:
+    for origin, route in routing.routes_by_origin(topology):
+        if origin is routing.Origin.KINDNET:
             continue
         to, via = names.value(route.to), names.value(route.via) if route.via else ""
         if route.ns == topology.docker_host.netns:
@@ -243,7 +240,7 @@ def _routes(topology: Topology, names: _Names) -> list:
         argv += ("via", via) if via else ()
         argv += _device(route)
         found.append(Exec(names.containers[route.ns], argv, route.comment,
-                          phase=Phase.NODES if route in onlink else Phase.ROUTES))
+                          phase=Phase.NODES if origin is routing.Origin.LOOPBACK else Phase.ROUTES))
     return found
 
 
@@ -255,7 +252,7 @@ def _no_masquerade(topology: Topology) -> list:
     """kindnet's KIND-MASQ-AGENT gets a RETURN for each interconnected podSubnet, first in
     the chain (kindnet only appends its own rules, so ours stay ahead of its MASQUERADE)."""
     found = []
-    for cluster_name, subnets in rules._no_masquerade(topology).items():
+    for cluster_name, subnets in rules.masquerade_exceptions(topology).items():
         for node in topology.cluster(cluster_name).nodes:
             for family in sorted({s.version for s in subnets}):
                 tool = "iptables" if family == 4 else "ip6tables"
@@ -275,10 +272,10 @@ def _workloads(topology: Topology, settings: Settings) -> list:
     for cluster in topology.clusters:
         system = ("daemonset/kube-proxy",) if cluster.kube_proxy_mode != "none" else ()
         steps.append(AwaitRollouts(cluster.name, system + ("deployment/coredns",)))
-        labels = services.pod_labels(cluster, PROBE_NAMESPACE)
+        labels = service_manifests.pod_labels(cluster, PROBE_NAMESPACE)
         by_namespace: dict[str, list[ProbePod]] = {}
         for pod in cluster.pods:
-            namespace, name = services.kube_pod(pod, PROBE_NAMESPACE)
+            namespace, name = service_manifests.kube_pod(pod, PROBE_NAMESPACE)
             by_namespace.setdefault(namespace, []).append(ProbePod(
                 name, pod.name, pod.node, pod.labels + labels.get(pod.name, ()),
                 tuple((p.port, p.protocol, p.name) for p in pod.ports)))

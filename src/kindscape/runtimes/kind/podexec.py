@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..netns import nsfs
+from ...linux import nsfs
 
 CLONE_NEWNS = 0x00020000
 MS_PRIVATE = 1 << 18

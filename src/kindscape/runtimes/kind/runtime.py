@@ -11,26 +11,28 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ... import codec
+from ... import codec, privileges
 from ... import state as statefile
-from ...errors import CommandFailed, KindscapeError, PrivilegeError
+from ...errors import CommandFailed, KindscapeError
+from ...linux import processes
+from ...locations import HostNamespace, InContainer, Location
 from ...plan import clusterdns
 from ...plan.ops import Plan
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
+from ...progress import Progress, no_progress
 from ...runner import logged, require, run
 from ...state import ScenarioState
 from ...topology import Impairment, Topology
-from ..base import Progress, no_progress
-from ..netns import processes
+from ..base import EXEC, IMPAIR
 from .apply import KindApplier
 from .docker_side import DockerSide
-from .facts import DOCKER_HOST_NS, netns_path
+from .facts import netns_path
 from . import podexec
 from .kind_cli import KindCli
 from .kubectl import Kubectl
-from .links import apply as apply_links
-from .links import remove_host_tables
+from .container_links import apply as apply_links
+from .container_links import link_ops, remove_host_tables
 from .ops import SCENARIO_LABEL
 from .planner import KIND_NETWORK, Settings, plan
 from .preflight import check_docker_state
@@ -54,6 +56,7 @@ def settings_from_env() -> Settings:
 
 class KindRuntime:
     name = "kind"
+    capabilities = frozenset({IMPAIR, EXEC})  # trace: not yet (it would read the containers' kernels)
 
     def __init__(self, kind: KindCli | None = None, kube: Callable[[str], Kubectl] = Kubectl,
                  docker: DockerSide | None = None):
@@ -70,36 +73,56 @@ class KindRuntime:
 
     def preflight(self, topology: Topology) -> None:
         """Everything checked before anything is made: root, docker, kind, kubectl, clashes."""
-        if os.geteuid() != 0:
-            raise PrivilegeError("the kind runtime needs root: it enters the containers' network "
-                                 "namespaces for probes and workloads; run with sudo")
+        self.check_privileges()
         self.kind.require()
         require("kubectl")
         self.check_links([(f"impairments[{i}]", item) for i, item in enumerate(topology.impairments)])
         check_docker_state(self.docker, topology, self.settings)
 
+    def check_privileges(self) -> None:
+        privileges.require(privileges.KIND, "the kind runtime",
+                           "to enter the containers' network namespaces and route to them")
+
     def plan(self, topology: Topology) -> Plan:
         return plan(topology, self.settings)
 
-    def up(self, plan_: Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
-        topology = codec.decode(Topology, state.topology)
+    def plan_script(self, plan_: Plan) -> str:
+        from .render import script
+        return script(plan_)
+
+    def plan_json(self, plan_: Plan) -> dict:
+        from .render import to_json
+        return to_json(plan_)
+
+    def up(self, topology: Topology, plan_: Plan, state: ScenarioState, progress: Progress,
+           save: Callable[[], None]) -> Topology:
+        """The real topology: what Docker and Kubernetes gave (see facts.real_topology)."""
         records = Records.start(state, plan_, topology, self.settings.kind_network)
         save()
         self.docker.record_volume(volume_name(state.name), records.volume_labels())
-        KindApplier(plan_, state, records, progress, save, self.docker, self.kind, self.kube,
-                    load_balancer_wait()).apply()
+        applier = KindApplier(plan_, state, records, progress, save, self.docker, self.kind, self.kube,
+                              load_balancer_wait())
+        applier.apply()
+        assert applier.real is not None, "every kind plan starts the workloads, which find the real topology"
+        return applier.real
+
+    def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
+        """In the containers' namespaces of the real topology; the Docker host's tables named
+        for the scenario (container_links.py)."""
+        return link_ops(topology, impairments, partitions)
 
     def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
         """The containers share this machine's kernel: the netns runtime's feature checks."""
         if items:
-            from ..netns import kernel
-            kernel.check(items)
+            from .. import kernel_needs
+            kernel_needs.check(items)
 
     def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
         """Impairments and partitions in the containers' namespaces (see links.py)."""
-        apply_links(self.docker, state.name, desired, previous, progress)
+        apply_links(self.docker, desired, previous, progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
+        self.check_privileges()
         removed: list[str] = []
         directory = statefile.scenario_dir(state.name)
         for record in state.processes + processes.find_servers(directory):
@@ -147,6 +170,7 @@ class KindRuntime:
         return removed
 
     def orphans(self, scenario: str) -> ScenarioState | None:
+        self.check_privileges()
         docker = self.docker
         volumes = docker.labelled_volumes(scenario)
         containers = docker.by_label(SCENARIO_LABEL, scenario)
@@ -160,6 +184,7 @@ class KindRuntime:
 
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
               progress: Progress = no_progress) -> list[ProbeResult]:
+        self.check_privileges()
         paths: dict[str, str] = {}
         pids: dict[str, int] = {}  # one `docker inspect` per container, not per pod on it
         for task in tasks:
@@ -171,24 +196,23 @@ class KindRuntime:
             result.task = task  # report the endpoint's own name for its namespace
         return results
 
-    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+    def exec(self, state: ScenarioState, where: Location, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         """Nodes and hosts: `docker exec` (their own tools and files); pods: the pod's
         network namespace with this machine's tools and the pod's resolv.conf (as `ip netns
         exec`, see podexec.py); docker-host: here."""
-        kind, _, rest = endpoint_ns.partition(":")
-        container, _, pod_netns = rest.partition(":")
-        if endpoint_ns == DOCKER_HOST_NS:
+        self.check_privileges()
+        if isinstance(where, HostNamespace):
             full = list(argv)
-        elif kind == "container" and not pod_netns:
+        elif isinstance(where, InContainer) and not where.netns:
             if capture:
-                return self.docker.exec(container, list(argv))
-            full = ["docker", "exec", "-i", *(["-t"] if sys.stdin.isatty() else []), container, *argv]
-        elif pod_netns:
-            resolv = _resolv_conf(state, endpoint_ns, self._node_search(container))
-            full = podexec.argv(netns_path(self.docker, endpoint_ns), resolv, list(argv))
+                return self.docker.exec(where.container, list(argv))
+            full = ["docker", "exec", "-i", *(["-t"] if sys.stdin.isatty() else []), where.container, *argv]
+        elif isinstance(where, InContainer):
+            resolv = _resolv_conf(state, where, self._node_search(where.container))
+            full = podexec.argv(netns_path(self.docker, where), resolv, list(argv))
         else:
-            full = ["nsenter", f"--net={netns_path(self.docker, endpoint_ns)}", *argv]
+            full = ["nsenter", f"--net={netns_path(self.docker, where)}", *argv]
         output = {"capture_output": True, "text": True} if capture else {}
         with logged(shlex.join(full)):  # not runner.run: the command's failure is its caller's answer
             return subprocess.run(full, check=False, **output)

@@ -17,18 +17,21 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
+from typing import TYPE_CHECKING
 
 from ...errors import RuntimeFailure
+from ...linux import nsfs
+from ...linux.netlink import Failure, NetlinkSocket
 from ...plan import ops
-from ...plan.render import command
+from ...progress import Progress
 from ...runner import logged, run
-from . import nsfs
-from .netlink import Failure, NetlinkSocket
+from .render import command
 
-Progress = Callable[[str, int, int], None]
+if TYPE_CHECKING:
+    from .planner import NetnsPlan
+
 BRIDGE_INDEX_BASE = 1000  # bridges get fixed ifindexes so ports can be enslaved without a lookup
 # A veth whose two ends have the same ifindex (e.g. 2 and 2, in two fresh namespaces) is
 # not an "urgent" link event for the kernel: its carrier comes up only after linkwatch's
@@ -44,7 +47,7 @@ SYNC_CHUNK = 128  # link answers (~1-4 KiB of buffer each) per send(2)
 
 
 class Applier:
-    def __init__(self, plan: ops.Plan, progress: Progress):
+    def __init__(self, plan: NetnsPlan, progress: Progress):
         self.plan = plan
         self.progress = progress
         self.sockets: dict[str, NetlinkSocket] = {}

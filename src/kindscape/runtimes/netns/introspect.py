@@ -13,8 +13,8 @@ from ...runner import run
 from ...topology import IPAddr
 from ...trace.kernel import ROUTE_TYPES, TABLE_NAMES, Route, RouteRefused
 from ...plan.decide import InstalledRule, InstalledRuleset
-from . import nsfs
-from .netlink import NetlinkSocket, RouteAnswer
+from ...linux import nsfs
+from ...linux.netlink import NetlinkSocket, RouteAnswer
 
 TCP_LISTEN = "0A"
 UDP_BOUND = "07"  # an unconnected UDP socket: /proc/net/udp shows it as TCP_CLOSE

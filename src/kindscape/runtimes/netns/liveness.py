@@ -14,7 +14,7 @@ import logging
 from ... import state as statefile
 from ...errors import KindscapeError, StateError
 from ...state import ScenarioState
-from . import processes
+from ...linux import processes
 
 LOG = logging.getLogger("kindscape")
 

@@ -7,18 +7,25 @@ import shlex
 import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from ... import privileges
 from ... import state as statefile
 from ...errors import KindscapeError, StateError
+from ...linux import nsfs, processes
+from ...locations import Location
 from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
+from ...progress import Progress, no_progress
 from ...runner import logged, require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
-from ..base import Progress, no_progress
-from . import liveness, nsfs, processes
+from ..base import EXEC, IMPAIR, TRACE
+from . import liveness
+
+if TYPE_CHECKING:
+    from .planner import NetnsPlan
 
 WORKLOADS = "workloads"
 REMOVERS = 32  # threads removing namespaces and files in `down` (they mostly wait)
@@ -26,12 +33,16 @@ REMOVERS = 32  # threads removing namespaces and files in `down` (they mostly wa
 
 class NetnsRuntime:
     name = "netns"
+    capabilities = frozenset({TRACE, IMPAIR, EXEC})
+
+    def check_privileges(self) -> None:
+        check_privileges()
 
     def preflight(self, topology: Topology) -> None:
         check_privileges()
         require("nft")
         require("nsenter")  # impairments (links.py) and trace (introspect.py) enter with it
-        from .kernel import check_protocols
+        from ..kernel_needs import check_protocols
         check_protocols(topology)
         self.check_links([(f"impairments[{i}] (between {item.sides[0]} and {item.sides[1]})", item)
                           for i, item in enumerate(topology.impairments)])
@@ -42,11 +53,21 @@ class NetnsRuntime:
                 f"namespace {clashes[0]} already exists ({len(clashes)} of scenario "
                 f"{topology.scenario!r}): left by a crash? run `kindscape down {topology.scenario}`")
 
-    def plan(self, topology: Topology) -> ops.Plan:
-        from ...plan import planner
+    def plan(self, topology: Topology) -> NetnsPlan:
+        from . import planner
         return planner.plan(topology)
 
-    def up(self, plan: ops.Plan, state: ScenarioState, progress: Progress, save: Callable[[], None]) -> None:
+    def plan_script(self, plan: ops.Plan) -> str:
+        from .render import script
+        return script(plan)
+
+    def plan_json(self, plan: ops.Plan) -> dict:
+        from .render import to_json
+        return to_json(plan)
+
+    def up(self, topology: Topology, plan: NetnsPlan, state: ScenarioState, progress: Progress,
+           save: Callable[[], None]) -> Topology:
+        """The namespaces are the planned ones: the topology is up as planned."""
         # Record before creating: a crash at any point leaves a state `down` can use.
         state.namespaces = plan.namespaces()
         state.files = plan.files()
@@ -75,23 +96,29 @@ class NetnsRuntime:
             applier.files()
         finally:
             applier.close()
-        from ...plan.links import LinkRules, Shaping
+        from ...plan.link_faults import LinkRules, Shaping
         self.set_links(state, plan.of(Shaping) + plan.of(LinkRules), [], progress)
         for server in servers:
             progress("workloads", 0, 1)
             server.wait_ready()
             progress("workloads", 1, 1)
+        return topology
+
+    def plan_links(self, topology: Topology, impairments: tuple, partitions: tuple) -> list:
+        from ...plan.link_faults import plan_links
+        return plan_links(topology, impairments, partitions)
 
     def check_links(self, items: list[tuple[str, Impairment | None]]) -> None:
         """Refuse impairments (None: a partition) this kernel cannot do, naming the feature."""
         if items:
-            from . import kernel
-            kernel.check(items)
+            from .. import kernel_needs
+            kernel_needs.check(items)
 
     def set_links(self, state: ScenarioState, desired: list, previous: list, progress: Progress) -> None:
         """Make the scenario's impairments and partitions match `desired` (link ops)."""
-        from . import links
-        links.apply(desired, previous, progress)
+        from ...linux import shaping
+        from ...plan.link_faults import changes
+        shaping.apply(changes(desired, previous), progress)
 
     def down(self, state: ScenarioState, progress: Progress) -> list[str]:
         check_privileges()
@@ -154,12 +181,12 @@ class NetnsRuntime:
         from .introspect import NetnsKernel
         return NetnsKernel()
 
-    def exec(self, state: ScenarioState, endpoint_ns: str, argv: Sequence[str],
+    def exec(self, state: ScenarioState, where: Location, argv: Sequence[str],
              capture: bool) -> subprocess.CompletedProcess:
         check_privileges()
-        _require_namespaces(state, [endpoint_ns])
+        _require_namespaces(state, [where])
         liveness.require_workloads(state)  # what the command reaches is the server's
-        full = [require("ip"), "netns", "exec", endpoint_ns, *argv]
+        full = [require("ip"), "netns", "exec", where, *argv]
         output = {"capture_output": True, "text": True} if capture else {}
         with logged(shlex.join(full)):  # not runner.run: the command's failure is its caller's answer
             return subprocess.run(full, check=False, **output)
@@ -202,7 +229,7 @@ def check_privileges() -> None:
 
 def _with_mark(names: list[str], mark: str) -> list[str]:
     """The namespaces among `names` whose lo carries `mark`."""
-    from .netlink import NetlinkSocket
+    from ...linux.netlink import NetlinkSocket
 
     def look(_name: str) -> bool:
         sock = NetlinkSocket.open()

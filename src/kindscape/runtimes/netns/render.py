@@ -1,11 +1,11 @@
-"""A plan as the equivalent shell commands (what `kindscape plan` prints) and as JSON."""
+"""The netns runtime's renderer: its plan as the equivalent `ip`/`nft`/`tc` commands
+(what `kindscape plan` prints) and as JSON."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from . import links, ops
+from ...plan import layout, link_faults, ops
 
 
 def command(op: ops.Op) -> str:
@@ -33,20 +33,17 @@ def command(op: ops.Op) -> str:
             return _route(op)
         case ops.Neighbour(ns=ns, dev=dev, address=address, mac=mac):
             return f"ip -n {ns} neigh replace {address} lladdr {mac} dev {dev} nud permanent"
-        case ops.Ruleset(ns=ns, text=text) | links.LinkRules(ns=ns, text=text):
+        case ops.Ruleset(ns=ns, text=text) | link_faults.LinkRules(ns=ns, text=text):
             return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
         case ops.WriteFile(path=path, content=content):
             return f"install -D -m 0644 /dev/stdin {path} <<'EOF'\n{content}EOF"
-        case links.Shaping(ns=ns, commands=commands):
+        case link_faults.Shaping(ns=ns, commands=commands):
             return "\n".join(f"tc -n {ns} {line}" for line in commands)
         case ops.StartWorkloads(listeners=listeners, dns=dns):
             ports = sorted({p for item in listeners for p in item.ports})
             text = (f"# start the workload server: echo listeners for {len(listeners)} endpoints "
                     f"on TCP {', '.join(map(str, ports))} (one process, one socket per namespace and port)")
             return "\n".join([text] + [_dns(server) for server in dns])
-    shell = getattr(op, "shell", None)  # other runtimes' ops render themselves (e.g. kind's)
-    if shell is not None:
-        return shell()
     raise TypeError(f"no rendering for {op!r}")
 
 
@@ -84,28 +81,9 @@ def _route(op: ops.Route) -> str:
 
 
 def script(plan: ops.Plan) -> str:
-    """The whole plan as a readable script, one section per phase."""
-    lines: list[str] = [f"# kindscape plan for scenario {plan.scenario!r}: {len(plan.ops)} operations"]
-    phase = None
-    for op in plan.ops:
-        if op.phase != phase:
-            phase = op.phase
-            lines.append(f"\n# --- {phase.name.lower()} ---")
-        lines.append(command(op))
-    return "\n".join(lines) + "\n"
+    """The whole plan as a readable script (what `kindscape plan` prints)."""
+    return layout.script(plan, command)
 
 
 def to_json(plan: ops.Plan) -> dict[str, Any]:
-    return {"scenario": plan.scenario, "ops": [op_json(op) for op in plan.ops]}
-
-
-def op_json(op: ops.Op) -> dict[str, Any]:
-    data: dict[str, Any] = {"op": type(op).__name__}
-    for field in dataclasses.fields(op):
-        value = getattr(op, field.name)
-        if isinstance(value, tuple):
-            value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
-        elif dataclasses.is_dataclass(value):
-            value = dataclasses.asdict(value)
-        data[field.name] = value
-    return data
+    return layout.to_json(plan)

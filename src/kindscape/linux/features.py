@@ -8,10 +8,16 @@ import socket
 from collections.abc import Iterable
 from functools import cache
 
-from ...errors import KernelFeatureMissing
-from ...plan.links import FEATURES, requirements
-from ...runner import require, run
-from ...topology import Impairment, Topology
+from ..errors import KernelFeatureMissing
+from ..runner import require, run
+
+# The features link impairments use, and what each is (plan/link_faults.py says which
+# setting needs which).
+FEATURES = {
+    "egress": "nftables' netdev egress hook (Linux 5.16+ with CONFIG_NETFILTER_EGRESS, nft 1.0.1+)",
+    "htb": "the kernel's htb qdisc (sch_htb)",
+    "netem": "the kernel's netem qdisc (sch_netem)",
+}
 
 _EGRESS_PROBE = """table netdev kindscape-probe {
   chain egress_lo {
@@ -25,7 +31,7 @@ _QDISC_PROBES = {"htb": ["htb"], "netem": ["netem", "delay", "1ms"]}
 
 @cache
 def available(feature: str) -> bool:
-    """Does this kernel have the feature (a key of plan.links.FEATURES)?"""
+    """Does this kernel have the feature (a key of FEATURES)?"""
     require("unshare")
     if feature == "egress":
         require("nft")
@@ -45,28 +51,13 @@ def has_sctp() -> bool:
         return False
 
 
-def sctp_users(topology: Topology) -> list[str]:
-    """What in the scenario needs SCTP: workload ports and expectations that probe it."""
-    found = [f"{pod.name} port {p.port}/SCTP" for pod in topology.pods for p in pod.ports if p.protocol == "SCTP"]
-    found += [f"expect[{i}] ({e.source} -> {e.target})" for i, e in enumerate(topology.expectations)
-              if e.protocol == "SCTP"]
-    return found
-
-
-def check_protocols(topology: Topology) -> None:
-    users = sctp_users(topology)
-    if users and not has_sctp():
-        shown = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
-        raise KernelFeatureMissing(f"{shown} need SCTP, which this kernel lacks (no sctp protocol: "
-                                   "`modprobe sctp` where the kernel ships it)")
-
-
-def check(items: Iterable[tuple[str, Impairment | None]]) -> None:
+def check(needs: Iterable[tuple[str, dict[str, list[str]]]]) -> None:
     """Refuse, naming every missing feature and what needs it, before anything is made.
-    `items` are (where, impairment or None for a partition), e.g. ("impairments[0]", ...)."""
+    `needs` are (where, {feature: the settings that need it}), e.g. ("impairments[0]",
+    {"netem": ["delay"]})."""
     problems = []
-    for where, item in items:
-        for feature, settings in requirements(item).items():
+    for where, required in needs:
+        for feature, settings in required.items():
             if not available(feature):
                 verb = "needs" if len(settings) == 1 else "need"
                 problems.append(f"{where}: {_and(settings)} {verb} {FEATURES[feature]}, "

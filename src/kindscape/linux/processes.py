@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import RuntimeFailure
+from ..errors import RuntimeFailure
 
 SERVER_MODULE = "kindscape.probe.server"
 READY_TIMEOUT = 20.0

@@ -11,8 +11,7 @@ are, without a proxy container.
 
 from __future__ import annotations
 
-from ..endpoints import PROBE_PORT
-from ..topology import Topology
+from ..topology import PROBE_PORT, Topology
 from . import clusterdns, kubeproxy, ops
 
 

@@ -1,5 +1,6 @@
-"""The planner: a pure function from a resolved topology to the ordered operations that
-realise it the way KIND, Docker, kindnet and the page's loops do.
+"""The netns runtime's planner: a pure function from a resolved topology to the ordered
+operations that realise it in network namespaces the way KIND, Docker, kindnet and the
+page's loops do, from the shared planning functions of plan/.
 
 No side effects, no clock, no randomness: the same topology always gives the same plan
 (golden tests hold it to that).
@@ -7,11 +8,10 @@ No side effects, no clock, no randomness: the same topology always gives the sam
 
 from __future__ import annotations
 
-from .. import topology as topo
-from ..topology import Node, Topology
-from . import links, neighbours, netpol, ops, routing, rules, services
+from ... import topology as topo
+from ...plan import link_faults, neighbours, netpol_rules, ops, routing, rules, service_steps
+from ...topology import PROBE_PORT, Node, Topology
 
-PROBE_PORT = 8080
 NODE_SYSCTLS = (
     # What KIND nodes run with (see ../shared/notes): forwarding, strict rp_filter.
     ("net.ipv4.ip_forward", "1"),
@@ -40,7 +40,18 @@ IPV6_FORWARDER_SYSCTLS = (
 )
 
 
-def plan(topology: Topology) -> ops.Plan:
+class NetnsPlan(ops.Plan[ops.Op]):
+    """The netns runtime's plan: also which namespaces and files it makes (recorded in the
+    state before they are made)."""
+
+    def namespaces(self) -> list[str]:
+        return [op.ns for op in self.ops if isinstance(op, ops.CreateNamespace)]
+
+    def files(self) -> list[str]:
+        return [op.path for op in self.ops if isinstance(op, ops.WriteFile)]
+
+
+def plan(topology: Topology) -> NetnsPlan:
     steps: list = []
     steps += _namespaces(topology)
     steps += _docker_host(topology)
@@ -56,14 +67,14 @@ def plan(topology: Topology) -> ops.Plan:
     steps += routing.routes(topology)
     steps += neighbours.neighbours(topology, [op for op in steps if isinstance(op, ops.Route)])
     steps += rules.rulesets(topology)
-    steps += services.steps(topology)
+    steps += service_steps.steps(topology)
     for cluster in topology.clusters:
-        steps += netpol.rulesets(cluster)
-    steps += links.plan_links(topology, topology.impairments)
+        steps += netpol_rules.rulesets(cluster)
+    steps += link_faults.plan_links(topology, topology.impairments)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
     steps.sort(key=lambda op: op.phase)
-    return ops.Plan(topology.scenario, tuple(steps))
+    return NetnsPlan(topology.scenario, tuple(steps))
 
 
 def _namespaces(topology: Topology) -> list:
@@ -154,13 +165,13 @@ def _host(topology: Topology, host: topo.Host) -> list:
 
 
 def _workloads(topology: Topology) -> ops.StartWorkloads:
-    ports = services.pod_ports(topology)
+    ports = service_steps.pod_ports(topology)
     listeners = [ops.Listener(pod.netns, pod.name, _served(ports[pod.name], pod, "TCP"), _served((), pod, "UDP"))
                  for pod in topology.pods]
     listeners += [ops.Listener(node.netns, node.name, (PROBE_PORT,)) for node in topology.nodes]
     listeners += [ops.Listener(host.netns, host.name, (PROBE_PORT,)) for host in topology.hosts]
     listeners.append(ops.Listener(topology.docker_host.netns, topo.DOCKER_HOST, (PROBE_PORT,)))
-    return ops.StartWorkloads(tuple(listeners), services.dns_servers(topology))
+    return ops.StartWorkloads(tuple(listeners), service_steps.dns_servers(topology))
 
 def _served(ports: tuple[int, ...], pod: topo.Pod, protocol: str) -> tuple[int, ...]:
     """`ports` and the workload pod's own ports of this protocol (SCTP: refused at `up`)."""

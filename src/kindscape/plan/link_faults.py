@@ -13,7 +13,9 @@ both directions, and nowhere else:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import measures, sides
 from ..topology import Impairment, IPNet, Topology
@@ -54,6 +56,54 @@ class LinkRules:
 LinkOp = Shaping | LinkRules
 
 
+class NamespaceChange(NamedTuple):
+    """What takes one namespace's links from what may be in place to what is desired."""
+
+    ns: str
+    tc: str  # a `tc -batch` script
+    nft: str  # an `nft -f` script
+
+
+def changes(desired: list[LinkOp], previous: list[LinkOp]) -> list[NamespaceChange]:
+    """The namespaces whose links differ between `previous` and `desired`, each with the
+    scripts that reset the previous and make the desired (see linux/shaping.py)."""
+    names = list(dict.fromkeys(op.ns for op in previous + desired))
+    found = []
+    for ns in names:
+        then, now = _of(previous, ns), _of(desired, ns)
+        if then != now:
+            found.append(NamespaceChange(ns, tc_batch(now, then), nft_script(now, then)))
+    return found
+
+
+def _of(found: list[LinkOp], ns: str) -> list[LinkOp]:
+    return [op for op in found if op.ns == ns]
+
+
+def tc_batch(desired: list[LinkOp], previous: list[LinkOp]) -> str:
+    """Reset every interface shaped before, then shape as desired."""
+    lines = []
+    for dev in dict.fromkeys(op.dev for op in previous if isinstance(op, Shaping)):
+        # Replacing any root with pfifo, then deleting it, leaves the default qdisc.
+        lines += [f"qdisc replace dev {dev} root pfifo", f"qdisc del dev {dev} root"]
+    for op in desired:
+        if isinstance(op, Shaping):
+            lines += op.commands
+    return "".join(line + "\n" for line in lines)
+
+
+def nft_script(desired: list[LinkOp], previous: list[LinkOp]) -> str:
+    """One atomic transaction: drop the tables there were, create the desired ones."""
+    text = ""
+    for table in dict.fromkeys(op.table for op in previous if isinstance(op, LinkRules)):
+        text += f"table netdev {table}\ndelete table netdev {table}\n"
+    for op in desired:
+        if isinstance(op, LinkRules):
+            text += op.text
+    return text
+
+
+
 @dataclass(frozen=True)
 class Flow:
     """One direction of one pair, on one exit interface."""
@@ -66,10 +116,17 @@ class Flow:
     impairment: Impairment | None = None  # None: a partition
 
 
+def same_name(ns: str, table: str) -> str:
+    """A link table's name in a namespace: IMPAIR_TABLE or PARTITION_TABLE as they are."""
+    return table
+
+
 def plan_links(topology: Topology, impairments: tuple[Impairment, ...],
-               partitions: tuple[tuple[str, str], ...] = ()) -> list[LinkOp]:
+               partitions: tuple[tuple[str, str], ...] = (),
+               table_name: Callable[[str, str], str] = same_name) -> list[LinkOp]:
     """Every operation that puts these impairments and partitions in place, grouped by
-    namespace (tc first, then the tables), in a stable order."""
+    namespace (tc first, then the tables), in a stable order. `table_name(ns, table)`
+    names each table (a runtime sharing a namespace with others names its own)."""
     impaired = [f for item in impairments for f in _flows(topology, item.sides, item)]
     cut = [f for pair in partitions for f in _flows(topology, pair, None)]
     found: list[LinkOp] = []
@@ -81,11 +138,12 @@ def plan_links(topology: Topology, impairments: tuple[Impairment, ...],
             if commands:
                 found.append(Shaping(ns, dev, tuple(commands), f"impairments leaving {ns} on {dev}"))
         if mine:
-            found.append(LinkRules(ns, IMPAIR_TABLE, _table(IMPAIR_TABLE, mine, classes),
-                                   "impairments: loss and tc classes"))
+            name = table_name(ns, IMPAIR_TABLE)
+            found.append(LinkRules(ns, name, _table(name, mine, classes), "impairments: loss and tc classes"))
         cuts = [f for f in cut if f.ns == ns]
         if cuts:
-            found.append(LinkRules(ns, PARTITION_TABLE, _table(PARTITION_TABLE, cuts, {}),
+            name = table_name(ns, PARTITION_TABLE)
+            found.append(LinkRules(ns, name, _table(name, cuts, {}),
                                    "partitions: drop everything between the sides"))
     return found
 
@@ -206,14 +264,7 @@ def _summary(item: Impairment) -> str:
                     if getattr(item, f.name) and f.name != "loss")
 
 
-# Kernel features ---------------------------------------------------------------------
-FEATURES = {
-    "egress": "nftables' netdev egress hook (Linux 5.16+ with CONFIG_NETFILTER_EGRESS, nft 1.0.1+)",
-    "htb": "the kernel's htb qdisc (sch_htb)",
-    "netem": "the kernel's netem qdisc (sch_netem)",
-}
-
-
+# Kernel features (named as linux/features.py names them) ------------------------------
 def requirements(item: Impairment | None) -> dict[str, list[str]]:
     """The kernel features an impairment (None: a partition) needs, each with the
     settings that need it: every pair needs the egress hook; rate and netem's settings

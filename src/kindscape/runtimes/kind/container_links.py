@@ -1,5 +1,5 @@
 """Impairments and partitions on KIND clusters: the same operations as the netns runtime
-(`plan/links.py`: an nftables netdev table per namespace, tc htb classes and netem
+(`plan/link_faults.py`: an nftables netdev table per namespace, tc htb classes and netem
 leaves), put into the node and host containers' network namespaces with this machine's
 `tc` and `nft` (`nsenter --net=/proc/<pid>/ns/net`): KIND nodes need no tools of their
 own, and the kernel is the same, so the same kernel features apply (and are refused the
@@ -19,14 +19,15 @@ import shlex
 import shutil
 from dataclasses import dataclass, replace
 
-from ...plan import links as core_links
-from ...plan.links import IMPAIR_TABLE, PARTITION_TABLE, LinkOp, LinkRules, Shaping
+from ...plan import link_faults as core_links
+from ...plan.link_faults import IMPAIR_TABLE, PARTITION_TABLE, LinkOp, LinkRules, Shaping
 from ...runner import run
+from ...locations import HostNamespace, InContainer, Location
 from ...topology import Attachment, Impairment, Topology
-from ..netns import links as netns_links
+from ...linux import shaping
 from .docker_side import DockerSide
 from .facts import DOCKER_HOST_NS, container_ns, netns_path
-from .ops import Phase, _var
+from .ops import Phase, shell_var
 
 TABLES = (IMPAIR_TABLE, PARTITION_TABLE)
 
@@ -36,23 +37,20 @@ def host_table(table: str, scenario: str) -> str:
     return f"{table}-{scenario}"
 
 
-def for_this_runtime(ops: list[LinkOp], scenario: str) -> list[LinkOp]:
-    """The link operations with the Docker host's tables named for the scenario."""
-    found = []
-    for op in ops:
-        if isinstance(op, LinkRules) and op.ns == DOCKER_HOST_NS:
-            name = host_table(op.table, scenario)
-            op = replace(op, table=name, text=op.text.replace(f"table netdev {op.table} ", f"table netdev {name} ", 1))
-        found.append(op)
-    return found
+def link_ops(topology: Topology, impairments: tuple[Impairment, ...],
+             partitions: tuple[tuple[str, str], ...] = ()) -> list[LinkOp]:
+    """The link operations of a topology whose endpoints live in containers (the real one,
+    or the planned one seen as containers): the Docker host's tables named for the scenario."""
+    def table_name(ns: str, table: str) -> str:
+        return host_table(table, topology.scenario) if isinstance(ns, HostNamespace) else table
+    return core_links.plan_links(topology, impairments, partitions, table_name)
 
 
-def apply(docker: DockerSide, scenario: str, desired: list[LinkOp], previous: list[LinkOp],
-          progress) -> int:
+def apply(docker: DockerSide, desired: list[LinkOp], previous: list[LinkOp], progress) -> int:
     """As the netns runtime applies them (one tc batch and one nft transaction per
     namespace, resets first), each namespace entered through its container's pid."""
-    return netns_links.apply(for_this_runtime(desired, scenario), for_this_runtime(previous, scenario),
-                             progress, path_of=lambda ns: netns_path(docker, ns))
+    return shaping.apply(core_links.changes(desired, previous), progress,
+                         path_of=lambda ns: netns_path(docker, ns))
 
 
 def remove_host_tables(scenario: str) -> list[str]:
@@ -80,7 +78,7 @@ class HostVeth:
 
     @property
     def var(self) -> str:
-        return _var("VETH", self.container, self.ifname)
+        return shell_var("VETH", self.container, self.ifname)
 
     def lookup(self) -> str:
         inside = (f"nsenter --net=/proc/$(docker inspect -f '{{{{.State.Pid}}}}' {self.container})/ns/net "
@@ -104,16 +102,15 @@ class ApplyLinks:
     def shell(self) -> str:
         lines = ["# rules as planned: up uses the addresses Docker and Kubernetes gave"]
         lines += [f"{v.var}=$({v.lookup()})" for v in self.veths]
-        for op in for_this_runtime(list(self.ops), self.scenario):
+        for op in self.ops:
             lines.append(_command(op))
         return "\n".join(lines)
 
 
-def _enter(ns: str) -> str:
-    if ns == DOCKER_HOST_NS:
-        return ""
-    container = ns.split(":")[1]
-    return f"nsenter --net=/proc/$(docker inspect -f '{{{{.State.Pid}}}}' {shlex.quote(container)})/ns/net "
+def _enter(ns: Location) -> str:
+    if not isinstance(ns, InContainer):
+        return ""  # the Docker host: here
+    return f"nsenter --net=/proc/$(docker inspect -f '{{{{.State.Pid}}}}' {shlex.quote(ns.container)})/ns/net "
 
 
 def _command(op: LinkOp) -> str:
@@ -130,7 +127,7 @@ def plan_link_ops(topology: Topology, host_containers: dict[str, str]) -> list:
         return []
     veths: dict[str, HostVeth] = {}
     seen = _as_containers(topology, host_containers, veths)
-    ops = core_links.plan_links(seen, seen.impairments)
+    ops = link_ops(seen, seen.impairments)
     used = tuple(v for v in veths.values() if any(f"${v.var}" in _text(op) for op in ops))
     return [ApplyLinks(topology.scenario, topology.impairments, tuple(ops), used)]
 

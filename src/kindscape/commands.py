@@ -19,7 +19,8 @@ def print_doc(data: Any, output: str) -> None:
     """A document for scripts: JSON, or the same content as YAML."""
     if output == "yaml":
         import yaml
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
+        plain = json.loads(json.dumps(data))  # the JSON document's content exactly (str subclasses as str)
+        sys.stdout.write(yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=True))
     else:
         print_json(data)
 

@@ -24,6 +24,7 @@ from ...progress import Progress, no_progress
 from ...runner import logged, require, run
 from ...state import ScenarioState
 from ...topology import Impairment, Topology
+from .. import liveness
 from ..base import EXEC, IMPAIR
 from .apply import KindApplier
 from .docker_side import DockerSide
@@ -185,6 +186,7 @@ class KindRuntime:
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
               progress: Progress = no_progress) -> list[ProbeResult]:
         self.check_privileges()
+        liveness.require_workloads(state)
         paths: dict[str, str] = {}
         pids: dict[str, int] = {}  # one `docker inspect` per container, not per pod on it
         for task in tasks:
@@ -202,6 +204,7 @@ class KindRuntime:
         network namespace with this machine's tools and the pod's resolv.conf (as `ip netns
         exec`, see podexec.py); docker-host: here."""
         self.check_privileges()
+        liveness.require_workloads(state)
         if isinstance(where, HostNamespace):
             full = list(argv)
         elif isinstance(where, InContainer) and not where.netns:

@@ -22,7 +22,7 @@ from ...runner import logged, require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import EXEC, IMPAIR, TRACE
-from . import liveness
+from .. import liveness
 
 if TYPE_CHECKING:
     from .planner import NetnsPlan

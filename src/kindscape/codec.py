@@ -53,12 +53,13 @@ def decode(kind: Any, data: Any) -> Any:
 
 
 def _decode_union(options: tuple, data: Any) -> Any:
-    if any(option in locations.KINDS for option in options):
+    kind = _union_kind(options)
+    if kind == "location":
         return locations.from_json(data)
     if isinstance(data, str):
-        if any(o in (ipaddress.IPv4Address, ipaddress.IPv6Address) for o in options):
+        if kind == "address":
             return ipaddress.ip_address(data)
-        if any(o in (ipaddress.IPv4Network, ipaddress.IPv6Network) for o in options):
+        if kind == "network":
             return ipaddress.ip_network(data)
     for option in options:
         if option is type(None):
@@ -66,6 +67,18 @@ def _decode_union(options: tuple, data: Any) -> Any:
         if dataclasses.is_dataclass(option) and isinstance(data, dict):
             return decode(option, data)
     return data
+
+
+@cache
+def _union_kind(options: tuple) -> str:
+    """What a union holds, found once per union (a topology decodes thousands of them)."""
+    if any(option in locations.KINDS for option in options):
+        return "location"
+    if any(o in (ipaddress.IPv4Address, ipaddress.IPv6Address) for o in options):
+        return "address"
+    if any(o in (ipaddress.IPv4Network, ipaddress.IPv6Network) for o in options):
+        return "network"
+    return ""
 
 
 @cache

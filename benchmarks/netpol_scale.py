@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import time
@@ -70,13 +71,16 @@ def scenario(policies: int, pods: int) -> str:
     return json.dumps(doc)
 
 
-def timed_up(text: str) -> float:
-    """Loading (validation included) and `up`, as `kindscape up FILE` does them."""
+def timed_up(text: str) -> tuple[float, float]:
+    """Loading (validation included), then `up` of the loaded scenario: `kindscape up FILE`
+    does both; the second is what the runtime adds."""
     started = time.perf_counter()
-    lab = kindscape.up(loads(text))
-    elapsed = time.perf_counter() - started
+    loaded = loads(text)
+    loading = time.perf_counter() - started
+    lab = kindscape.up(loaded)
+    elapsed = time.perf_counter() - started - loading
     lab.down()
-    return elapsed
+    return loading, elapsed
 
 
 def ruleset_size(text: str) -> tuple[int, int, int, float]:
@@ -96,6 +100,7 @@ def main() -> int:
     parser.add_argument("--policies", type=int, default=50)
     parser.add_argument("--pods", type=int, default=500)
     args = parser.parse_args()
+    logging.getLogger("kindscape").setLevel(logging.ERROR)  # the generated policies' warnings
     plain, with_policies = scenario(0, args.pods), scenario(args.policies, args.pods)
     tables, rules, elements, planned = ruleset_size(with_policies)
     print(f"{args.pods} workload pods on 9 workers, {args.policies} policies: {tables} node tables, "
@@ -104,10 +109,15 @@ def main() -> int:
     for round_ in range(args.rounds):
         without.append(timed_up(plain))
         within.append(timed_up(with_policies))
-        print(f"round {round_ + 1}: up {without[-1]:.2f} s without policies, {within[-1]:.2f} s with them")
-    base, full = statistics.median(without), statistics.median(within)
-    print(f"median up: {base:.2f} s without, {full:.2f} s with {args.policies} policies: "
-          f"+{full - base:.2f} s (target < 1 s)")
+        print(f"round {round_ + 1}: load + up {sum(without[-1]):.2f} s without policies, "
+              f"{sum(within[-1]):.2f} s with them")
+    for what, index in (("load", 0), ("up", 1)):
+        base = statistics.median(t[index] for t in without)
+        full = statistics.median(t[index] for t in within)
+        print(f"median {what}: {base:.2f} s without, {full:.2f} s with {args.policies} policies: +{full - base:.2f} s")
+    base = statistics.median(sum(t) for t in without)
+    full = statistics.median(sum(t) for t in within)
+    print(f"median load + up: {base:.2f} s without, {full:.2f} s with: +{full - base:.2f} s (target < 1 s)")
     return 0
 
 

@@ -7,6 +7,7 @@ kindscape.up(file), stop() against down())."""
 
 from __future__ import annotations
 
+import scale_report
 import startup
 
 SEED_TARGET = 1.0  # s: up + check + down of the seed example, start-up included
@@ -117,7 +118,7 @@ def _notes(results, pingall) -> list[str]:
            + "; ".join(overhead), "load average per size: " + "; ".join(f"{r.namespaces}: {r.load}" for r in results),
            "kernel busy after down (background namespace teardown, or other users): "
            + "; ".join(f"{r.namespaces}: {r.cleanup:.1f} s" for r in results)]
-    note = next((r.mininet for r in results if isinstance(r.mininet, str)), None)
+    note = next((r.mininet for r in results if isinstance(r.mininet, str) and r.size <= 1000), None)
     out.append(f"Mininet: {note}" if note else
                "Mininet 2.3 (Debian package), LinuxBridge switch, no controller, run in a scratch network+PID "
                "namespace (unshare): dockerd's FORWARD DROP and br_netfilter in the root namespace would block "
@@ -144,7 +145,14 @@ def render(machine: dict, seed: dict, results, pingall) -> str:
     out += ["", "kindscape (commands; lib = the Python API in a warm process, as Mininet is measured):",
             _table(OURS, _ours(results)), "", "against Mininet (how many times faster):",
             _table(VERSUS, _versus(results)), ""]
+    scale = scale_report.rows(results)
+    if scale:
+        out += ["scale (1,000 namespaces on: clusters of 20 nodes in pairs, a third of the probes unreachable; "
+                "up/ns vs 1k: time per namespace over 1,000's; lib reach/s and unreach/s: the reachable and the "
+                "unreachable expectations checked apart; sampled: check without expectations, one probe per "
+                "class of equivalent pairs):", _table(scale_report.HEADER, scale), ""]
     out += _notes(results, pingall)
     out += ["", "targets:"]
-    out += [f"  {'MET ' if met else 'MISS'}  {what}: {value}" for what, value, met in _targets(seed, results, pingall)]
+    found = _targets(seed, results, pingall) + scale_report.targets(results)
+    out += [f"  {'MET ' if met else 'MISS'}  {what}: {value}" for what, value, met in found]
     return "\n".join(out)

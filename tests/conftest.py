@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from tests.machine import snapshot
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SCENARIOS = ROOT / "tests" / "scenarios"  # scenarios the tests use beyond the examples
-# KIND's own config test files, copied unchanged from shared/conformance (see its README).
+# KIND's own config test files, copied unchanged from the KIND project (see their README).
 KIND_CONFIGS = ROOT / "tests" / "data" / "kind-configs"
 
 
@@ -26,6 +27,11 @@ def pytest_configure(config):
     if imported != ROOT / "src" / "kindscape":
         raise pytest.UsageError(f"kindscape is imported from {imported}, not from this checkout "
                                 f"({ROOT / 'src'}): run ./scripts/setup here (pip install -e .)")
+    # Tests run `kindscape` as a command too: the one installed beside this interpreter (the
+    # checkout's .venv), not whatever else PATH finds first.
+    scripts = Path(sys.executable).parent
+    if (scripts / "kindscape").exists():
+        os.environ["PATH"] = f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"
     # Installed, kindscape's pytest plugin loads through its pytest11 entry point; run
     # from a checkout (PYTHONPATH=src) it has none, so load the same module here.
     manager = config.pluginmanager

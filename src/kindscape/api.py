@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import math
 import os
 import signal
@@ -301,6 +302,8 @@ def _collector_paused():
 
 def _up(scenario, runtime: str, progress: Progress, name: str | None) -> Lab:
     loaded = _as_scenario(scenario, name)
+    for warning in getattr(loaded, "warnings", ()):  # allowed, but probably not meant (validate says them too)
+        logging.getLogger("kindscape").warning("warning: %s", warning.render())
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
     # was never made (see statefile.locked).
@@ -473,20 +476,30 @@ def list_scenarios() -> list[dict[str, Any]]:
     for name in statefile.names(leftovers=True):
         try:
             state = statefile.load(name)
+            counts = _counts(state.topology) if state is not None else dict.fromkeys(_COUNTED)
         except StateError:
-            state = None
+            state, counts = None, dict.fromkeys(_COUNTED)
             phase = "unreadable"
         else:
             phase = state.phase if state is not None else "leftover"
-        clusters = state.topology.get("clusters", []) if state is not None else None
-        nodes = [node for cluster in clusters for node in cluster.get("nodes", [])] if clusters is not None else None
-        found.append({"name": name, "runtime": state.runtime if state else None, "phase": phase,
-                      "clusters": len(clusters) if clusters is not None else None,
-                      "nodes": len(nodes) if nodes is not None else None,
-                      "pods": sum(len(node.get("pods", [])) for node in nodes) if nodes is not None else None,
-                      "hosts": len(state.topology.get("hosts", [])) if state is not None else None,
+        found.append({"name": name, "runtime": state.runtime if state else None, "phase": phase, **counts,
                       "ageSeconds": round(time.time() - state.created, 1) if state is not None else None})
     return found
+
+
+_COUNTED = ("clusters", "nodes", "pods", "hosts")
+
+
+def _counts(topology: dict[str, Any]) -> dict[str, int]:
+    """The sizes `list` shows, read from the state's topology without decoding it; one
+    that does not have the shape this kindscape writes is damaged."""
+    try:
+        clusters = topology.get("clusters", [])
+        nodes = [node for cluster in clusters for node in cluster.get("nodes", [])]
+        return {"clusters": len(clusters), "nodes": len(nodes),
+                "pods": sum(len(node.get("pods", [])) for node in nodes), "hosts": len(topology.get("hosts", []))}
+    except (TypeError, AttributeError):
+        raise StateError("its topology is damaged") from None
 
 
 def status(name: str | None = None) -> dict[str, Any]:

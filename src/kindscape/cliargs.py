@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 # What a positional argument completes to (completion.py): scenarios with state, a
-# scenario's single endpoints, its groups (several endpoints), its link sides, files.
-COMPLETIONS = ("names", "endpoints", "groups", "sides", "files", "names-or-files")
+# scenario's single endpoints, its groups (several endpoints), its link sides, files, its
+# expectation sets (or files).
+COMPLETIONS = ("names", "endpoints", "groups", "sides", "files", "names-or-files", "sets-or-files")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ def print_doc(data: Any, output: str) -> None:
     """A document for scripts: JSON, or the same content as YAML."""
     if output == "yaml":
         import yaml
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
+        plain = json.loads(json.dumps(data))  # the JSON document's content exactly (str subclasses as str)
+        sys.stdout.write(yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=True))
     else:
         print_json(data)
 
@@ -171,7 +172,7 @@ def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_f
              type=positive_int, metavar="N"),
          Arg("explain", "one line per failed expectation saying why (from trace)", flags=("--explain",), flag=True),
          Arg("expect", "verify this set instead of `expect`: a set of the file's `expectWhen`, or a file "
-             "of expectations", flags=("--expect",), metavar="SET|FILE", complete="files"),
+             "of expectations", flags=("--expect",), metavar="SET|FILE", complete="sets-or-files"),
          OUTPUT, root=True,
          details="Probes every pair an expectation names; with --all, or when the file has no expectations, "
                  "every pod, node and host to every pod and host. --expect SET verifies a set of the file's "

@@ -84,6 +84,8 @@ def _values(arg: Arg, positionals: list[str]) -> list[str]:
         return scenario_names() + ([FILES] if kind == "names-or-files" else [])
     if kind in ("endpoints", "groups", "sides") and positionals:
         return scenario_parts(positionals[0], kind)
+    if kind == "sets-or-files":
+        return (scenario_parts(positionals[0], "sets") if positionals else []) + [FILES]
     return list(arg.choices or ())
 
 
@@ -98,7 +100,8 @@ def scenario_names() -> list[str]:
 
 def scenario_parts(name: str, kind: str) -> list[str]:
     """A scenario's endpoints (nodes, pods, hosts, docker-host); with groups also
-    `<cluster>/pods` and `<cluster>/nodes`; sides: clusters, nodes, hosts, networks."""
+    `<cluster>/pods` and `<cluster>/nodes`; sides: clusters, nodes, hosts, networks; sets:
+    its expectation sets (expectWhen)."""
     from . import api
     from .topology import DOCKER_HOST
     try:
@@ -110,6 +113,8 @@ def scenario_parts(name: str, kind: str) -> list[str]:
     hosts = [host.name for host in topology.hosts]
     if kind == "sides":
         return clusters + nodes + hosts + [network.name for network in topology.networks]
+    if kind == "sets":
+        return [each.name for each in topology.expectation_sets]
     found = nodes + [pod.name for pod in topology.pods] + hosts + [DOCKER_HOST]
     if kind == "groups":
         found += [f"{cluster}/{group}" for cluster in clusters for group in ("pods", "nodes")]

@@ -46,7 +46,7 @@ class Problem:
             text += f" (got {self.value!r})"
         if self.hint:
             text += f"; {self.hint}"
-        return text
+        return printable(text)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +57,14 @@ class Problem:
             "line": self.line,
             "file": self.file,
         }
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped as Python writes them: a value from a file
+    (in a message or a hint) cannot start a new line or drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _jsonable(value: Any) -> bool:

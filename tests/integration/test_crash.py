@@ -24,13 +24,13 @@ import kindscape
 from kindscape import state as statefile
 from kindscape.errors import StateError
 from tests.conftest import EXAMPLES, ROOT
-from tests.machine import snapshot
+from tests.machine import ETC_NETNS, snapshot, without_etc_netns
 
 SEED = EXAMPLES / "multi-cluster.yaml"
 NAME = "multi-cluster"
 
 
-def _inject(command: str, target: str, mode: int | str) -> subprocess.CompletedProcess:
+def _inject(command: str, target: str, mode: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
     return subprocess.run([sys.executable, "-m", "tests.integration.crash_points", command, target, str(mode)],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
@@ -43,9 +43,18 @@ def _points(command: str, target: str) -> list[str]:
     return json.loads(done.stdout)
 
 
+def _point(points: list[str], index: int) -> str:
+    """The point at `index` (1-based) as crash_points names it: label@occurrence."""
+    label = points[index - 1]
+    return f"{label}@{points[:index].count(label)}"
+
+
 @pytest.fixture(scope="module")
 def up_points() -> list[str]:
-    """The labelled points of a real `up` of the seed example, in order."""
+    """The labelled points of a real `up` of the seed example, in order. Counted once the
+    machine has its /run/netns mount, as every `up` after the first finds it (the first
+    one makes it: more mounts)."""
+    kindscape.up(SEED).down()
     points = _points("up", str(SEED))
     kindscape.down(NAME)
     # Far fewer would mean the wrapped internals moved: update crash_points.TARGETS.
@@ -70,9 +79,10 @@ def _kill_and_clean(points: list[str], indexes: list[int]) -> dict[str, dict]:
     """Kill `up` at each point (1-based), clean up; the leftovers of each, if any."""
     leftovers = {}
     for index in indexes:
-        before = snapshot()
-        done = _inject("up", str(SEED), index)
-        label = f"#{index} {points[index - 1]}"
+        before, had_etc_netns = snapshot(), os.path.isdir(ETC_NETNS)
+        point = _point(points, index)
+        done = _inject("up", str(SEED), point)
+        label = f"#{index} {point}"
         assert done.returncode == -signal.SIGKILL, (label, done.returncode, done.stderr)
         try:
             _down_after_crash(label)
@@ -81,6 +91,8 @@ def _kill_and_clean(points: list[str], indexes: list[int]) -> dict[str, dict]:
                 kindscape.down(NAME)
             raise
         diff = snapshot().diff(before)
+        if os.path.isdir(ETC_NETNS) != had_etc_netns:  # the snapshot sees its entries only
+            diff["/etc/netns itself"] = {"was there": had_etc_netns}
         if diff:
             leftovers[label] = diff
     return leftovers
@@ -98,12 +110,25 @@ def _one_of_each_kind(points: list[str]) -> list[int]:
 def test_sigkill_of_up_at_every_kind_of_point_then_down_leaves_nothing(up_points, no_leaks):
     chosen = _one_of_each_kind(up_points)
     assert len(chosen) >= 20
-    assert _kill_and_clean(up_points, chosen) == {}
+    with without_etc_netns():
+        assert _kill_and_clean(up_points, chosen) == {}
+
+
+def test_sigkill_at_each_namespace_mount_and_file_write_without_etc_netns_leaves_nothing(up_points, no_leaks):
+    """CI once found /etc/netns/<pod> directories left after a SIGKILL at `before
+    libc.mount` and `down`, on a machine that had no /etc/netns. Every mount of `up`, and
+    both sides of the resolv.conf writes, on such a machine."""
+    chosen = [index for index, label in enumerate(up_points, start=1)
+              if label in ("before libc.mount", "after libc.mount") or label.endswith(" _write_files")]
+    assert len(chosen) >= 2 * 11 + 2, up_points  # the seed's 11 namespaces
+    with without_etc_netns():
+        assert _kill_and_clean(up_points, chosen) == {}
 
 
 @pytest.mark.slow
 def test_sigkill_of_up_at_every_single_point_then_down_leaves_nothing(up_points, no_leaks):
-    assert _kill_and_clean(up_points, list(range(1, len(up_points) + 1))) == {}
+    with without_etc_netns():
+        assert _kill_and_clean(up_points, list(range(1, len(up_points) + 1))) == {}
 
 
 def test_sigkill_of_down_at_every_kind_of_point_then_down_again_leaves_nothing(no_leaks):
@@ -114,7 +139,7 @@ def test_sigkill_of_down_at_every_kind_of_point_then_down_again_leaves_nothing(n
     for index in chosen:
         before_up = snapshot()
         kindscape.up(SEED)
-        done = _inject("down", NAME, index)
+        done = _inject("down", NAME, _point(points, index))
         assert done.returncode == -signal.SIGKILL, (index, done.stderr)
         try:
             kindscape.down(NAME)

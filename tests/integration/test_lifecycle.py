@@ -22,7 +22,7 @@ from kindscape import api
 from kindscape import state as statefile
 from kindscape.errors import StateError
 from tests.conftest import EXAMPLES
-from tests.machine import netns_prefix, snapshot
+from tests.machine import ETC_NETNS, netns_prefix, snapshot, without_etc_netns
 
 SEED = EXAMPLES / "multi-cluster.yaml"
 
@@ -53,6 +53,7 @@ def test_down_all_removes_every_scenario_also_one_left_by_a_crash(no_leaks):
 
 
 def _down_all_of_two() -> None:
+    had_etc_netns = os.path.isdir(ETC_NETNS)
     kindscape.up(EXAMPLES / "external-vms.yaml")
     crashed = _up_cli(SEED, {"KINDSCAPE_TEST_KILL_AT": "links:2"})
     assert crashed.returncode == -9, crashed.stderr
@@ -69,6 +70,7 @@ def _down_all_of_two() -> None:
     assert sorted(s["name"] for s in document["scenarios"]) == ["external-vms", "multi-cluster"]
     assert all(any(r.startswith("namespace ") for r in s["removed"]) for s in document["scenarios"])
     assert api.list_up() == []
+    assert os.path.isdir(ETC_NETNS) == had_etc_netns  # shared by both: gone with the last one
     again = subprocess.run(["kindscape", "down", "--all"], capture_output=True, text=True)
     assert again.returncode == 0 and "no scenario has state" in again.stdout
     neither = subprocess.run(["kindscape", "down"], capture_output=True, text=True)
@@ -303,24 +305,31 @@ def test_commands_on_a_scenario_missing_a_namespace_say_so(no_leaks):
         lab.down()
 
 
-ETC_NETNS = "/etc/netns"
-
-
 def test_a_directory_up_made_for_its_files_goes_with_down(no_leaks):
     """/etc/netns (for `ip netns exec`'s resolv.conf) is removed by `down` when that
     scenario's `up` made it."""
-    existed = os.path.isdir(ETC_NETNS)
-    if existed and os.listdir(ETC_NETNS):
-        pytest.skip("/etc/netns holds entries of others here: it cannot be made afresh")
-    try:
-        if existed:
-            os.rmdir(ETC_NETNS)  # empty; restored below
+    with without_etc_netns():
         with kindscape.up(SEED) as lab:
             assert os.path.isdir(ETC_NETNS) and ETC_NETNS in lab.state.extra["directories"]
         assert not os.path.exists(ETC_NETNS)
-    finally:
-        if existed:
-            os.makedirs(ETC_NETNS, exist_ok=True)
+
+
+@pytest.mark.parametrize("last", ["the first up", "the second up"])
+def test_a_directory_two_scenarios_share_goes_with_the_last_one_down(last, no_leaks):
+    """One scenario made /etc/netns, another put its pods' files there too: whichever goes
+    down last removes it (the first one down finds it still in use)."""
+    with without_etc_netns():
+        first = kindscape.up(EXAMPLES / "external-vms.yaml")
+        second = kindscape.up(SEED)
+        try:
+            assert ETC_NETNS in second.state.extra["directories"]
+            for lab in ([second, first] if last == "the first up" else [first, second]):
+                assert os.path.isdir(ETC_NETNS)
+                lab.down()
+            assert not os.path.exists(ETC_NETNS)
+        finally:
+            first.down()  # a second `down` of a Lab does nothing
+            second.down()
 
 
 def test_a_directory_that_was_there_stays_with_what_it_held(no_leaks):

@@ -153,5 +153,20 @@ def test_every_pair_meets_the_truth_table(addresses, case):
             wrong = [pair for pair, value in found.items() if value != truth.table[pair]]
             assert not wrong, (f"{case.name} on {port}/{protocol}: {len(wrong)} pairs differ "
                                f"(e.g. {wrong[0]})\n" + matrix(found, truth.table))
+            _trace_agrees(lab, truth, port, protocol)
     finally:
         lab.down()
+
+
+def _trace_agrees(lab, truth: Truth, port: int, protocol: str) -> None:
+    """trace says what the probes found, for the first allowed and the first denied pair,
+    and names a policy (or none) for each direction it judged."""
+    for wanted in (True, False):
+        pair = next((p for p, value in truth.table.items() if value is wanted), None)
+        if pair is None:
+            continue
+        report = lab.trace(endpoint(pair[0]), endpoint(pair[1]), port, protocol=protocol)
+        assert report.ok is wanted, (pair, port, protocol, report.reason)
+        assert report.policies and all(p["text"] for p in report.policies), report.policies
+        if not wanted:
+            assert "kube-network-policies" in (report.reason or ""), report.reason

@@ -8,6 +8,9 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import sysconfig
+import tempfile
 
 import pytest
 
@@ -17,7 +20,6 @@ from tests.conftest import EXAMPLES, ROOT
 from tests.machine import snapshot
 
 SEED = EXAMPLES / "multi-cluster.yaml"
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 pytestmark = pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
 
@@ -56,18 +58,64 @@ def test_commands_on_a_running_scenario_without_capabilities_change_nothing(no_l
         assert lab.check().ok
 
 
+NOBODY = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")
+# Run as root in a mount namespace of its own: bind each (source, target), read-only, then
+# exec the rest of argv. The binds go with that namespace when the run ends.
+BIND_THEN_EXEC = """
+import json, os, subprocess, sys
+for source, target in json.loads(sys.argv[1]):
+    subprocess.run(["mount", "--bind", "-o", "ro", source, target], check=True)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def _nobody_reads(path: str) -> bool:
+    """Whether `nobody` can read `path`: every directory above it must let it through."""
+    return subprocess.run([*NOBODY, "test", "-r", path], env={"PATH": os.environ["PATH"]}, cwd="/").returncode == 0
+
+
 def _as_nobody(code: str) -> subprocess.CompletedProcess:
-    """Run Python as the unprivileged user `nobody` (the system Python: ours lives under
-    /root, which nobody may not enter; the commands tested import no third-party module)."""
-    env = {"PYTHONPATH": str(ROOT / "src"), "KINDSCAPE_STATE_DIR": statefile.STATE_ROOT,
-           "KINDSCAPE_NETNS_PREFIX": os.environ.get("KINDSCAPE_NETNS_PREFIX", "ks"), "PATH": os.environ["PATH"]}
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                           SYSTEM_PYTHON, "-c", code], capture_output=True, text=True, env=env, cwd="/",
-                          timeout=60)
+    """Run Python as the unprivileged user `nobody`, importing this checkout's kindscape
+    (the code tested imports no third-party module), with this interpreter (a venv's
+    python is a link to it). Where nobody cannot reach the interpreter or the checkout (a
+    pyenv under /root, a clone in a 0750 home), they are bind-mounted under a directory
+    nobody can enter, in a mount namespace of the run's own: the machine sees no change."""
+    prefix, executable = sys.base_prefix, os.path.realpath(sys._base_executable)
+    src = str(ROOT / "src")
+    binds = {}
+    if not _nobody_reads(os.path.join(src, "kindscape", "__init__.py")):
+        binds["src"] = src
+    if not (_nobody_reads(executable) and _nobody_reads(os.path.join(sysconfig.get_path("stdlib"), "os.py"))):
+        if not executable.startswith(prefix + os.sep):
+            pytest.skip(f"nobody cannot run {executable}, which lies outside its prefix {prefix}")
+        binds["python"] = prefix
+    top = tempfile.mkdtemp(prefix="kindscape-nobody.")
+    try:
+        os.chmod(top, 0o755)
+        for name in binds:
+            os.mkdir(os.path.join(top, name), 0o755)
+
+        def seen_as(path: str, name: str) -> str:  # the path nobody uses for `path`
+            return os.path.join(top, name, os.path.relpath(path, binds[name])) if name in binds else path
+        env = {"PYTHONPATH": seen_as(src, "src"), "KINDSCAPE_STATE_DIR": statefile.STATE_ROOT,
+               "KINDSCAPE_NETNS_PREFIX": os.environ.get("KINDSCAPE_NETNS_PREFIX", "ks"), "PATH": os.environ["PATH"]}
+        if "python" in binds:  # a shared libpython found by an absolute RUNPATH under the prefix
+            env["LD_LIBRARY_PATH"] = seen_as(sysconfig.get_config_var("LIBDIR") or prefix, "python")
+        argv = [*NOBODY, seen_as(executable, "python"), "-c", code, seen_as(src, "src")]
+        if binds:
+            pairs = [(source, os.path.join(top, name)) for name, source in binds.items()]
+            argv = ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", BIND_THEN_EXEC,
+                    json.dumps(pairs), *argv]
+        return subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", timeout=60)
+    finally:
+        for name in binds:  # rmdir, never a recursive removal: a bind seen here is an error
+            os.rmdir(os.path.join(top, name))
+        os.rmdir(top)
 
 
 NOBODY_SCRIPT = """
-import json
+import json, sys
+import kindscape
 from kindscape import api
 from kindscape.errors import PrivilegeError
 from kindscape.runtimes.netns.runtime import check_privileges
@@ -84,11 +132,11 @@ try:
     seen["read state"] = "readable"
 except PermissionError:
     seen["read state"] = "refused"
+seen["imported"] = kindscape.__file__.startswith(sys.argv[1] + "/")
 print(json.dumps(seen))
 """
 
 
-@pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK), reason="needs the system Python for `nobody`")
 def test_without_root_every_command_is_refused_and_state_is_unreadable(no_leaks):
     with kindscape.up(SEED):
         during = snapshot()
@@ -99,6 +147,7 @@ def test_without_root_every_command_is_refused_and_state_is_unreadable(no_leaks)
             assert "only root may use" in seen[what] and "run with sudo" in seen[what], seen
         assert "lacks CAP_NET_ADMIN, CAP_SYS_ADMIN" in seen["runtime"], seen
         assert seen["read state"] == "refused"
+        assert seen["imported"] is True, "nobody ran another kindscape than this checkout's"
         assert snapshot() == during
 
 

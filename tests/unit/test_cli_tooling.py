@@ -62,8 +62,8 @@ def test_bash_completes_commands_and_options(command):
     assert "--runtime" in _complete("kindscape up --r", command)
 
 
-def _save_state(state_dir: Path, name: str) -> None:
-    topology = kindscape.load(EXAMPLES / "multi-cluster.yaml").topology
+def _save_state(state_dir: Path, name: str, extra: str = "") -> None:
+    topology = kindscape.loads((EXAMPLES / "multi-cluster.yaml").read_text() + extra).topology
     state = ScenarioState(name, "netns", phase="up", topology=codec.encode(topology))
     (state_dir / name).mkdir(parents=True)
     document = {"format": STATE_FORMAT, **dataclasses.asdict(state)}
@@ -112,3 +112,10 @@ def test_completion_of_files_and_option_values(command, tmp_path):
     assert _complete("kindscape up -o ", env) == ["table", "json", "yaml"]
     assert _complete("kindscape plan s.yaml --runtime ", env) == ["netns", "kind"]
     assert _complete("kindscape completion ", env) == ["bash", "zsh"]
+
+
+def test_completion_of_expectation_sets(command):
+    _save_state(Path(command["KINDSCAPE_STATE_DIR"]), "multi-cluster",
+                "expectWhen:\n  cut: [{from: cluster-a/pods, to: cluster-b/pods, reachable: false}]\n"
+                "  cut-back: [{from: cluster-b/pods, to: cluster-a/pods, reachable: false}]\n")
+    assert _complete("kindscape check multi-cluster --expect cu", command) == ["cut", "cut-back"]

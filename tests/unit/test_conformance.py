@@ -30,7 +30,8 @@ def test_valid_config_works_as_a_scenario_cluster(path: Path, tmp_path):
     (tmp_path / "cluster.kind.yaml").write_text(path.read_text())
     scenario = loads("apiVersion: kindscape/v1alpha1\nkind: Scenario\nname: conf\n"
                      "clusters:\n  - name: c1\n    configFile: cluster.kind.yaml\n",
-                     str(tmp_path / "s.yaml"), base_dir=tmp_path)
+                     str(tmp_path / "s.yaml"), base_dir=tmp_path,
+                     allow_outside_files=True)  # KIND's files mount absolute host paths (confined otherwise)
     cluster = scenario.topology.clusters[0]
     assert cluster.name == "c1"  # the config's own name is overridden, as `kind --name` does
     nodes = path.read_text().count("- role:") or 1

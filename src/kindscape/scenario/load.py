@@ -17,7 +17,7 @@ from pathlib import Path as FsPath
 
 from ..errors import Problem, ScenarioError
 from ..topology import Topology
-from . import families, files, impairments, policies, services, topology_checks, validate, workloads
+from . import families, files, guards, impairments, policies, services, topology_checks, validate, workloads
 from .kindconfig import ClusterNetwork, KindCluster, resolve_network
 from .resolve import resolve
 from .schema import ScenarioSpec
@@ -136,6 +136,7 @@ def _kind_configs(spec: ScenarioSpec, locator: Locator, access: files.FileAccess
         networks[index] = None
         if config is not None and not undecidable.touches(at):  # else its nodes are unknown
             networks[index] = resolve_network(config, at, config_locator, problems)
+            guards.check_kind_config(config, at, config_locator, access, problems)
     return networks, paths, problems
 
 

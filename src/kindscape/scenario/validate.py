@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from .. import endpoints
 from ..errors import Problem
-from . import families, naming
+from . import families, guards, naming
 from .files import FileAccess
-from .kindconfig import ClusterNetwork, check_cluster_name
+from .kindconfig import CLUSTER_NAME_RE, ClusterNetwork, check_cluster_name
 from .schema import ScenarioSpec
 from .yamlsource import Locator, Path
 
@@ -85,6 +85,9 @@ def check_names(ctx: Context) -> None:
     for index, cluster in enumerate(spec.clusters):
         path = ("clusters", index, "name")
         check_cluster_name(cluster.name, path, ctx.locator, ctx.problems)
+        unsafe = guards.cluster_name_problem(cluster.name)
+        if unsafe and CLUSTER_NAME_RE.match(cluster.name):  # else check_cluster_name said it
+            ctx.add(path, unsafe, cluster.name, "its nodes' names are hostnames and Docker container names")
         if len(cluster.name) > naming.CLUSTER_NAME_MAX:
             ctx.add(path, "cluster name too long", cluster.name,
                     f"at most {naming.CLUSTER_NAME_MAX} characters (node names are hostnames)")

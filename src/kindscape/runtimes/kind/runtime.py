@@ -24,6 +24,7 @@ from ...progress import Progress, no_progress
 from ...runner import logged, require, run
 from ...state import ScenarioState
 from ...topology import Impairment, Topology
+from .. import liveness
 from ..base import EXEC, IMPAIR
 from .apply import KindApplier
 from .docker_side import DockerSide
@@ -185,6 +186,7 @@ class KindRuntime:
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
               progress: Progress = no_progress) -> list[ProbeResult]:
         self.check_privileges()
+        liveness.require_workloads(state)
         paths: dict[str, str] = {}
         pids: dict[str, int] = {}  # one `docker inspect` per container, not per pod on it
         for task in tasks:
@@ -202,6 +204,7 @@ class KindRuntime:
         network namespace with this machine's tools and the pod's resolv.conf (as `ip netns
         exec`, see podexec.py); docker-host: here."""
         self.check_privileges()
+        liveness.require_workloads(state)
         if isinstance(where, HostNamespace):
             full = list(argv)
         elif isinstance(where, InContainer) and not where.netns:
@@ -239,16 +242,16 @@ class KindRuntime:
         return problems + _pending_load_balancers(state)
 
 
-def _resolv_conf(state: ScenarioState, pod_ns: str, node_search: list[str]) -> str:
-    """kubelet's resolv.conf for a ClusterFirst pod of the cluster, in the scenario's state
-    directory: the cluster's search path, then the node's own (kubelet appends it)."""
+def _resolv_conf(state: ScenarioState, pod_ns: Location, node_search: list[str]) -> str:
+    """kubelet's resolv.conf for a ClusterFirst pod, in the scenario's state directory: the
+    search path of the pod's namespace, then the node's own domains (kubelet appends them)."""
     topology = codec.decode(Topology, state.topology)
-    cluster, node = next((c, n) for c in topology.clusters for n in c.nodes for p in n.pods if p.netns == pod_ns)
-    text = clusterdns.resolv_conf(cluster, state.name)
-    cluster_search = clusterdns.search_path()
+    cluster, pod = next((c, p) for c in topology.clusters for p in c.pods if p.netns == pod_ns)
+    text = clusterdns.resolv_conf(cluster, state.name, pod.namespace)
+    cluster_search = clusterdns.search_path(pod.namespace)
     search = list(dict.fromkeys(list(cluster_search) + node_search))
     text = text.replace(f"search {' '.join(cluster_search)}\n", f"search {' '.join(search)}\n")
-    path = os.path.join(statefile.scenario_dir(state.name), f"resolv.conf.{node.name}")
+    path = os.path.join(statefile.scenario_dir(state.name), f"resolv.conf.{pod.node}.{pod.namespace}")
     with open(path, "w", encoding="utf-8") as out:
         out.write(text)
     os.chmod(path, 0o644)

@@ -22,7 +22,7 @@ from ...runner import logged, require
 from ...state import ScenarioState
 from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import EXEC, IMPAIR, TRACE
-from . import liveness
+from .. import liveness
 
 if TYPE_CHECKING:
     from .planner import NetnsPlan
@@ -72,8 +72,9 @@ class NetnsRuntime:
         state.namespaces = plan.namespaces()
         state.files = plan.files()
         # Directories the files need that do not exist yet (e.g. /etc/netns on a machine
-        # that never used `ip netns exec` files) go with the scenario, when empty then.
-        state.extra["directories"] = _missing_directories(state.files)
+        # that never used `ip netns exec` files) go with the scenario, when empty then;
+        # so do those another scenario made, so that the last one down removes them.
+        state.extra["directories"] = _missing_directories(state.files, _made_by_scenarios(state.name))
         save()
         directory = statefile.scenario_dir(plan.scenario)
         # The workload server starts first, so that its interpreter starts on the other
@@ -263,16 +264,31 @@ def _is_unmounted(name: str) -> bool:
         return False
 
 
-def _missing_directories(files: list[str]) -> list[str]:
-    """The directories above `files` that do not exist, deepest first."""
+def _missing_directories(files: list[str], made: frozenset[str] = frozenset()) -> list[str]:
+    """The directories above `files` that do not exist, or that scenarios made (`made`),
+    deepest first."""
     missing: set[str] = set()
     for path in files:
         directory = os.path.dirname(path)
         while directory not in missing and directory != os.path.dirname(directory) \
-                and not os.path.isdir(directory):
+                and (directory in made or not os.path.isdir(directory)):
             missing.add(directory)
             directory = os.path.dirname(directory)
     return sorted(missing, key=lambda d: (-d.count("/"), d))
+
+
+def _made_by_scenarios(besides: str) -> frozenset[str]:
+    """The directories the other scenarios with state here made for their files."""
+    made: set[str] = set()
+    for name in statefile.names():
+        if name != besides:
+            try:
+                other = statefile.load(name)
+            except StateError:  # unreadable: its `down` goes by marks, and leaves directories
+                continue
+            if other is not None:
+                made.update(other.extra.get("directories", []))
+    return frozenset(made)
 
 
 def _remove_file(path: str) -> bool:

@@ -1,4 +1,5 @@
-"""The scenario's own parts are watched: before `check`, `trace` or `exec` uses the
+"""The scenario's own parts are watched (both runtimes: each runs the workload server
+that answers every probe): before `check`, `trace` or `exec` uses the
 scenario, its workload server must be alive, or every probe would report a refused
 connection (a network verdict built on a dead process).
 
@@ -11,10 +12,10 @@ from __future__ import annotations
 import json
 import logging
 
-from ... import state as statefile
-from ...errors import KindscapeError, StateError
-from ...state import ScenarioState
-from ...linux import processes
+from .. import state as statefile
+from ..errors import KindscapeError, StateError
+from ..linux import processes
+from ..state import ScenarioState
 
 LOG = logging.getLogger("kindscape")
 

@@ -10,13 +10,13 @@ import typing
 from functools import cache
 from typing import Any
 
-from . import locations
+from .topology import LOCATIONS, location_from_json
 
 _IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network)
 
 
 def encode(value: Any) -> Any:
-    if isinstance(value, locations.KINDS):
+    if isinstance(value, LOCATIONS):
         return value.to_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -53,12 +53,13 @@ def decode(kind: Any, data: Any) -> Any:
 
 
 def _decode_union(options: tuple, data: Any) -> Any:
-    if any(option in locations.KINDS for option in options):
-        return locations.from_json(data)
+    kind = _union_kind(options)
+    if kind == "location":
+        return location_from_json(data)
     if isinstance(data, str):
-        if any(o in (ipaddress.IPv4Address, ipaddress.IPv6Address) for o in options):
+        if kind == "address":
             return ipaddress.ip_address(data)
-        if any(o in (ipaddress.IPv4Network, ipaddress.IPv6Network) for o in options):
+        if kind == "network":
             return ipaddress.ip_network(data)
     for option in options:
         if option is type(None):
@@ -66,6 +67,18 @@ def _decode_union(options: tuple, data: Any) -> Any:
         if dataclasses.is_dataclass(option) and isinstance(data, dict):
             return decode(option, data)
     return data
+
+
+@cache
+def _union_kind(options: tuple) -> str:
+    """What a union holds, found once per union (a topology decodes thousands of them)."""
+    if any(option in LOCATIONS for option in options):
+        return "location"
+    if any(o in (ipaddress.IPv4Address, ipaddress.IPv6Address) for o in options):
+        return "address"
+    if any(o in (ipaddress.IPv4Network, ipaddress.IPv6Network) for o in options):
+        return "network"
+    return ""
 
 
 @cache

@@ -23,7 +23,7 @@ FORBIDDEN = {
     "kindscape.endpoints": PURE, "kindscape.sides": PURE, "kindscape.measures": PURE,
     "kindscape.codec": PURE, "kindscape.state": PURE, "kindscape.errors": PURE,
     "kindscape.runner": PURE, "kindscape.progress": PURE, "kindscape.privileges": PURE,
-    "kindscape.locations": PURE, "kindscape.links": PURE,
+    "kindscape.links": PURE,
     # probes and trace's reasoning: no runtime (a runtime hands them what they need)
     "kindscape.probe": TOP + ("kindscape.runtimes", "kindscape.render", "kindscape.trace"),
     "kindscape.trace": TOP + MACHINE + ("kindscape.render",),

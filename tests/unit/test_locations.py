@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from kindscape import codec, scenario
-from kindscape.locations import HostNamespace, InContainer, NamedNetns, from_json
+from kindscape.topology import HostNamespace, InContainer, NamedNetns
+from kindscape.topology import location_from_json as from_json
 from kindscape.topology import Topology
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "multi-cluster.yaml"

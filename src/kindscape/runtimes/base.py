@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # annotations only: `check` and `down` need not import the pl
     from ..plan.ops import Plan
     from ..probe.prober import ProbeResult, ProbeTask
     from ..state import ScenarioState
-    from ..locations import Location
+    from ..topology import Location
     from ..topology import Topology
     from ..trace.kernel import Kernel
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from ...plan import link_faults as core_links
 from ...plan.link_faults import IMPAIR_TABLE, PARTITION_TABLE, LinkOp, LinkRules, Shaping
 from ...runner import run
-from ...locations import HostNamespace, InContainer, Location
+from ...topology import HostNamespace, InContainer, Location
 from ...topology import Attachment, Impairment, Topology
 from ...linux import shaping
 from .docker_side import DockerSide

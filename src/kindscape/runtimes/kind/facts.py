@@ -2,7 +2,7 @@
 picked, the pods' network namespaces. Looked up (and cached) here; turned into the
 scenario's real topology, which `check`, `status` and `exec` then use.
 
-Endpoints of the real topology live in containers (locations.py): `InContainer(name)` (a
+Endpoints of the real topology live in containers (topology.py's locations): `InContainer(name)` (a
 node or host container), `InContainer(node, netns)` (a pod's namespace inside its node,
 as containerd named it), `HostNamespace()` (the Docker host itself); a location becomes
 a path only when used (a restarted container has a new pid).
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ...errors import CommandFailed, RuntimeFailure
-from ...locations import HostNamespace, InContainer, Location
+from ...topology import HostNamespace, InContainer, Location
 from ...runner import run
 from ...topology import Attachment, Node, Topology
 from .docker_side import DockerSide

@@ -15,7 +15,7 @@ from ... import codec, privileges
 from ... import state as statefile
 from ...errors import CommandFailed, KindscapeError
 from ...linux import processes
-from ...locations import HostNamespace, InContainer, Location
+from ...topology import HostNamespace, InContainer, Location
 from ...plan import clusterdns
 from ...plan.ops import Plan
 from ...probe import prober

@@ -13,7 +13,7 @@ from ... import privileges
 from ... import state as statefile
 from ...errors import KindscapeError, StateError
 from ...linux import nsfs, processes
-from ...locations import Location
+from ...topology import Location
 from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask

@@ -12,7 +12,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "src" / "kindscape"
 RUNTIMES = ("netns", "kind")
 
 # What a layer may not import (prefixes of module names).
-TOP = ("kindscape.api", "kindscape.faults", "kindscape.cli", "kindscape.cliargs", "kindscape.commands",
+TOP = ("kindscape.api", "kindscape.running", "kindscape.faults", "kindscape.cli", "kindscape.cliargs", "kindscape.commands",
        "kindscape.commands_links", "kindscape.commands_run", "kindscape.commands_tools", "kindscape.quickcli",
        "kindscape.completion", "kindscape.capture", "kindscape.groupexec", "kindscape.pytest_plugin")
 MACHINE = ("kindscape.linux", "kindscape.runtimes")
@@ -189,6 +189,7 @@ def test_the_library_and_its_changes_of_links_import_each_other_not():
     """api calls faults with its Lab's runtime and topology; faults never reaches back."""
     assert not any("kindscape.api" in group and "kindscape.faults" in group for group in _cycles())
     assert "kindscape.api" not in IMPORTS["kindscape.faults"]
+    assert "kindscape.running" not in IMPORTS["kindscape.faults"]  # the Lab's other half (running.py)
 
 
 def _private_uses(name: str, path: Path) -> list[str]:

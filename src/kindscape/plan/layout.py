@@ -28,11 +28,19 @@ def to_json(plan: Plan) -> dict[str, Any]:
 
 def op_json(op: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"op": type(op).__name__}
-    for field in dataclasses.fields(op):
-        value = getattr(op, field.name)
-        if isinstance(value, tuple):
-            value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
-        elif dataclasses.is_dataclass(value):
-            value = dataclasses.asdict(value)
-        data[field.name] = value
+    data.update({field.name: _plain(getattr(op, field.name)) for field in dataclasses.fields(op)})
     return data
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON holds it: dataclasses as objects, tuples as arrays, and what JSON has
+    no type for (an address, a prefix) as its text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

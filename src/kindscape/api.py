@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import os
 import signal
 from pathlib import Path
@@ -134,6 +133,7 @@ def _collector_paused():
 def _up(scenario, runtime: str, progress: Progress, name: str | None) -> Lab:
     loaded = _as_scenario(scenario, name)
     for warning in getattr(loaded, "warnings", ()):  # allowed, but probably not meant (validate says them too)
+        import logging  # only here: importing it costs every command's start ~3 ms
         logging.getLogger("kindscape").warning("warning: %s", warning.render())
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that

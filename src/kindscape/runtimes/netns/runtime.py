@@ -24,7 +24,7 @@ from .. import liveness
 # without the plan's operations (~60M instructions of dataclasses), `status` without
 # the prober, and neither with concurrent.futures (which imports logging).
 if TYPE_CHECKING:
-    from ...plan import ops
+    from . import ops
     from ...probe.prober import ProbeResult, ProbeTask
     from .planner import NetnsPlan
 
@@ -80,7 +80,7 @@ class NetnsRuntime:
         directory = statefile.scenario_dir(plan.scenario)
         # The workload server starts first, so that its interpreter starts on the other
         # core while the namespaces are made; it opens its listeners once they exist.
-        from ...plan.ops import StartWorkloads
+        from .ops import StartWorkloads
         servers = [processes.spawn_server(_server_spec(plan.scenario, op), directory, WORKLOADS)
                    for op in plan.of(StartWorkloads)]
         state.processes += [server.record for server in servers]

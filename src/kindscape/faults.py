@@ -16,7 +16,7 @@ from typing import Any
 
 from . import measures, sides
 from . import state as statefile
-from .errors import KindscapeError, StateError
+from .errors import KindscapeError, StateError, UsageError
 from .links import Links, Pair, current, record, replacing
 from .progress import Progress, no_progress, with_crash_hook
 from .runtimes.base import Runtime
@@ -37,7 +37,7 @@ def impair(name: str, runtime: Runtime, topology: Topology, one: str, other: str
             return replace(links, impairments=kept), []
         parsed, problems = measures.parse_settings(settings)
         if problems:
-            raise KindscapeError("; ".join(_setting_problem(settings, *p) for p in problems))
+            raise UsageError("; ".join(_setting_problem(settings, *p) for p in problems))
         for item in kept:
             if sides.conflicts(topology, _sides(topology, item.sides), _sides(topology, pair)):
                 raise KindscapeError(f"{one} - {other} overlaps the impairment between {item.sides[0]} "

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from ...errors import RuntimeFailure
 from ...linux import netns_etc, nsfs
 from ...linux.netlink import Failure, NetlinkSocket
-from ...plan import ops
+from . import ops
 from ...progress import Progress
 from ...runner import logged, run
 from .render import command

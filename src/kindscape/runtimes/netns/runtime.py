@@ -6,7 +6,6 @@ import os
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ... import privileges
@@ -14,9 +13,6 @@ from ... import state as statefile
 from ...errors import KindscapeError, StateError
 from ...linux import netns_etc, nsfs, processes
 from ...topology import Location
-from ...plan import ops  # the planner and link ops are imported where used: `check` and `down` need neither
-from ...probe import prober
-from ...probe.prober import ProbeResult, ProbeTask
 from ...progress import Progress, no_progress
 from ...runner import logged, require
 from ...state import ScenarioState
@@ -24,7 +20,12 @@ from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import EXEC, IMPAIR, TRACE
 from .. import liveness
 
+# What only some commands need is imported where it is used: `status` and `check` start
+# without the plan's operations (~60M instructions of dataclasses), `status` without
+# the prober, and neither with concurrent.futures (which imports logging).
 if TYPE_CHECKING:
+    from . import ops
+    from ...probe.prober import ProbeResult, ProbeTask
     from .planner import NetnsPlan
 
 WORKLOADS = "workloads"
@@ -79,8 +80,9 @@ class NetnsRuntime:
         directory = statefile.scenario_dir(plan.scenario)  # also the store of the /etc files
         # The workload server starts first, so that its interpreter starts on the other
         # core while the namespaces are made; it opens its listeners once they exist.
+        from .ops import StartWorkloads
         servers = [processes.spawn_server(_server_spec(plan.scenario, op), directory, WORKLOADS)
-                   for op in plan.of(ops.StartWorkloads)]
+                   for op in plan.of(StartWorkloads)]
         state.processes += [server.record for server in servers]
         save()
         from .apply import Applier  # the netlink adapter is imported only where messages are built
@@ -132,6 +134,7 @@ class NetnsRuntime:
                 removed.append(f"process {record['pid']} ({record['role']})")
         names = list(dict.fromkeys(state.namespaces + self._marked_namespaces(state.name, set(state.namespaces))))
         # Each unmount waits for an RCU grace period (~0.4 ms, mostly waiting): many go at once.
+        from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(max_workers=REMOVERS) as pool:
             for done, (name, gone) in enumerate(zip(names, pool.map(nsfs.remove, names)), start=1):
                 if gone:
@@ -165,6 +168,7 @@ class NetnsRuntime:
         sources = sorted({task.source_ns for task in tasks})
         _require_namespaces(state, sources)
         liveness.require_workloads(state)
+        from ...probe import prober
         try:
             return prober.run(tasks, timeout=timeout, progress=progress)
         except OSError:  # a namespace went away while probing (`down` is at work): its file

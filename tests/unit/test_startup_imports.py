@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "multi-cluster.yaml
 # logging (and concurrent.futures, which imports it), NetworkPolicy's model, the plan's
 # operations, the schema (pydantic).
 NEVER = {"argparse", "logging", "concurrent.futures", "kindscape.cliparser", "kindscape.netpol",
-         "kindscape.plan.ops", "kindscape.scenario", "pydantic", "typer"}
+         "kindscape.runtimes.netns.ops", "kindscape.plan.linux_ops", "kindscape.scenario", "pydantic", "typer"}
 # status does not probe
 NOT_FOR_STATUS = {"kindscape.probe.prober", "kindscape.probe.checks", "kindscape.render.tables"}
 

@@ -233,6 +233,7 @@ def main(argv: list[str]) -> int:
         with open(spec_path) as handle:
             spec = json.load(handle)
     except FileNotFoundError:  # the scenario is being removed (`down` withdrew the spec)
+        os.write(ready_fd, b"error its spec is gone (the scenario is being removed)\n")
         return 1
     if any("dns" in item for item in spec["listeners"]):
         from . import dns  # noqa: F401  (imported while waiting: its import takes ~10 ms)

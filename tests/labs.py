@@ -15,7 +15,8 @@ def pairs(report, source_prefix: str, target_prefix: str) -> list:
 
 def netns_of(lab, endpoint: str) -> str:
     """The namespace (or the kind runtime's container symbol) an endpoint runs in."""
-    return kindscape.api._exec_target(lab.topology, endpoint)
+    from kindscape.running import exec_target
+    return exec_target(lab.topology, endpoint)
 
 
 def cli_json(*args: str) -> subprocess.CompletedProcess:

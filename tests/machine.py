@@ -127,8 +127,9 @@ def _tree(path: str) -> tuple[str, ...]:
     """Every file and directory under `path`, with its mode (state must stay root-only)."""
     found = []
     for root, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(dirs) + sorted(files):
+        # up's cache of resolved topologies stays by design (its own tests check it)
+        dirs[:] = sorted(d for d in dirs if not (root == path and d == ".topologies"))
+        for name in dirs + sorted(files):
             full = os.path.join(root, name)
             try:
                 mode = os.lstat(full).st_mode & 0o7777

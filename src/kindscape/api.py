@@ -7,27 +7,22 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
-import math
 import os
 import signal
-import subprocess
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import codec, endpoints, runtimes
+from . import codec, runtimes
 from . import state as statefile
 from .errors import KindscapeError, NoSuchScenario, PrivilegeError, StateError
 from .progress import Progress, no_progress, with_crash_hook
-from .runtimes.base import EXEC, IMPAIR, TRACE, Runtime
-from .runtimes.base import require as capability
+from .runtimes.base import Runtime
+from .running import RunningScenario, sink
 from .state import ScenarioState
 from .topology import Topology
 
 if TYPE_CHECKING:
-    from .plan.ops import Plan
-    from .probe.checks import CheckReport
+    from .plan.layout import Plan
     from .scenario import Scenario
 
 RUNTIMES = runtimes.NAMES
@@ -71,8 +66,8 @@ def plan(scenario: "Scenario | str | os.PathLike", runtime: str = "netns") -> "P
     return get_runtime(runtime).plan(_as_scenario(scenario).topology)
 
 
-class Lab:
-    """A scenario that is up: what `up` and `attach` return.
+class Lab(RunningScenario):
+    """A scenario that is up: what `up` and `attach` return (running.py: what it can do).
 
     Use it as a context manager (`with kindscape.up(...) as lab:`): leaving the block
     takes the scenario down, also when the block raised. Outside a `with`, call `down()`.
@@ -81,11 +76,7 @@ class Lab:
     """
 
     def __init__(self, state: ScenarioState, topology: Topology | None = None):
-        self.state = state
-        self.name = state.name
-        self.runtime: Runtime = get_runtime(state.runtime)
-        # `up` passes the topology it made; otherwise it is read back from the state.
-        self.topology: Topology = topology or _decoded(state)
+        super().__init__(state, get_runtime(state.runtime), topology)
         self.is_down = False
 
     def __enter__(self) -> "Lab":
@@ -98,148 +89,6 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, runtime={self.state.runtime!r})"
 
-    def check(self, all: bool = False, timeout: float = 1.0, measure: int = 0,
-              progress: Progress | None = None, expect: str | None = None) -> "CheckReport":
-        """Probe what the scenario's `expect` names (with `all`, or when it names nothing:
-        every pod, node and host to every pod and host) and judge the expectations.
-
-        The report has the content of `kindscape check -o json` (`report.to_json()`):
-        `report.ok` is true when every expectation is met, `report.failures` lists the
-        probes that broke one, `report.results` every probe (`reachable`, `seen_source`,
-        `source_preserved`, `rtt_ms`, ...). `timeout` is seconds per probe. With
-        `measure`, each pair gets a burst of that many probes (loss, RTT spread).
-        `progress` hears of finished probes (step `probes`), or rounds with `measure`.
-        `expect` verifies another set instead of `expect`: the name of one of the file's
-        `expectWhen` sets, or a file of expectations (`expect: [...]`).
-        """
-        if not (timeout > 0 and math.isfinite(timeout)):
-            raise KindscapeError(f"the probe timeout must be a positive number of seconds (got {timeout})")
-        from .probe import checks
-        progress = _sink(progress)
-        probe = lambda tasks: self.runtime.probe(self.state, tasks, timeout, progress)  # noqa: E731
-        if measure:
-            from .probe.measure import MAX_TIMEOUT, measuring
-            wait = min(timeout, MAX_TIMEOUT)
-            probe = measuring(lambda tasks: self.runtime.probe(self.state, tasks, wait), measure, progress)
-        wanted = None
-        if expect is not None:
-            from .scenario.expectfile import expectations
-            wanted = list(expectations(self.topology, expect))
-        return checks.check(self.topology, probe, everything=all, expectations=wanted)
-
-    def explain(self, report):
-        """Give each failed expectation of a `check` report its one-line reason, from `trace`
-        (what `check --explain` shows); returns the report."""
-        from .trace import trace
-        from .trace.explain import explain
-        if all(outcome.met for outcome in report.expectations):
-            return report
-        # One view of the kernel for every failure: its sockets and rulesets are read once.
-        with self._kernel() as kernel:
-            explain(report.expectations, lambda *pair: trace(self.topology, kernel, *pair))
-        return report
-
-    def trace(self, source: str, target: str, port: int | None = None, address: str | None = None,
-              protocol: str = "TCP"):
-        """The path a new connection from `source` to `target` takes, hop by hop, and its
-        reply's path back (same content as `trace -o json`); `protocol` TCP or UDP."""
-        from .trace import trace
-        with self._kernel() as kernel:
-            return trace(self.topology, kernel, source, target, port, address, protocol)
-
-    def _kernel(self):
-        capability(self.runtime, TRACE, "trace")
-        return self.runtime.kernel(self.state)
-
-    def exec(self, endpoint: str, argv: Sequence[str], capture: bool = True) -> subprocess.CompletedProcess:
-        """Run `argv` inside an endpoint (`cluster-a-worker/pod1`, `cluster-a-worker`, a
-        host, `docker-host`) as `ip netns exec` would, and wait for it.
-
-        Returns the CompletedProcess: its `returncode`, and with `capture` its `stdout`
-        and `stderr` as text. A failing command is not an exception: check `returncode`.
-        """
-        if isinstance(argv, str):
-            raise TypeError(f"argv must be a list of arguments, e.g. {argv.split()!r}, not a string")
-        capability(self.runtime, EXEC, "exec")
-        target = _exec_target(self.topology, endpoint)
-        return self.runtime.exec(self.state, target, list(argv), capture)
-
-    def endpoints(self, selector: str) -> list[str]:
-        """The endpoints a selector names that one can exec into (a group such as
-        `cluster-a/pods` names several)."""
-        try:
-            found = endpoints.resolve(self.topology, selector)
-        except endpoints.EndpointError as exc:
-            raise KindscapeError(f"{exc}{'; ' + exc.hint if exc.hint else ''}") from None
-        names = [each.name for each in found if each.netns]
-        if not names:
-            raise KindscapeError(f"{selector} is a Service: exec into a pod, node or host")
-        return names
-
-    def exec_group(self, names: Sequence[str], argv: Sequence[str], concurrency: int = 8,
-                   on_done: Callable[[str, subprocess.CompletedProcess], None] | None = None,
-                   ) -> dict[str, subprocess.CompletedProcess]:
-        """`exec` in each endpoint, at most `concurrency` at a time; `on_done(name, result)`
-        as each finishes. Returns {endpoint: CompletedProcess} in the order given."""
-        from concurrent.futures import ThreadPoolExecutor, as_completed
-        results: dict[str, subprocess.CompletedProcess] = {}
-        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(names)))) as pool:
-            running = {pool.submit(self.exec, name, argv, True): name for name in names}
-            for future in as_completed(running):
-                results[running[future]] = future.result()
-                if on_done is not None:
-                    on_done(running[future], results[running[future]])
-        return {name: results[name] for name in names}
-
-    def capture(self, endpoint: str, write: str, interface: str | None = None, count: int | None = None,
-                seconds: float | None = None, filter: str | None = None) -> str:
-        """Capture the packets an endpoint sees (all its interfaces, or `interface`) into the
-        pcap file `write` ("-": standard output) with tcpdump in its namespace, until
-        `count` packets, `seconds`, or Ctrl-C; a filter tcpdump refuses is an error before
-        anything runs. Returns the file written."""
-        from . import capture as pcap
-        target = _exec_target(self.topology, endpoint)
-        pcap.check_filter(lambda argv: self.runtime.exec(self.state, target, list(argv), True), interface, filter)
-        path = pcap.output_path(write)
-        with pcap.ctrl_c_ends_child():
-            done = self.runtime.exec(self.state, target, pcap.tcpdump_argv(path, interface, count, seconds, filter),
-                                     False)
-        if done.returncode not in (0, pcap.TIMED_OUT, -signal.SIGINT, 128 + signal.SIGINT):
-            raise KindscapeError(f"tcpdump in {endpoint} failed (exit {done.returncode}); its message is above")
-        return path
-
-    def status(self) -> dict[str, Any]:
-        """The scenario's status document: the content of `kindscape status NAME -o json`."""
-        from .render.status import status_json
-        return status_json(self.topology, self.state, self.runtime.health(self.state))
-
-    # Links: impairments and partitions on the running scenario (faults.py, links.py) ---------
-    def impair(self, one: str, other: str, clear: bool = False, progress: Progress | None = None,
-               **settings: Any) -> dict[str, Any]:
-        """Set the impairment between two sides to `settings` (delay="25ms", loss="1%",
-        rate="10mbit", ...), or clear it; returns the scenario's links (as `status`)."""
-        from . import faults
-        capability(self.runtime, IMPAIR, "impair")
-        return self._links_changed(faults.impair(self.name, self.runtime, self.topology, one, other,
-                                                 None if clear else settings, _sink(progress)))
-
-    def partition(self, one: str, other: str, progress: Progress | None = None) -> dict[str, Any]:
-        """Cut all traffic between two sides until `heal`."""
-        from . import faults
-        capability(self.runtime, IMPAIR, "partition")
-        return self._links_changed(faults.partition(self.name, self.runtime, self.topology, one, other,
-                                                    _sink(progress)))
-
-    def heal(self, one: str, other: str, progress: Progress | None = None) -> dict[str, Any]:
-        from . import faults
-        capability(self.runtime, IMPAIR, "heal")
-        return self._links_changed(faults.heal(self.name, self.runtime, self.topology, one, other,
-                                               _sink(progress)))
-
-    def _links_changed(self, links) -> dict[str, Any]:
-        self.state = statefile.load(self.name) or self.state
-        return {"name": self.name, **links.to_json()}
-
     def down(self, progress: Progress | None = None) -> list[str]:
         """Remove everything of the scenario; returns what was removed. Once down, a
         second call does nothing (so leaving a `with` block after `down()` is fine)."""
@@ -248,25 +97,6 @@ class Lab:
         removed = down(self.name, progress)
         self.is_down = True
         return removed
-
-
-def _decoded(state: ScenarioState) -> Topology:
-    """The state's topology; a state whose topology does not decode is damaged."""
-    try:
-        return codec.decode(Topology, state.topology)
-    except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        raise statefile.StateUnreadable(state.name, f"it is damaged (its topology does not decode: "
-                                                    f"{exc.__class__.__name__})") from None
-
-
-def _exec_target(topology: Topology, selector: str) -> str:
-    try:
-        endpoint = endpoints.single(topology, selector)
-    except endpoints.EndpointError as exc:
-        raise KindscapeError(f"{exc}{'; ' + exc.hint if exc.hint else ''}") from None
-    if not endpoint.netns:
-        raise KindscapeError(f"{selector} is a Service: exec into a pod, node or host")
-    return endpoint.netns
 
 
 def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
@@ -281,7 +111,7 @@ def up(scenario: "Scenario | str | os.PathLike", runtime: str = "netns",
     (StateError): take it down first. `progress(step, done, total)` is called as the work
     advances. The netns runtime needs root (PrivilegeError otherwise).
     """
-    progress = _sink(progress)
+    progress = sink(progress)
     with _collector_paused():
         return _up(scenario, runtime, progress, name)
 
@@ -303,6 +133,7 @@ def _collector_paused():
 def _up(scenario, runtime: str, progress: Progress, name: str | None) -> Lab:
     loaded = _as_scenario(scenario, name)
     for warning in getattr(loaded, "warnings", ()):  # allowed, but probably not meant (validate says them too)
+        import logging  # only here: importing it costs every command's start ~3 ms
         logging.getLogger("kindscape").warning("warning: %s", warning.render())
     provider = get_runtime(runtime)
     # SIGTERM unwinds like Ctrl-C from the start; the lock file goes with a scenario that
@@ -330,11 +161,6 @@ def _up(scenario, runtime: str, progress: Progress, name: str | None) -> Lab:
             lock.remove_on_exit = True
             raise
     return Lab(state, topology)
-
-
-def _sink(progress: Progress | None) -> Progress:
-    """Where progress goes: the caller's callable; None (the default) says nothing."""
-    return no_progress if progress is None else progress
 
 
 def _refuse_existing(name: str) -> None:
@@ -386,7 +212,7 @@ def down(name: str, progress: Progress | None = None, runtime: str | None = None
     """Remove everything of a scenario, from its state file or, without one, by its marks.
     A state file that is damaged or another version's is refused (StateUnreadable) unless
     `force`: then the scenario is removed by its ownership marks."""
-    progress = _sink(progress)
+    progress = sink(progress)
     with statefile.locked(name, wait=True) as lock:
         state = _recorded_or_found(name, runtime, force)
         if state is None:

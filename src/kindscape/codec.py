@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import sys
 import types
 import typing
 from functools import cache
@@ -35,8 +36,7 @@ def decode(kind: Any, data: Any) -> Any:
         return None
     origin = typing.get_origin(kind)
     if dataclasses.is_dataclass(kind):
-        hints = _hints(kind)
-        return kind(**{name: decode(hints[name], value) for name, value in data.items() if name in hints})
+        return _decode_dataclass(kind, data)
     if origin is tuple:
         args = typing.get_args(kind)
         item = args[0] if args else Any
@@ -81,6 +81,55 @@ def _union_kind(options: tuple) -> str:
     return ""
 
 
+def _decode_dataclass(kind: type, data: dict[str, Any]) -> Any:
+    """An empty list or object for a field whose default is the same empty value is left to
+    the default, without resolving the field's type (see _field_type)."""
+    empty_defaults = _empty_defaults(kind)
+    values = {}
+    for name, value in data.items():
+        if name not in empty_defaults:
+            continue  # not a field
+        if not value and isinstance(value, (list, dict)) and empty_defaults[name] is type(value):
+            continue
+        values[name] = decode(_field_type(kind, name), value)
+    return kind(**values)
+
+
 @cache
-def _hints(kind: type) -> dict[str, Any]:
-    return typing.get_type_hints(kind)
+def _empty_defaults(kind: type) -> dict[str, type | None]:
+    """Each field: the JSON type (list or dict) its default encodes to when that default is
+    empty ((), [] or {}), None otherwise."""
+    found: dict[str, type | None] = {}
+    for each in dataclasses.fields(kind):
+        default = each.default_factory() if each.default_factory is not dataclasses.MISSING else each.default
+        empty = isinstance(default, (tuple, list, dict)) and not default
+        found[each.name] = (dict if isinstance(default, dict) else list) if empty else None
+    return found
+
+
+@cache
+def _field_type(kind: type, name: str) -> Any:
+    """A field's type, resolved from its annotation when a value of it is first decoded.
+    typing.get_type_hints resolves every field of a class at once: a topology's
+    `policies` would load NetworkPolicy's model for a topology without policies. Names a
+    module loads lazily (its __getattr__, see topology._NETPOL_NAMES) resolve too."""
+    owner = next(c for c in kind.__mro__ if name in vars(c).get("__annotations__", {}))
+    annotation = vars(owner)["__annotations__"][name]
+    if not isinstance(annotation, str):
+        return annotation
+    module = sys.modules[owner.__module__]
+    return eval(annotation, vars(module), _Attributes(module))  # as get_type_hints evaluates it
+
+
+class _Attributes(dict):
+    """eval's local names: a module's attributes, those its __getattr__ provides included."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        super().__init__()
+        self.module = module
+
+    def __missing__(self, name: str) -> Any:
+        try:
+            return getattr(self.module, name)
+        except AttributeError:
+            raise KeyError(name) from None

@@ -149,7 +149,8 @@ def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_f
     with guard(output):
         from . import api
         from .progress import progress_printer
-        scenario = load_scenario(file, rename, allow_outside_files)
+        from .scenario import cache
+        scenario = cache.load(file, rename, allow_outside_files)  # a file validated before: its topology
         with progress_printer() as progress:
             lab = api.up(scenario, runtime, progress)
         doc = lab.status()

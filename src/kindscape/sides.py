@@ -99,9 +99,11 @@ def _attachments(topology: Topology, side: Side):
     return found
 
 
-def addresses(topology: Topology, side: Side) -> list[IPNet]:
+def addresses(topology: Topology, side: Side, exact: bool = False) -> list[IPNet]:
     """Every address or prefix a cluster, node or host side's traffic can carry (a
-    network's subnets for a network side), collapsed, IPv4 first."""
+    network's subnets for a network side), collapsed, IPv4 first. `exact`: each address
+    or prefix as the topology has it (none merged with its neighbours), only those inside
+    another left out: what a runtime that learns some of them later can stand for."""
     found: list[IPNet] = []
     if side.kind == "network":
         found += topology.network(side.name).subnets
@@ -112,7 +114,7 @@ def addresses(topology: Topology, side: Side) -> list[IPNet]:
         found += node.pod_cidrs
         found += [ipaddress.ip_network(a) for a in node.loopbacks]
     found += [ipaddress.ip_network(addr) for _, a in _attachments(topology, side) for addr in a.addresses]
-    return collapse(found)
+    return uncovered(found) if exact else collapse(found)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,13 @@ def collapse(nets: Iterable[IPNet]) -> list[IPNet]:
             for n in ipaddress.collapse_addresses([x for x in nets if x.version == version])]
 
 
+def uncovered(nets: Iterable[IPNet]) -> list[IPNet]:
+    """The prefixes no other one contains, once each, IPv4 first, in address order."""
+    unique = set(nets)
+    kept = [n for n in unique if not any(o != n and o.version == n.version and o.supernet_of(n) for o in unique)]
+    return sorted(kept, key=lambda n: (n.version, n.network_address, n.prefixlen))
+
+
 def subtract(nets: list[IPNet], minus: list[IPNet]) -> list[IPNet]:
     """The parts of `nets` outside every prefix of `minus`."""
     left = list(nets)
@@ -157,12 +166,12 @@ def overlapping(one: list[IPNet], other: list[IPNet]) -> bool:
     return any(a.version == b.version and a.overlaps(b) for a in one for b in other)
 
 
-def crossing(topology: Topology, one: Side, other: Side) -> tuple[Addresses, Addresses]:
+def crossing(topology: Topology, one: Side, other: Side, exact: bool = False) -> tuple[Addresses, Addresses]:
     """What stands for each side: traffic from the first to the second (or back) is what
     crosses between the sides. A network side is the link between its peer and that
     network: everything the peer reaches over it, so the network stands for every
     address but the peer's own (the peer's traffic among its own endpoints never counts)."""
-    mine, theirs = addresses(topology, one), addresses(topology, other)
+    mine, theirs = addresses(topology, one, exact), addresses(topology, other, exact)
     return (Addresses(tuple(theirs), True) if one.kind == "network" else Addresses(tuple(mine)),
             Addresses(tuple(mine), True) if other.kind == "network" else Addresses(tuple(theirs)))
 

@@ -15,9 +15,24 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .netpol import NetworkPolicy, PodView, ServedPort
+if TYPE_CHECKING:
+    from .netpol import NetworkPolicy, PodView, ServedPort
+
+# NetworkPolicy's model (netpol.py) is a dozen dataclasses, ~10 ms of every start, and
+# a topology without policies or served ports - `status` and `check` of most scenarios -
+# never needs it. It loads on first use: the names below are attributes of this module
+# (`from .topology import NetworkPolicy` works), and codec resolves field types through
+# them, only for fields it has values for.
+_NETPOL_NAMES = ("NetworkPolicy", "PodView", "ServedPort")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NETPOL_NAMES:
+        from . import netpol
+        return getattr(netpol, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # Locations --------------------------------------------------------------------------
 # Where an endpoint (a node, pod or host) lives: a typed location, one of
@@ -176,6 +191,7 @@ class Pod:
 
     @property
     def view(self) -> PodView:
+        from .netpol import PodView  # see _NETPOL_NAMES
         return PodView(self.name, self.namespace, dict(self.labels), self.ports)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import kindscape
 from tests.conftest import EXAMPLES
+from tests.labs import netns_of
 
 pytestmark = pytest.mark.kind
 
@@ -61,7 +62,7 @@ def test_rate_limit_and_partition_on_real_kind(real_kind):
     from tests.integration.throughput import stream_bits_per_second
     with kindscape.up(EXAMPLES / "multi-cluster.yaml", runtime="kind") as lab:
         lab.impair("cluster-a", "cluster-b", rate="20mbit")
-        paths = {e: netns_path(lab.runtime.docker, kindscape.api._exec_target(lab.topology, e))
+        paths = {e: netns_path(lab.runtime.docker, netns_of(lab, e))
                  for e in ("cluster-a-worker/pod1", "cluster-b-worker/pod1")}
         target = lab.topology.node("cluster-b-worker").pods[0].addresses[0]
         measured = stream_bits_per_second(paths["cluster-a-worker/pod1"], paths["cluster-b-worker/pod1"], str(target))

@@ -11,7 +11,7 @@ import yaml
 import kindscape
 from kindscape.errors import KernelFeatureMissing
 from kindscape.plan.link_faults import LinkRules, Shaping
-from kindscape.runtimes.kind import container_links as links, ops, podexec
+from kindscape.runtimes.kind import container_links as links, ops, podexec, render
 from kindscape.runtimes.kind import service_manifests as services
 from kindscape.runtimes.kind.planner import Settings, plan
 from kindscape.scenario.load import loads
@@ -119,27 +119,28 @@ def test_dual_stack_services_request_both_families_in_the_clusters_order():
 
 def test_links_are_planned_in_the_containers_namespaces():
     steps = _plan(SIDES)
-    (apply,) = steps.of(links.ApplyLinks)
-    spaces = {op.ns for op in apply.ops}
+    (impair,) = steps.of(links.ImpairLinks)
+    written = impair.as_written()
+    spaces = {op.ns for op in written}
     assert "container:east-worker" in spaces and "container:sides-vm1" in spaces and "host" in spaces
-    shaped = {op.ns: op for op in apply.ops if isinstance(op, Shaping)}
+    shaped = {op.ns: op for op in written if isinstance(op, Shaping)}
     assert shaped["container:east-worker"].dev == "eth0"
     # The network side (wan - west): at the Docker host's ends of the west nodes' eth1.
-    host = [op for op in apply.ops if op.ns == "host"]
+    host = [op for op in written if op.ns == "host"]
     assert {op.dev for op in host if isinstance(op, Shaping)} <= {"$VETH_WEST_CONTROL_PLANE_ETH1",
                                                                   "$VETH_WEST_WORKER_ETH1"}
-    renamed = list(apply.ops)  # the plan names the Docker host's tables for the scenario
+    renamed = written  # the plan names the Docker host's tables for the scenario
     tables = {op.table for op in renamed if isinstance(op, LinkRules) and op.ns == "host"}
     assert tables == {"kindscape-impair-sides"}
     assert all(op.text.startswith("table netdev kindscape-impair-sides {") for op in renamed
                if isinstance(op, LinkRules) and op.ns == "host")
-    shell = apply.shell()
+    shell = render.script(steps)
     assert "VETH_WEST_WORKER_ETH1=$(ip -o link | awk" in shell
     assert "nsenter --net=/proc/$(docker inspect -f '{{.State.Pid}}' east-worker)/ns/net tc -batch - <<EOF" in shell
 
 
 def test_scenarios_without_impairments_plan_no_links():
-    assert not _plan(EXAMPLES / "multi-cluster.yaml").of(links.ApplyLinks)
+    assert not _plan(EXAMPLES / "multi-cluster.yaml").of(links.ImpairLinks)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the kernel probe needs root (unshare --net)")

@@ -12,7 +12,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "src" / "kindscape"
 RUNTIMES = ("netns", "kind")
 
 # What a layer may not import (prefixes of module names).
-TOP = ("kindscape.api", "kindscape.faults", "kindscape.cli", "kindscape.cliargs", "kindscape.commands",
+TOP = ("kindscape.api", "kindscape.running", "kindscape.faults", "kindscape.cli", "kindscape.cliargs", "kindscape.commands",
        "kindscape.commands_links", "kindscape.commands_run", "kindscape.commands_tools", "kindscape.quickcli",
        "kindscape.completion", "kindscape.capture", "kindscape.groupexec", "kindscape.pytest_plugin")
 MACHINE = ("kindscape.linux", "kindscape.runtimes")
@@ -150,6 +150,10 @@ def test_no_module_names_collide():
         if path.name != "__init__.py" and path.stem not in PER_RUNTIME:
             seen.setdefault(path.stem, []).append(name)
     assert {stem: names for stem, names in seen.items() if len(names) > 1} == {}
+    # ... and those names are a runtime's only: e.g. no plan/ops.py beside the runtimes' ops.py
+    elsewhere = [name for name, path in MODULES.items() if path.stem in PER_RUNTIME
+                 and name.rpartition(".")[0] not in {f"kindscape.runtimes.{r}" for r in RUNTIMES}]
+    assert elsewhere == []
 
 
 def _cycles() -> list[list[str]]:
@@ -189,6 +193,7 @@ def test_the_library_and_its_changes_of_links_import_each_other_not():
     """api calls faults with its Lab's runtime and topology; faults never reaches back."""
     assert not any("kindscape.api" in group and "kindscape.faults" in group for group in _cycles())
     assert "kindscape.api" not in IMPORTS["kindscape.faults"]
+    assert "kindscape.running" not in IMPORTS["kindscape.faults"]  # the Lab's other half (running.py)
 
 
 def _private_uses(name: str, path: Path) -> list[str]:

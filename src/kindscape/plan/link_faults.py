@@ -13,13 +13,14 @@ both directions, and nowhere else:
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .. import measures, sides
-from ..topology import Impairment, IPNet, Topology
-from .ops import Phase
+from ..topology import Impairment, Topology
+from .linux_ops import Phase
 
 IMPAIR_TABLE = "kindscape-impair"
 PARTITION_TABLE = "kindscape-partition"
@@ -106,10 +107,11 @@ def nft_script(desired: list[LinkOp], previous: list[LinkOp]) -> str:
 
 @dataclass(frozen=True)
 class Flow:
-    """One direction of one pair, on one exit interface."""
+    """One direction of one pair, on one exit interface. The interface and the addresses
+    are what the topology says, or what a runtime stands in for them (see `link_ops`)."""
 
     ns: str
-    dev: str
+    dev: Any  # an interface's name, or what stands for it
     sources: sides.Addresses
     targets: sides.Addresses
     label: str  # "cluster-a -> cluster-b"
@@ -121,37 +123,60 @@ def same_name(ns: str, table: str) -> str:
     return table
 
 
+def literal(value: Any) -> str:
+    """An address, prefix or interface name as nft and tc take it (an address: no /32)."""
+    if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return str(value.network_address) if value.prefixlen == value.max_prefixlen else str(value)
+    return str(value)
+
+
 def plan_links(topology: Topology, impairments: tuple[Impairment, ...],
                partitions: tuple[tuple[str, str], ...] = (),
                table_name: Callable[[str, str], str] = same_name) -> list[LinkOp]:
-    """Every operation that puts these impairments and partitions in place, grouped by
-    namespace (tc first, then the tables), in a stable order. `table_name(ns, table)`
-    names each table (a runtime sharing a namespace with others names its own)."""
-    impaired = [f for item in impairments for f in _flows(topology, item.sides, item)]
-    cut = [f for pair in partitions for f in _flows(topology, pair, None)]
-    found: list[LinkOp] = []
-    for ns in _namespaces(impaired + cut):
+    """Every operation that puts these impairments and partitions in place (see `link_ops`)."""
+    return link_ops(flows(topology, impairments, partitions), table_name)
+
+
+def flows(topology: Topology, impairments: tuple[Impairment, ...],
+          partitions: tuple[tuple[str, str], ...] = (), exact: bool = False) -> list[Flow]:
+    """Every flow the impairments and partitions act on (`exact`: each side's addresses
+    as sides.addresses gives them exactly, for a runtime to stand values in for some)."""
+    return ([f for item in impairments for f in _pair_flows(topology, item.sides, item, exact)]
+            + [f for pair in partitions for f in _pair_flows(topology, pair, None, exact)])
+
+
+def link_ops(found: list[Flow], table_name: Callable[[str, str], str] = same_name,
+             text: Callable[[Any], str] = literal) -> list[LinkOp]:
+    """The operations that act on these flows, grouped by namespace (tc first, then the
+    tables), in a stable order. `table_name(ns, table)` names each table (a runtime
+    sharing a namespace with others names its own); `text` writes each interface and
+    address (a runtime's plan may write what stands for one)."""
+    impaired = [f for f in found if f.impairment is not None]
+    cut = [f for f in found if f.impairment is None]
+    ops: list[LinkOp] = []
+    for ns in _namespaces(found):
         mine = [f for f in impaired if f.ns == ns]
         classes = _classes(mine)
         for dev in _devices(mine):
-            commands = _tc_commands(dev, [f for f in mine if f.dev == dev], classes)
+            commands = _tc_commands(text(dev), [f for f in mine if f.dev == dev], classes)
             if commands:
-                found.append(Shaping(ns, dev, tuple(commands), f"impairments leaving {ns} on {dev}"))
+                ops.append(Shaping(ns, text(dev), tuple(commands), f"impairments leaving {ns} on {text(dev)}"))
         if mine:
             name = table_name(ns, IMPAIR_TABLE)
-            found.append(LinkRules(ns, name, _table(name, mine, classes), "impairments: loss and tc classes"))
+            ops.append(LinkRules(ns, name, _table(name, mine, classes, text), "impairments: loss and tc classes"))
         cuts = [f for f in cut if f.ns == ns]
         if cuts:
             name = table_name(ns, PARTITION_TABLE)
-            found.append(LinkRules(ns, name, _table(name, cuts, {}),
-                                   "partitions: drop everything between the sides"))
-    return found
+            ops.append(LinkRules(ns, name, _table(name, cuts, {}, text),
+                                 "partitions: drop everything between the sides"))
+    return ops
 
 
-def _flows(topology: Topology, pair: tuple[str, str], impairment: Impairment | None) -> list[Flow]:
+def _pair_flows(topology: Topology, pair: tuple[str, str], impairment: Impairment | None,
+                exact: bool) -> list[Flow]:
     catalog = sides.Catalog.of(topology)
     one, other = sides.parse(pair[0], catalog), sides.parse(pair[1], catalog)
-    mine, theirs = sides.crossing(topology, one, other)
+    mine, theirs = sides.crossing(topology, one, other, exact)
     found = []
     for src, dst, sources, targets in ((one, other, mine, theirs), (other, one, theirs, mine)):
         label = f"{src.name} -> {dst.name}"
@@ -164,7 +189,7 @@ def _namespaces(flows: list[Flow]) -> list[str]:
     return list(dict.fromkeys(f.ns for f in flows))
 
 
-def _devices(flows: list[Flow]) -> list[str]:
+def _devices(flows: list[Flow]) -> list:
     return list(dict.fromkeys(f.dev for f in flows))
 
 
@@ -212,13 +237,13 @@ def _netem_args(item: Impairment) -> str:
     return " ".join(parts)
 
 
-def _table(name: str, flows: list[Flow], classes: dict[Flow, int]) -> str:
+def _table(name: str, flows: list[Flow], classes: dict[Flow, int], text: Callable[[Any], str]) -> str:
     lines = [f"table netdev {name} {{"]
     for dev in _devices(flows):
-        lines += [f"  chain {_chain(dev)} {{",
-                  f'    type filter hook egress device "{dev}" priority 0; policy accept;']
+        lines += [f"  chain {_chain(text(dev))} {{",
+                  f'    type filter hook egress device "{text(dev)}" priority 0; policy accept;']
         for flow in (f for f in flows if f.dev == dev):
-            lines += [f"    {match} {action}" for match in _matches(flow)
+            lines += [f"    {match} {action}" for match in _matches(flow, text)
                       for action in _actions(flow, classes.get(flow))]
         lines.append("  }")
     lines.append("}")
@@ -229,20 +254,20 @@ def _chain(dev: str) -> str:
     return "egress_" + "".join(c if c.isalnum() else "_" for c in dev)
 
 
-def _matches(flow: Flow) -> list[str]:
+def _matches(flow: Flow, text: Callable[[Any], str]) -> list[str]:
     """One match per address family the side that is not "everything but" has (IPv4, IPv6)."""
     found = []
     for version, keyword in ((4, "ip"), (6, "ip6")):
         sources, targets = flow.sources.of_family(version), flow.targets.of_family(version)
         if sources and targets:
-            found.append(f"{keyword} saddr {_set(flow.sources, sources)} {keyword} daddr {_set(flow.targets, targets)}")
+            found.append(f"{keyword} saddr {_set(flow.sources, sources, text)} "
+                         f"{keyword} daddr {_set(flow.targets, targets, text)}")
     return found
 
 
-def _set(addresses: sides.Addresses, nets: list[IPNet]) -> str:
-    text = "{ " + ", ".join(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n)
-                            for n in nets) + " }"
-    return f"!= {text}" if addresses.exclude else text
+def _set(addresses: sides.Addresses, nets: list, text: Callable[[Any], str]) -> str:
+    written = "{ " + ", ".join(map(text, nets)) + " }"
+    return f"!= {written}" if addresses.exclude else written
 
 
 def _actions(flow: Flow, minor: int | None) -> list[str]:

@@ -13,7 +13,6 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -64,6 +63,9 @@ def measuring(probe: Prober, count: int = DEFAULT_PROBES, progress: Progress = n
     it takes to launch the whole burst."""
     if not 1 <= count <= MAX_PROBES:
         raise ValueError(f"probes per pair must be 1 to {MAX_PROBES}")
+    # Here, not at the top: `check` reads MeasuredResult from this module, and
+    # concurrent.futures imports logging (~3 ms of every start) for --measure alone.
+    from concurrent.futures import ThreadPoolExecutor
 
     def burst(tasks: list[ProbeTask]) -> list[ProbeResult]:
         if not tasks:

@@ -10,15 +10,11 @@ when that cannot be done, the command is refused, saying what died and what to r
 from __future__ import annotations
 
 import json
-import logging
 
 from .. import state as statefile
 from ..errors import KindscapeError, StateError
 from ..linux import processes
 from ..state import ScenarioState
-
-LOG = logging.getLogger("kindscape")
-
 
 class PartDied(StateError):
     """A part of the scenario died and could not be brought back (exit 3: not a 'no')."""
@@ -57,5 +53,6 @@ def _restarted(state: ScenarioState, record: dict) -> dict:
         fresh = processes.start_server(spec, directory, role)
     except KindscapeError as exc:
         raise PartDied(f"{died}, and restarting it failed ({exc}): {remedy}") from None
-    LOG.warning("%s: restarted it (pid %s)", died, fresh["pid"])
+    import logging  # only here: importing it costs every command's start ~3 ms
+    logging.getLogger("kindscape").warning("%s: restarted it (pid %s)", died, fresh["pid"])
     return fresh

@@ -19,7 +19,7 @@ import select
 import stat
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
 MAX_BYTES = 1024 * 1024
@@ -45,6 +45,10 @@ class FileAccess:
 
     root: FsPath
     allow_outside: bool = False
+    # When a list: what the scenario's validity depends on besides its own text, for up's
+    # cache (cache.py): ("file", name, text) for each file read, ("path", name, resolved)
+    # for each path confined by its resolved place (extraMounts' hostPath).
+    depends: list[tuple[str, str, str]] | None = field(default=None, compare=False)
 
     def read(self, name: str) -> tuple[str, str]:
         """(the text of `name`, relative to root; the path to show): FileRefused otherwise."""
@@ -55,7 +59,17 @@ class FileAccess:
         if not self.allow_outside and not _inside(target, str(self.root)):
             raise FileRefused("it is outside the scenario's directory", OUTSIDE_HINT)
         confine = None if self.allow_outside else str(self.root)
-        return read_text(target, confine=confine), shown
+        text = read_text(target, confine=confine)
+        if self.depends is not None:
+            self.depends.append(("file", name, text))
+        return text, shown
+
+    def is_inside(self, path: str) -> bool:
+        """Whether `path` (relative to root) lies inside root once symlinks are resolved."""
+        resolved = os.path.realpath(os.path.join(str(self.root), path))
+        if self.depends is not None:
+            self.depends.append(("path", path, resolved))
+        return _inside(resolved, str(self.root))
 
 
 def access_for(scenario_file: str | None, allow_outside: bool = False) -> FileAccess:

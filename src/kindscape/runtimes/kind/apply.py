@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import codec
 from ... import state as statefile
 from ...errors import RuntimeFailure
-from ...plan.ops import Plan
+from ...plan.layout import Plan
 from ...runner import run
 from ...state import ScenarioState
 from ...topology import Topology
@@ -21,8 +21,8 @@ from .docker_side import DockerSide
 from .facts import Facts, netns_path, real_topology
 from .kind_cli import KindCli
 from .kubectl import Kubectl, PodStatus
-from .container_links import ApplyLinks
-from .container_links import apply as apply_links, link_ops
+from .container_links import ImpairLinks
+from .container_links import apply as apply_links
 from .ops import (PROBE_SELECTOR, Connect, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, Phase,
                   ProbePods, RunHost, StartWorkloads)
 from .records import Records
@@ -81,8 +81,8 @@ class KindApplier:
                 self.kube(op.cluster).apply(op.manifest())
             case StartWorkloads():
                 self._workloads(op)
-            case ApplyLinks():
-                self._links()
+            case ImpairLinks():
+                apply_links(self.docker, op.resolved(self.facts.value), [], self.progress)
             case AwaitApiserver() | AwaitNodeAddress() | RestartKindnet() | AwaitRollouts():
                 self._await(op)
             case _:
@@ -160,12 +160,6 @@ class KindApplier:
                     break
                 time.sleep(1)
             self.load_balancers[(op.cluster, service.namespace, service.name)] = found
-
-    def _links(self) -> None:
-        """The file's impairments, computed from the real topology (the addresses Docker gave)."""
-        assert self.real is not None, "the links come after the workloads"
-        desired = link_ops(self.real, self.real.impairments)
-        apply_links(self.docker, desired, [], self.progress)
 
     def _workloads(self, op: StartWorkloads) -> None:
         """The real topology first (every endpoint's namespace), then one server process

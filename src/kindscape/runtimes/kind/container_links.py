@@ -15,19 +15,23 @@ they are named for the scenario (`kindscape-impair-<scenario>`), and `down` remo
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
+from ... import sides
 from ...plan import link_faults as core_links
-from ...plan.link_faults import IMPAIR_TABLE, PARTITION_TABLE, LinkOp, LinkRules, Shaping
+from ...plan.link_faults import IMPAIR_TABLE, PARTITION_TABLE, Flow, LinkOp, Shaping
 from ...runner import run
-from ...topology import HostNamespace, InContainer, Location
-from ...topology import Attachment, Impairment, Topology
+from ...sides import Addresses
+from ...topology import Attachment, HostNamespace, Impairment, InContainer, IPNet, Location, Topology
 from ...linux import shaping
 from .docker_side import DockerSide
 from .facts import DOCKER_HOST_NS, container_ns, netns_path
-from .ops import Phase, shell_var
+from .ops import AddressRef, HostVeth, Phase, Value
 
 TABLES = (IMPAIR_TABLE, PARTITION_TABLE)
 
@@ -67,44 +71,53 @@ def remove_host_tables(scenario: str) -> list[str]:
     return removed
 
 
-# The plan's rendering ------------------------------------------------------------------
+# Impairments in the plan ------------------------------------------------------------------
 @dataclass(frozen=True)
-class HostVeth:
-    """The Docker host's end of a container's interface (Docker names it vethXXXX): found
-    by the interface's peer index (`@ifN` inside the container)."""
-
-    container: str
-    ifname: str
-
-    @property
-    def var(self) -> str:
-        return shell_var("VETH", self.container, self.ifname)
-
-    def lookup(self) -> str:
-        inside = (f"nsenter --net=/proc/$(docker inspect -f '{{{{.State.Pid}}}}' {self.container})/ns/net "
-                  f"ip -o link show dev {self.ifname}")
-        return (f"ip -o link | awk -F': ' -v i=\"$({inside} | sed -E 's/.*@if([0-9]+).*/\\1/')\" "
-                "'$1 == i {sub(/@.*/, \"\", $2); print $2}'")
-
-
-@dataclass(frozen=True)
-class ApplyLinks:
-    """The file's impairments, as `up` puts them in place. The rendering shows them for the
-    planned addresses (Docker's IPAM picks the nodes' addresses on `kind`): `up` computes
-    the same rules from the addresses Docker and Kubernetes really gave."""
+class ImpairLinks:
+    """The file's impairments, as `up` puts them in place: the flows of plan/link_faults.py
+    on the planned topology seen as containers, where an address Docker or Kubernetes
+    picks stands as an `AddressRef` and the Docker host's end of an interface as a
+    `HostVeth`. The script writes them as shell variables (the Discover steps set them);
+    `up` resolves them to what Docker and Kubernetes gave, then writes the same rules."""
 
     scenario: str
-    impairments: tuple[Impairment, ...]
-    ops: tuple[LinkOp, ...]
-    veths: tuple[HostVeth, ...]
+    flows: tuple[Flow, ...]
     phase = Phase.LINKS
 
+    def as_written(self) -> list[LinkOp]:
+        """The operations as the script writes them: references as its shell variables."""
+        return core_links.link_ops(list(self.flows), self._table_name, _script_text)
+
+    def _table_name(self, ns: str, table: str) -> str:
+        return host_table(table, self.scenario) if isinstance(ns, HostNamespace) else table
+
+    def refs(self) -> list:
+        """Every value the flows stand in for, once, in the flows' order."""
+        found = [f.dev for f in self.flows if isinstance(f.dev, HostVeth)]
+        found += [entry.ref for f in self.flows for entry in f.sources.nets + f.targets.nets
+                  if isinstance(entry, AddressRef)]
+        return list(dict.fromkeys(found))
+
+    def resolved(self, value: Callable[[Any], str]) -> list[LinkOp]:
+        """The operations with every reference's value (`value`): each set of addresses
+        collapsed, as the runtime's impair and heal compute them on the real topology."""
+        def addresses(found: Addresses) -> Addresses:
+            nets = [ipaddress.ip_network(value(e.ref)) if isinstance(e, AddressRef) else e for e in found.nets]
+            return Addresses(tuple(sides.collapse(nets)), found.exclude)
+        flows = [replace(f, dev=value(f.dev) if isinstance(f.dev, HostVeth) else f.dev,
+                         sources=addresses(f.sources), targets=addresses(f.targets)) for f in self.flows]
+        return core_links.link_ops(flows, self._table_name)
+
     def shell(self) -> str:
-        lines = ["# rules as planned: up uses the addresses Docker and Kubernetes gave"]
-        lines += [f"{v.var}=$({v.lookup()})" for v in self.veths]
-        for op in self.ops:
-            lines.append(_command(op))
-        return "\n".join(lines)
+        return "\n".join(_command(op) for op in self.as_written())
+
+
+def _script_text(value: Any) -> str:
+    if isinstance(value, AddressRef):
+        return f"${value.ref.var}"
+    if isinstance(value, HostVeth):
+        return f"${value.var}"
+    return core_links.literal(value)
 
 
 def _enter(ns: Location) -> str:
@@ -120,29 +133,38 @@ def _command(op: LinkOp) -> str:
     return f"{_enter(op.ns)}nft -f - <<EOF  # {op.comment}\n{op.text}EOF"
 
 
-def plan_link_ops(topology: Topology, host_containers: dict[str, str]) -> list:
+def plan_impairments(topology: Topology, host_containers: dict[str, str],
+                     reference: Callable[[IPNet], Value]) -> list[ImpairLinks]:
     """The file's impairments on the planned topology, seen as the kind runtime sees it:
-    containers' namespaces, Docker's interface names (eth0 first, then in connect order)."""
+    containers' namespaces, Docker's interface names (eth0 first, then in connect order).
+    `reference(net)`: what stands for an address or prefix Docker or Kubernetes picks (the
+    planner's references), or the text the file fixes."""
     if not topology.impairments:
         return []
     veths: dict[str, HostVeth] = {}
     seen = _as_containers(topology, host_containers, veths)
-    ops = link_ops(seen, seen.impairments)
-    used = tuple(v for v in veths.values() if any(f"${v.var}" in _text(op) for op in ops))
-    return [ApplyLinks(topology.scenario, topology.impairments, tuple(ops), used)]
+
+    def entry(net: IPNet) -> Any:
+        ref = reference(net)
+        return net if isinstance(ref, str) else AddressRef(ref, net.version)
+
+    def addresses(found: Addresses) -> Addresses:
+        return Addresses(tuple(map(entry, found.nets)), found.exclude)
+    flows = [replace(f, dev=veths[f.dev] if isinstance(f.ns, HostNamespace) else f.dev,
+                     sources=addresses(f.sources), targets=addresses(f.targets))
+             for f in core_links.flows(seen, seen.impairments, exact=True)]
+    return [ImpairLinks(topology.scenario, tuple(flows))]
 
 
-def _text(op: LinkOp) -> str:
-    return op.text if isinstance(op, LinkRules) else "\n".join(op.commands) + op.dev
-
-
-def _as_containers(topology: Topology, host_containers: dict[str, str], veths: dict) -> Topology:
+def _as_containers(topology: Topology, host_containers: dict[str, str], veths: dict[str, HostVeth]) -> Topology:
+    """Nodes and hosts in their containers, each interface `eth<N>`; its Docker host end
+    (`veths`: by the name it has in this topology) stands for the one Docker makes."""
     def attachments(container: str, found: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
         result = []
         for index, attachment in enumerate(found):
             veth = HostVeth(container, f"eth{index}")
             veths[veth.var] = veth
-            result.append(replace(attachment, ifname=veth.ifname, peer=f"${veth.var}"))
+            result.append(replace(attachment, ifname=veth.ifname, peer=veth.var))
         return tuple(result)
 
     clusters = tuple(replace(c, nodes=tuple(replace(n, netns=container_ns(n.name),

@@ -22,7 +22,8 @@ from ...runner import run
 from ...topology import Attachment, Node, Topology
 from .docker_side import DockerSide
 from .kubectl import Kubectl, NodeStatus, PodStatus
-from .ops import PROBE_SELECTOR, ContainerGateway, ContainerIP, PodCIDR, PodIP, Ref, Value
+from .ops import (PROBE_SELECTOR, ContainerGateway, ContainerIP, HostVeth, PodCIDR, PodIP, Ref,
+                  Value)
 
 DOCKER_HOST_NS = HostNamespace()
 
@@ -75,6 +76,8 @@ class Facts:
             return cidrs[ref.index]
         if isinstance(ref, PodIP):
             return self._pod_ip(ref)
+        if isinstance(ref, HostVeth):
+            return self.host_end(ref.container, ref.ifname)
         done = self.docker.exec(ref.node, ref.argv())
         image = done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
         if done.returncode != 0 or not image:
@@ -100,16 +103,26 @@ class Facts:
         path = netns_path(self.docker, container_ns(container))
         try:
             found = run(["nsenter", f"--net={path}", "ip", "-o", "addr", "show", "to", address]).stdout
-            ifname = found.split()[1] if found.strip() else ""
-            link = run(["nsenter", f"--net={path}", "ip", "-o", "link", "show", "dev", ifname]).stdout \
-                if ifname else ""
         except CommandFailed as exc:
             raise RuntimeFailure(f"{container}: cannot read its interfaces ({exc.stderr.strip()})") from None
+        if not found.strip():
+            raise RuntimeFailure(f"{container}: no veth interface holds {address}")
+        ifname = found.split()[1]
+        return ifname, self.host_end(container, ifname)
+
+    def host_end(self, container: str, ifname: str) -> str:
+        """The Docker host's end of a container's veth interface (Docker names it)."""
+        path = netns_path(self.docker, container_ns(container))
+        try:
+            link = run(["nsenter", f"--net={path}", "ip", "-o", "link", "show", "dev", ifname]).stdout
+        except CommandFailed as exc:
+            raise RuntimeFailure(f"{container}: cannot read its interface {ifname} "
+                                 f"({exc.stderr.strip()})") from None
         peer = re.search(r"^\d+: [^@:]+@if(\d+):", link)
         if not peer:
-            raise RuntimeFailure(f"{container}: no veth interface holds {address}")
+            raise RuntimeFailure(f"{container}: {ifname} is not a veth interface")
         try:
-            return ifname, socket.if_indextoname(int(peer.group(1)))
+            return socket.if_indextoname(int(peer.group(1)))
         except OSError:
             raise RuntimeFailure(f"{container}: the peer of {ifname} (index {peer.group(1)}) is not in this "
                                  "machine's namespace") from None

@@ -142,8 +142,36 @@ class PodIP:
                 f"-o jsonpath={shlex.quote(path)}")
 
 
-Ref = ContainerIP | ContainerGateway | PodCIDR | SandboxImage | PodIP
-Value = str | ContainerIP | ContainerGateway | PodCIDR | SandboxImage | PodIP
+@dataclass(frozen=True)
+class HostVeth:
+    """The Docker host's end of a container's interface (Docker names it vethXXXX): the
+    link whose index the interface names as its peer (`@ifN` inside the container)."""
+
+    container: str
+    ifname: str
+
+    @property
+    def var(self) -> str:
+        return shell_var("VETH", self.container, self.ifname)
+
+    def lookup(self) -> str:
+        inside = (f"nsenter --net=/proc/$(docker inspect -f '{{{{.State.Pid}}}}' {self.container})/ns/net "
+                  f"ip -o link show dev {self.ifname}")
+        return (f"ip -o link | awk -F': ' -v i=\"$({inside} | sed -E 's/.*@if([0-9]+).*/\\1/')\" "
+                "'$1 == i {sub(/@.*/, \"\", $2); print $2}'")
+
+
+Ref = ContainerIP | ContainerGateway | PodCIDR | SandboxImage | PodIP | HostVeth
+Value = str | ContainerIP | ContainerGateway | PodCIDR | SandboxImage | PodIP | HostVeth
+
+
+@dataclass(frozen=True)
+class AddressRef:
+    """An address or prefix in an impairment's match that only Docker or Kubernetes can
+    know (`ref`), with its family (which match it belongs to)."""
+
+    ref: ContainerIP | PodCIDR
+    version: int
 
 
 def shown(value: Value) -> str:

@@ -15,15 +15,16 @@ from dataclasses import dataclass, fields
 from ...errors import KindscapeError
 from ...plan import routing, rules
 from ...plan.service_steps import pod_ports
-from ...plan.ops import Plan, Route
+from ...plan.layout import Plan
+from ...plan.linux_ops import Route
 from ...scenario.families import kind_ula_subnet
-from ...topology import KIND_NETWORK, PROBE_PORT, Attachment, Host, Node, Topology
+from ...topology import KIND_NETWORK, PROBE_PORT, Attachment, Host, IPNet, Node, Topology
 from . import manifests, policy_manifests, service_manifests
-from .container_links import plan_link_ops
+from .container_links import ImpairLinks, plan_impairments
 from .ops import (APISERVER_MANIFEST, KUBELET_FLAGS, MASQ_CHAIN, ROLE_LABEL, SCENARIO_LABEL, Connect,
-                  ContainerGateway, ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute,
-                  Listener, Phase, PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage, StartWorkloads, Value,
-                  picked_by_docker)
+                  ContainerGateway, ContainerIP, CreateCluster, CreateNetwork, Discover, Exec, HostRoute, HostVeth,
+                  Listener, Phase, PodCIDR, ProbePod, ProbePods, RunHost, SandboxImage,
+                  StartWorkloads, Value, picked_by_docker)
 from .waits import AwaitApiserver, AwaitNodeAddress, AwaitRollouts, RestartKindnet
 
 PROBE_NAMESPACE = "default"
@@ -77,7 +78,8 @@ def plan(topology: Topology, settings: Settings = Settings()) -> Plan:
     steps += _workloads(topology, settings)
     steps += service_manifests.plan_services(topology, PROBE_NAMESPACE)
     steps += policy_manifests.plan_policies(topology)
-    steps += plan_link_ops(topology, {h.name: names.containers[h.netns] for h in topology.hosts})
+    steps += plan_impairments(topology, {h.name: names.containers[h.netns] for h in topology.hosts},
+                              names.address)
     steps += [Discover(ref) for ref in _references(steps, names)]
     steps.sort(key=lambda op: op.phase)  # stable: the order above within a phase
     return Plan(topology.scenario, tuple(steps))
@@ -122,6 +124,12 @@ class _Names:
 
     def value(self, text: str) -> Value:
         return self.refs.get(text, text)
+
+    def address(self, net: IPNet) -> Value:
+        """What stands for an address or prefix in an impairment's match: a reference when
+        Docker or Kubernetes picks it, else its text. (A network side's subnets never appear
+        in a match: it stands for every address but its peer's, sides.crossing.)"""
+        return self.value(str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net))
 
 
 def _networks(topology: Topology, names: _Names) -> list:
@@ -293,15 +301,18 @@ def _references(steps: list, names: _Names) -> list:
     """Every reference the operations use, once, in the order of the containers."""
     found: dict = {}
     for op in steps:
+        if isinstance(op, ImpairLinks):
+            found.update(dict.fromkeys(op.refs()))
+            continue
         for item in fields(op):
             value = getattr(op, item.name)
             for each in value if isinstance(value, tuple) else (value,):
                 if isinstance(each, (ContainerIP, ContainerGateway, PodCIDR, SandboxImage)):
                     found.setdefault(each, None)
     order = {name: index for index, name in enumerate(names.containers.values())}
-    kinds = (ContainerIP, ContainerGateway, PodCIDR, SandboxImage)
+    kinds = (ContainerIP, ContainerGateway, PodCIDR, HostVeth, SandboxImage)
 
     def key(ref) -> tuple:
-        container = getattr(ref, "container", None) or getattr(ref, "node")
+        container = getattr(ref, "container", None) or getattr(ref, "node", "")
         return (isinstance(ref, SandboxImage), order.get(container, len(order)), kinds.index(type(ref)))
     return sorted(found, key=key)

@@ -22,9 +22,9 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ...errors import RuntimeFailure
-from ...linux import nsfs
+from ...linux import netns_etc, nsfs
 from ...linux.netlink import Failure, NetlinkSocket
-from ...plan import ops
+from . import ops
 from ...progress import Progress
 from ...runner import logged, run
 from .render import command
@@ -47,8 +47,9 @@ SYNC_CHUNK = 128  # link answers (~1-4 KiB of buffer each) per send(2)
 
 
 class Applier:
-    def __init__(self, plan: NetnsPlan, progress: Progress):
+    def __init__(self, plan: NetnsPlan, progress: Progress, store: str):
         self.plan = plan
+        self.store = store  # where the namespaces' shared /etc files go (netns_etc)
         self.progress = progress
         self.sockets: dict[str, NetlinkSocket] = {}
         self.fds: dict[str, int] = {}
@@ -147,7 +148,7 @@ class Applier:
                 run(["nft", "-f", "-"], input=op.text)
 
         self.pool = ThreadPoolExecutor(max_workers=RULESET_WORKERS)
-        self.pending_files = self.pool.submit(_write_files, self.plan.of(ops.WriteFile))
+        self.pending_files = self.pool.submit(_write_files, self.plan.of(ops.WriteFile), self.store)
         self.pending_rulesets = [self.pool.submit(apply, op)
                                  for op in _per_namespace(self.plan.of(ops.Ruleset))]
 
@@ -193,11 +194,12 @@ class Applier:
                     self.progress(step, done, len(busy))
 
 
-def _write_files(files: list[ops.WriteFile]) -> None:
-    for op in files:
-        os.makedirs(os.path.dirname(op.path), exist_ok=True)
-        with open(op.path, "w") as handle:
-            handle.write(op.content)
+def _write_files(files: list[ops.WriteFile], store: str) -> None:
+    try:
+        netns_etc.make(((op.path, op.content) for op in files), store)
+    except OSError as exc:  # e.g. an /etc/netns/NS this scenario did not make
+        raise RuntimeFailure(f"cannot write the namespaces' /etc files: "
+                             f"{exc.filename2 or exc.filename}: {exc.strerror}") from None
 
 
 def _inside_new(op: ops.CreateNamespace, sysctls: list[ops.Sysctl]) -> NetlinkSocket:

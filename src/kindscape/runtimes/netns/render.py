@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...plan import layout, link_faults, ops
+from ...plan import layout, link_faults
+from . import ops
 
 
 def command(op: ops.Op) -> str:

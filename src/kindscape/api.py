@@ -22,7 +22,7 @@ from .state import ScenarioState
 from .topology import Topology
 
 if TYPE_CHECKING:
-    from .plan.ops import Plan
+    from .plan.layout import Plan
     from .scenario import Scenario
 
 RUNTIMES = runtimes.NAMES

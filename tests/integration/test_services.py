@@ -176,6 +176,7 @@ def test_services_scenario_comes_down_without_leaks(no_leaks, tmp_path):
     path.write_text(SERVICES.read_text().replace("name: services\n", "name: services-leak\n"))
     lab = kindscape.up(path)
     files = list(lab.state.files)
-    assert len(files) == 6 and all(os.path.exists(f) for f in files)  # one resolv.conf per pod
+    # one /etc/netns/<pod> per pod, each showing its resolv.conf
+    assert len(files) == 6 and all(os.path.isfile(os.path.join(f, "resolv.conf")) for f in files)
     lab.down()
-    assert not any(os.path.exists(f) or os.path.exists(os.path.dirname(f)) for f in files)
+    assert not any(os.path.lexists(f) for f in files)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import kindscape
-from kindscape.plan import ops
+from kindscape.runtimes.netns import ops
 from kindscape.runtimes.netns import planner
 from kindscape.scenario import loads
 from kindscape.scenario.families import kind_ula_subnet

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from kindscape import codec
 from kindscape.errors import ScenarioError
-from kindscape.plan import ops
+from kindscape.runtimes.netns import ops
 from kindscape.runtimes.netns import planner
 from kindscape.probe import checks
 from kindscape.probe.prober import ProbeResult

@@ -14,7 +14,8 @@ import yaml
 
 import kindscape
 from kindscape.errors import KindscapeError, ScenarioError
-from kindscape.plan import clusterdns, ops
+from kindscape.plan import clusterdns
+from kindscape.runtimes.netns import ops
 from kindscape.runtimes.kind.planner import Settings
 from kindscape.runtimes.kind.planner import plan as kind_plan
 from kindscape.runtimes.netns import planner, render

@@ -150,6 +150,10 @@ def test_no_module_names_collide():
         if path.name != "__init__.py" and path.stem not in PER_RUNTIME:
             seen.setdefault(path.stem, []).append(name)
     assert {stem: names for stem, names in seen.items() if len(names) > 1} == {}
+    # ... and those names are a runtime's only: e.g. no plan/ops.py beside the runtimes' ops.py
+    elsewhere = [name for name, path in MODULES.items() if path.stem in PER_RUNTIME
+                 and name.rpartition(".")[0] not in {f"kindscape.runtimes.{r}" for r in RUNTIMES}]
+    assert elsewhere == []
 
 
 def _cycles() -> list[list[str]]:

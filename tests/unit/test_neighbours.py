@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks import scenarios
 from kindscape import api
-from kindscape.plan import ops
+from kindscape.runtimes.netns import ops
 from kindscape.scenario.load import loads
 from tests.conftest import EXAMPLES
 

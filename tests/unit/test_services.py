@@ -11,7 +11,8 @@ from dnslib import QTYPE, RCODE, DNSRecord
 
 import kindscape
 from kindscape import endpoints
-from kindscape.plan import clusterdns, kubeproxy, ops
+from kindscape.plan import clusterdns, kubeproxy
+from kindscape.runtimes.netns import ops
 from kindscape.runtimes.netns import planner
 from kindscape.probe import dns
 from kindscape.scenario import loads

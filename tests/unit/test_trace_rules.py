@@ -9,7 +9,7 @@ import ipaddress
 import pytest
 
 import kindscape
-from kindscape.plan import ops
+from kindscape.runtimes.netns import ops
 from kindscape.runtimes.netns import planner
 from kindscape.plan.decide import Action, Hook, InstalledRuleset, Packet, Place
 from kindscape.plan.rules_explain import DockerNetworks, KindnetMasquerade

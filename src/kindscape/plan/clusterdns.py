@@ -16,7 +16,7 @@ Everything else is NXDOMAIN: the emulated CoreDNS has no upstream to forward to.
 from __future__ import annotations
 
 from ..topology import Cluster, IPAddr, Pod, Service, ownership_mark
-from . import ops
+from . import linux_ops
 
 ZONE = "cluster.local"
 POD_NAMESPACE = "default"  # the emulated pods' Kubernetes namespace
@@ -32,47 +32,47 @@ def dashed(address: IPAddr) -> str:
     return str(address).replace(".", "-").replace(":", "-")
 
 
-def records(cluster: Cluster) -> tuple[ops.DnsRecord, ...]:
-    found: list[ops.DnsRecord] = []
+def records(cluster: Cluster) -> tuple[linux_ops.DnsRecord, ...]:
+    found: list[linux_ops.DnsRecord] = []
     dns_ips = cluster.dns_ips
-    found += [ops.DnsRecord(f"ns.dns.{ZONE}", _address_type(a), str(a)) for a in dns_ips]
+    found += [linux_ops.DnsRecord(f"ns.dns.{ZONE}", _address_type(a), str(a)) for a in dns_ips]
     kube_dns = f"kube-dns.kube-system.svc.{ZONE}"
     found += _address_records(kube_dns, dns_ips)
-    found += [ops.DnsRecord(f"_dns._udp.{kube_dns}", "SRV", f"0 100 53 {kube_dns}."),
-              ops.DnsRecord(f"_dns-tcp._tcp.{kube_dns}", "SRV", f"0 100 53 {kube_dns}.")]
+    found += [linux_ops.DnsRecord(f"_dns._udp.{kube_dns}", "SRV", f"0 100 53 {kube_dns}."),
+              linux_ops.DnsRecord(f"_dns-tcp._tcp.{kube_dns}", "SRV", f"0 100 53 {kube_dns}.")]
     pods = {pod.name: pod for pod in cluster.pods}
     for service in cluster.services:
         found += _service_records(service, [pods[name] for name in service.backends])
     return tuple(found)
 
 
-def _address_records(name: str, addresses) -> list[ops.DnsRecord]:
-    found = [ops.DnsRecord(name, _address_type(a), str(a)) for a in addresses]
-    found += [ops.DnsRecord(a.reverse_pointer, "PTR", f"{name}.") for a in addresses]
+def _address_records(name: str, addresses) -> list[linux_ops.DnsRecord]:
+    found = [linux_ops.DnsRecord(name, _address_type(a), str(a)) for a in addresses]
+    found += [linux_ops.DnsRecord(a.reverse_pointer, "PTR", f"{name}.") for a in addresses]
     return found
 
 
-def _service_records(service: Service, backends: list[Pod]) -> list[ops.DnsRecord]:
+def _service_records(service: Service, backends: list[Pod]) -> list[linux_ops.DnsRecord]:
     fqdn = f"{service.name}.{service.namespace}.svc.{ZONE}"
     if service.type == "ExternalName":
-        return [ops.DnsRecord(fqdn, "CNAME", f"{service.external_name}.")]
+        return [linux_ops.DnsRecord(fqdn, "CNAME", f"{service.external_name}.")]
     if service.type != "Headless":
         return _address_records(fqdn, service.cluster_ips) + \
-            [ops.DnsRecord(fqdn, "SRV", f"0 100 {service.port} {fqdn}.")]
+            [linux_ops.DnsRecord(fqdn, "SRV", f"0 100 {service.port} {fqdn}.")]
     addresses = [a for pod in backends for a in pod.addresses]
-    found = [ops.DnsRecord(fqdn, _address_type(a), str(a)) for a in addresses]
+    found = [linux_ops.DnsRecord(fqdn, _address_type(a), str(a)) for a in addresses]
     weight = max(1, 100 // max(1, len(addresses)))
     for address in addresses:
         host = f"{dashed(address)}.{fqdn}"
         found += _address_records(host, (address,))
-        found.append(ops.DnsRecord(fqdn, "SRV", f"0 {weight} {service.port} {host}."))
+        found.append(linux_ops.DnsRecord(fqdn, "SRV", f"0 {weight} {service.port} {host}."))
     return found
 
 
-def server(cluster: Cluster) -> ops.DnsServer | None:
+def server(cluster: Cluster) -> linux_ops.DnsServer | None:
     if cluster.dns_pod is None:
         return None
-    return ops.DnsServer(cluster.dns_pod.netns, cluster.dns_pod.name, ZONE, records(cluster))
+    return linux_ops.DnsServer(cluster.dns_pod.netns, cluster.dns_pod.name, ZONE, records(cluster))
 
 
 def search_path(namespace: str = POD_NAMESPACE) -> tuple[str, ...]:
@@ -93,8 +93,8 @@ def resolv_conf_path(netns: str) -> str:
     return f"{RESOLV_DIR}/{netns}/resolv.conf"
 
 
-def resolv_conf_files(cluster: Cluster, scenario: str) -> list[ops.WriteFile]:
+def resolv_conf_files(cluster: Cluster, scenario: str) -> list[linux_ops.WriteFile]:
     if cluster.dns_pod is None or not cluster.dns_ips:
         return []
-    return [ops.WriteFile(resolv_conf_path(pod.netns), resolv_conf(cluster, scenario, pod.namespace))
+    return [linux_ops.WriteFile(resolv_conf_path(pod.netns), resolv_conf(cluster, scenario, pod.namespace))
             for pod in cluster.pods]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..topology import Cluster, IPAddr, IPNet, Service
-from . import ops
+from . import linux_ops
 
 TABLE = "kube-proxy"
 MASQ_MARK = 0x4000  # kube-proxy's --masquerade-bit 14
@@ -62,12 +62,12 @@ def _proxied(service: Service, backends) -> ProxiedPort:
                        service.load_balancer_ips, backends)
 
 
-def rulesets(cluster: Cluster) -> list[ops.Ruleset]:
+def rulesets(cluster: Cluster) -> list[linux_ops.Ruleset]:
     """The kube-proxy table of every node of the cluster (none with kubeProxyMode: none)."""
     if cluster.kube_proxy_mode == "none":
         return []
     text = ruleset_text(cluster)
-    return [ops.Ruleset(node.netns, TABLE, text, f"kube-proxy on {node.name}") for node in cluster.nodes]
+    return [linux_ops.Ruleset(node.netns, TABLE, text, f"kube-proxy on {node.name}") for node in cluster.nodes]
 
 
 def ruleset_text(cluster: Cluster) -> str:

@@ -1,13 +1,35 @@
-"""What every runtime's plan rendering shares: the script's layout (a header, one section
-per phase, each operation as its runtime's renderer writes it) and the JSON form."""
+"""A plan, and what every runtime's rendering of it shares: the script's layout (a
+header, one section per phase, each operation as its runtime's renderer writes it) and
+the JSON form."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
-from .ops import Plan
+OpT = TypeVar("OpT")
+
+
+@dataclass(frozen=True)
+class Plan(Generic[OpT]):
+    """A runtime's operations in the order `up` applies them; each runtime has its own
+    operation types (runtimes/netns/ops.py, runtimes/kind/ops.py) and its own renderer."""
+
+    scenario: str
+    ops: tuple[OpT, ...]
+    # The operations' positions by their exact type, made on the first `of`: appliers ask
+    # for a dozen kinds, and a plan of 10,000 namespaces has hundreds of thousands of ops.
+    _positions: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def of(self, kind: type) -> list:
+        if not self._positions:
+            for position, op in enumerate(self.ops):
+                self._positions.setdefault(type(op), []).append(position)
+        lists = [found for each, found in self._positions.items() if issubclass(each, kind)]
+        positions = lists[0] if len(lists) == 1 else sorted(p for found in lists for p in found)
+        return [self.ops[p] for p in positions]
 
 
 def script(plan: Plan, command: Callable[[Any], str]) -> str:

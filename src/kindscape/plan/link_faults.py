@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from .. import measures, sides
 from ..topology import Impairment, Topology
-from .ops import Phase
+from .linux_ops import Phase
 
 IMPAIR_TABLE = "kindscape-impair"
 PARTITION_TABLE = "kindscape-partition"

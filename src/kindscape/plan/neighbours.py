@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..topology import Attachment, IPAddr, Network, Pod, Topology
-from . import ops
+from . import linux_ops
 
 
 def _mac(prefix: str, address: IPAddr) -> str:
@@ -77,7 +77,7 @@ def _members(topology: Topology, network: Network) -> list[_Member]:
     return found
 
 
-def _segment(members: list[_Member], next_hops: dict[str, set[str]]) -> list[ops.Neighbour]:
+def _segment(members: list[_Member], next_hops: dict[str, set[str]]) -> list[linux_ops.Neighbour]:
     """Each member learns the addresses (of the families it has) of the members it sends
     to: all of them for the gateway and hosts, else those and its routes' next hops."""
     by_address = {str(address): index for index, other in enumerate(members) for address in other.addresses}
@@ -93,26 +93,26 @@ def _segment(members: list[_Member], next_hops: dict[str, set[str]]) -> list[ops
         for other in others:
             if other is member:
                 continue
-            found += [ops.Neighbour(member.ns, member.dev, str(address), other.mac)
+            found += [linux_ops.Neighbour(member.ns, member.dev, str(address), other.mac)
                       for address in other.addresses if address.version in families]
     return found
 
 
-def _ptp(topology: Topology) -> list[ops.Neighbour]:
+def _ptp(topology: Topology) -> list[linux_ops.Neighbour]:
     """CNI ptp: the pod knows its gateway's MAC, the node knows the pod's."""
     found = []
     for cluster in topology.clusters:
         nodes = {node.name: node for node in cluster.nodes}  # (topology.node scans them all)
         for pod in cluster.all_pods:  # the emulated pods and the cluster's CoreDNS
             node = nodes[pod.node]
-            found += [ops.Neighbour(pod.netns, "eth0", str(gateway), pod_peer_mac(pod))
+            found += [linux_ops.Neighbour(pod.netns, "eth0", str(gateway), pod_peer_mac(pod))
                       for gateway in pod.gateways]
-            found += [ops.Neighbour(node.netns, pod.host_ifname, str(address), pod_mac(pod))
+            found += [linux_ops.Neighbour(node.netns, pod.host_ifname, str(address), pod_mac(pod))
                       for address in pod.addresses]
     return found
 
 
-def neighbours(topology: Topology, routes: list[ops.Route]) -> list[ops.Neighbour]:
+def neighbours(topology: Topology, routes: list[linux_ops.Route]) -> list[linux_ops.Neighbour]:
     """The permanent neighbours of every segment; `routes` are the plan's (their next hops)."""
     next_hops: dict[str, set[str]] = {}
     for route in routes:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from .. import netpol
 from ..netpol import EGRESS, INGRESS, NetworkPolicy, Peer, PolicyPort
 from ..topology import Cluster, IPAddr, Node, Pod
-from . import ops
+from . import linux_ops
 
 TABLE = "kube-network-policies"
 PRIORITY = "srcnat - 5"
@@ -136,7 +136,7 @@ def _local_pods(cluster: Cluster, node: Node) -> list[Pod]:
     return [p for p in cluster.all_pods if p.node == node.name]
 
 
-def node_ruleset(shared: ClusterRules, node: Node) -> ops.Ruleset | None:
+def node_ruleset(shared: ClusterRules, node: Node) -> linux_ops.Ruleset | None:
     """The table of one node, or None when no policy selects any of its pods."""
     cluster = shared.cluster
     local = _local_pods(cluster, node)
@@ -160,7 +160,7 @@ def node_ruleset(shared: ClusterRules, node: Node) -> ops.Ruleset | None:
         own[f"{direction.lower()}_pods{version}"] = (version, FAMILIES[version][1], _sorted(elements))
     used = {name for lines in chains.values() for line in lines for name in shared.sets if f"@{name} " in line + " "}
     text = _table_text(cluster, own, {n: shared.sets[n] for n in sorted(used)}, chains, isolated)
-    return ops.Ruleset(node.netns, TABLE, text, f"kube-network-policies on {node.name}")
+    return linux_ops.Ruleset(node.netns, TABLE, text, f"kube-network-policies on {node.name}")
 
 
 def _sorted(elements: set[str]) -> tuple[str, ...]:
@@ -196,7 +196,7 @@ def _table_text(cluster: Cluster, own: dict, shared: dict, chains: dict[str, lis
     return "\n".join(lines) + "\n"
 
 
-def rulesets(cluster: Cluster) -> list[ops.Ruleset]:
+def rulesets(cluster: Cluster) -> list[linux_ops.Ruleset]:
     """The policy table of every node of the cluster whose pods any policy selects."""
     if not cluster.policies:
         return []

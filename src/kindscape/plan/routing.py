@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import Enum
 
 from ..topology import Cluster, IPAddr, Node, Topology
-from . import ops
+from . import linux_ops
 
 
 class Origin(str, Enum):
@@ -20,11 +20,11 @@ class Origin(str, Enum):
     DOCKER_HOST = "docker-host"  # the Docker host's routesTo / serviceRoutesTo
 
 
-def routes(topology: Topology) -> list[ops.Route]:
+def routes(topology: Topology) -> list[linux_ops.Route]:
     return [route for _, route in routes_by_origin(topology)]
 
 
-def routes_by_origin(topology: Topology) -> list[tuple[Origin, ops.Route]]:
+def routes_by_origin(topology: Topology) -> list[tuple[Origin, linux_ops.Route]]:
     """Every route, in the order they are made, each with who makes it."""
     # On-link routes to loopbacks first: later routes use loopbacks as next hops.
     found = [(Origin.LOOPBACK, route) for route in _loopback_routes(topology)]
@@ -37,15 +37,15 @@ def routes_by_origin(topology: Topology) -> list[tuple[Origin, ops.Route]]:
     return found
 
 
-def _via(ns: str, dest, gateway: IPAddr, comment: str) -> ops.Route:
-    return ops.Route(ns, str(dest), str(gateway), family=dest.version, comment=comment)
+def _via(ns: str, dest, gateway: IPAddr, comment: str) -> linux_ops.Route:
+    return linux_ops.Route(ns, str(dest), str(gateway), family=dest.version, comment=comment)
 
 
 def _match(addresses: tuple[IPAddr, ...], version: int) -> IPAddr | None:
     return next((a for a in addresses if a.version == version), None)
 
 
-def _kindnet_routes(cluster: Cluster, node: Node) -> list[ops.Route]:
+def _kindnet_routes(cluster: Cluster, node: Node) -> list[linux_ops.Route]:
     """kindnet: each node routes every other node's podCIDR via that node's InternalIP."""
     found = []
     for other in cluster.nodes:
@@ -58,7 +58,7 @@ def _kindnet_routes(cluster: Cluster, node: Node) -> list[ops.Route]:
     return found
 
 
-def _loopback_routes(topology: Topology) -> list[ops.Route]:
+def _loopback_routes(topology: Topology) -> list[linux_ops.Route]:
     """What a routing daemon would give: each node reaches the others' loopbacks on-link
     (KIND nodes answer ARP for any local address: arp_ignore=0)."""
     found = []
@@ -70,7 +70,7 @@ def _loopback_routes(topology: Topology) -> list[ops.Route]:
             if shared is None:
                 continue
             for loopback in other.loopbacks:
-                found.append(ops.Route(node.netns, f"{loopback}/{loopback.max_prefixlen}",
+                found.append(linux_ops.Route(node.netns, f"{loopback}/{loopback.max_prefixlen}",
                                        dev=shared, scope="link", family=loopback.version,
                                        comment=f"on-link route to {other.name}'s loopback"))
     return found
@@ -96,7 +96,7 @@ def interconnected_pairs(topology: Topology):
                     yield topology.cluster(name), topology.cluster(remote), item
 
 
-def _interconnect_routes(topology: Topology) -> list[ops.Route]:
+def _interconnect_routes(topology: Topology) -> list[linux_ops.Route]:
     """The page's loop: every node routes every remote node's podCIDR via that node's
     address; with `services`, each remote serviceSubnet via one of its nodes. Only in the
     families the local cluster has: its pods have no address in the others."""
@@ -117,7 +117,7 @@ def _interconnect_routes(topology: Topology) -> list[ops.Route]:
     return found
 
 
-def _service_routes(ns: str, cluster: Cluster, gateways: tuple[IPAddr, ...], why: str) -> list[ops.Route]:
+def _service_routes(ns: str, cluster: Cluster, gateways: tuple[IPAddr, ...], why: str) -> list[linux_ops.Route]:
     found = []
     for subnet in cluster.service_subnets:
         gateway = _match(gateways, subnet.version)
@@ -135,7 +135,7 @@ def _reachable_address(node: Node, networks: list[str]) -> tuple[IPAddr, ...]:
     return ()
 
 
-def _host_routes(topology: Topology) -> list[ops.Route]:
+def _host_routes(topology: Topology) -> list[linux_ops.Route]:
     found = []
     for host in topology.hosts:
         networks = [a.network for a in host.attachments]
@@ -154,7 +154,7 @@ def _host_routes(topology: Topology) -> list[ops.Route]:
     return found
 
 
-def _docker_host_routes(topology: Topology) -> list[ops.Route]:
+def _docker_host_routes(topology: Topology) -> list[linux_ops.Route]:
     """The page: "adding one route ... via any of the nodes" - from the Docker host."""
     docker = topology.docker_host
     found = []

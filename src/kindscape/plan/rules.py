@@ -6,7 +6,7 @@ once as data (nftables.py): the same description gives the text and trace's mode
 from __future__ import annotations
 
 from ..topology import Cluster, IPNet, Node, Topology
-from . import neighbours, ops
+from . import neighbours, linux_ops
 from .decide import Hook
 from .nftables import Chain, DestinationIn, EtherDestination, Family, Interface, NoRoute, Rule, SourceIn, Table
 from .routing import cluster_families, interconnected_pairs
@@ -15,8 +15,8 @@ KINDNET_TABLE = "kindnet"
 DOCKER_TABLE = "docker"
 
 
-def rulesets(topology: Topology) -> list[ops.Ruleset]:
-    return [ops.Ruleset(ns, table.name, table.text(), comment) for ns, table, comment in described(topology)]
+def rulesets(topology: Topology) -> list[linux_ops.Ruleset]:
+    return [linux_ops.Ruleset(ns, table.name, table.text(), comment) for ns, table, comment in described(topology)]
 
 
 def described(topology: Topology) -> list[tuple[str, Table, str]]:

@@ -12,7 +12,7 @@ are, without a proxy container.
 from __future__ import annotations
 
 from ..topology import PROBE_PORT, Topology
-from . import clusterdns, kubeproxy, ops
+from . import clusterdns, kubeproxy, linux_ops
 
 
 def steps(topology: Topology) -> list:
@@ -34,12 +34,12 @@ def announcing(topology: Topology, service):
     return node, node.attachments[0]
 
 
-def _announce(topology: Topology, service) -> list[ops.Address]:
+def _announce(topology: Topology, service) -> list[linux_ops.Address]:
     holder = announcing(topology, service)
     if holder is None:
         return []
     node, attachment = holder
-    return [ops.Address(node.netns, attachment.ifname, f"{address}/{address.max_prefixlen}")
+    return [linux_ops.Address(node.netns, attachment.ifname, f"{address}/{address.max_prefixlen}")
             for address in service.load_balancer_ips]
 
 
@@ -54,6 +54,6 @@ def pod_ports(topology: Topology) -> dict[str, tuple[int, ...]]:
     return {name: tuple(found) for name, found in ports.items()}
 
 
-def dns_servers(topology: Topology) -> tuple[ops.DnsServer, ...]:
+def dns_servers(topology: Topology) -> tuple[linux_ops.DnsServer, ...]:
     found = (clusterdns.server(cluster) for cluster in topology.clusters)
     return tuple(server for server in found if server is not None)

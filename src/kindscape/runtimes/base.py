@@ -14,7 +14,7 @@ from ..progress import Progress, no_progress
 if TYPE_CHECKING:  # annotations only: `check` and `down` need not import the plan's ops
     import subprocess
 
-    from ..plan.ops import Plan
+    from ..plan.layout import Plan
     from ..probe.prober import ProbeResult, ProbeTask
     from ..state import ScenarioState
     from ..topology import Location

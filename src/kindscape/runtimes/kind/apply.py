@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import codec
 from ... import state as statefile
 from ...errors import RuntimeFailure
-from ...plan.ops import Plan
+from ...plan.layout import Plan
 from ...runner import run
 from ...state import ScenarioState
 from ...topology import Topology

@@ -15,7 +15,8 @@ from dataclasses import dataclass, fields
 from ...errors import KindscapeError
 from ...plan import routing, rules
 from ...plan.service_steps import pod_ports
-from ...plan.ops import Plan, Route
+from ...plan.layout import Plan
+from ...plan.linux_ops import Route
 from ...scenario.families import kind_ula_subnet
 from ...topology import KIND_NETWORK, PROBE_PORT, Attachment, Host, IPNet, Node, Topology
 from . import manifests, policy_manifests, service_manifests

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...plan.ops import Plan
+from ...plan.layout import Plan
 from ...state import ScenarioState
 from ...topology import Topology
 from .ops import SCENARIO_LABEL, CreateCluster, CreateNetwork, RunHost

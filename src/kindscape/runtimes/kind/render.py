@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...plan import layout
-from ...plan.ops import Plan
+from ...plan.layout import Plan
 
 
 def command(op: Any) -> str:

@@ -17,7 +17,7 @@ from ...errors import CommandFailed, KindscapeError
 from ...linux import processes
 from ...topology import HostNamespace, InContainer, Location
 from ...plan import clusterdns
-from ...plan.ops import Plan
+from ...plan.layout import Plan
 from ...probe import prober
 from ...probe.prober import ProbeResult, ProbeTask
 from ...progress import Progress, no_progress

@@ -21,10 +21,10 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ...errors import RuntimeFailure
-from ...linux import nsfs
+from ...linux import netns_etc, nsfs
 from ...linux.netlink import Failure, NetlinkSocket
 from ...linux.workers import Workers
-from ...plan import ops
+from . import ops
 from ...progress import Progress
 from ...runner import logged, run
 from .render import command
@@ -47,8 +47,9 @@ SYNC_CHUNK = 128  # link answers (~1-4 KiB of buffer each) per send(2)
 
 
 class Applier:
-    def __init__(self, plan: NetnsPlan, progress: Progress):
+    def __init__(self, plan: NetnsPlan, progress: Progress, store: str):
         self.plan = plan
+        self.store = store  # where the namespaces' shared /etc files go (netns_etc)
         self.progress = progress
         self.sockets: dict[str, NetlinkSocket] = {}
         self.fds: dict[str, int] = {}
@@ -146,7 +147,8 @@ class Applier:
             with nsfs.entered(op.ns):
                 run(["nft", "-f", "-"], input=op.text)
 
-        self.pending_files = Workers(_write_files, [self.plan.of(ops.WriteFile)], 1, "files")
+        self.pending_files = Workers(lambda files: _write_files(files, self.store), [self.plan.of(ops.WriteFile)],
+                                     1, "files")
         self.pending_rulesets = Workers(apply, _per_namespace(self.plan.of(ops.Ruleset)), RULESET_WORKERS, "nft")
 
     def rulesets(self) -> None:
@@ -190,11 +192,12 @@ class Applier:
                     self.progress(step, done, len(busy))
 
 
-def _write_files(files: list[ops.WriteFile]) -> None:
-    for op in files:
-        os.makedirs(os.path.dirname(op.path), exist_ok=True)
-        with open(op.path, "w") as handle:
-            handle.write(op.content)
+def _write_files(files: list[ops.WriteFile], store: str) -> None:
+    try:
+        netns_etc.make(((op.path, op.content) for op in files), store)
+    except OSError as exc:  # e.g. an /etc/netns/NS this scenario did not make
+        raise RuntimeFailure(f"cannot write the namespaces' /etc files: "
+                             f"{exc.filename2 or exc.filename}: {exc.strerror}") from None
 
 
 def _inside_new(op: ops.CreateNamespace, sysctls: list[ops.Sysctl]) -> NetlinkSocket:

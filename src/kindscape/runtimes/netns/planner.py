@@ -9,7 +9,8 @@ No side effects, no clock, no randomness: the same topology always gives the sam
 from __future__ import annotations
 
 from ... import topology as topo
-from ...plan import neighbours, ops, routing, rules, service_steps
+from ...plan import neighbours, routing, rules, service_steps
+from . import ops
 from ...topology import PROBE_PORT, Node, Topology
 
 NODE_SYSCTLS = (

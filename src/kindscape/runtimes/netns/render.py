@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...plan import layout, ops
+from ...plan import layout
+from . import ops
 
 
 def command(op: ops.Op) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ... import privileges
 from ... import state as statefile
 from ...errors import KindscapeError, StateError
-from ...linux import nsfs, processes
+from ...linux import netns_etc, nsfs, processes
 from ...topology import Location
 from ...progress import Progress, no_progress
 from ...runner import logged, require
@@ -24,12 +24,12 @@ from .. import liveness
 # without the plan's operations (~60M instructions of dataclasses), `status` without
 # the prober, and neither with concurrent.futures (which imports logging).
 if TYPE_CHECKING:
-    from ...plan import ops
+    from . import ops
     from ...probe.prober import ProbeResult, ProbeTask
     from .planner import NetnsPlan
 
 WORKLOADS = "workloads"
-REMOVERS = 32  # threads removing namespaces and files in `down` (they mostly wait)
+REMOVERS = 32  # threads unmounting namespaces in `down` (they mostly wait)
 
 
 class NetnsRuntime:
@@ -71,22 +71,22 @@ class NetnsRuntime:
         """The namespaces are the planned ones: the topology is up as planned."""
         # Record before creating: a crash at any point leaves a state `down` can use.
         state.namespaces = plan.namespaces()
-        state.files = plan.files()
+        state.files = list(dict.fromkeys(map(netns_etc.link_of, plan.files())))  # links: see netns_etc
         # Directories the files need that do not exist yet (e.g. /etc/netns on a machine
         # that never used `ip netns exec` files) go with the scenario, when empty then;
         # so do those another scenario made, so that the last one down removes them.
         state.extra["directories"] = _missing_directories(state.files, _made_by_scenarios(state.name))
         save()
-        directory = statefile.scenario_dir(plan.scenario)
+        directory = statefile.scenario_dir(plan.scenario)  # also the store of the /etc files
         # The workload server starts first, so that its interpreter starts on the other
         # core while the namespaces are made; it opens its listeners once they exist.
-        from ...plan.ops import StartWorkloads
+        from .ops import StartWorkloads
         servers = [processes.spawn_server(_server_spec(plan.scenario, op), directory, WORKLOADS)
                    for op in plan.of(StartWorkloads)]
         state.processes += [server.record for server in servers]
         save()
         from .apply import Applier  # the netlink adapter is imported only where messages are built
-        applier = Applier(plan, progress)
+        applier = Applier(plan, progress, directory)
         try:
             applier.namespaces()
             for server in servers:
@@ -134,8 +134,7 @@ class NetnsRuntime:
             if processes.stop(record):
                 removed.append(f"process {record['pid']} ({record['role']})")
         names = list(dict.fromkeys(state.namespaces + self._marked_namespaces(state.name, set(state.namespaces))))
-        # Each unmount waits for an RCU grace period and each file removal for the
-        # filesystem's journal: ~1 ms apiece, mostly waiting, so many go at once.
+        # Each unmount waits for an RCU grace period (~0.4 ms, mostly waiting): many go at once.
         from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(max_workers=REMOVERS) as pool:
             for done, (name, gone) in enumerate(zip(names, pool.map(nsfs.remove, names)), start=1):
@@ -143,10 +142,9 @@ class NetnsRuntime:
                     removed.append(f"namespace {name}")
                 if done % 64 == 0 or done == len(names):
                     progress("namespaces", done, len(names))
-            removed += [f"file {path}" for path, gone in zip(state.files, pool.map(_remove_file, state.files))
-                        if gone]
-        for directory in state.extra.get("directories", []):
-            _remove_empty_dirs(directory)
+        removed += [f"file {path}" for path in _remove_files(state.files, directory, ownership_mark(state.name))]
+        for made in state.extra.get("directories", []):
+            _remove_empty_dirs(made)
         return removed
 
     def _marked_namespaces(self, scenario: str, recorded: set[str] = frozenset()) -> list[str]:
@@ -163,7 +161,7 @@ class NetnsRuntime:
         if not names and not procs:
             return None
         return ScenarioState(scenario, self.name, phase="orphaned", namespaces=names, processes=procs,
-                             files=_marked_files(names, ownership_mark(scenario)))
+                             files=_marked_files(names, statefile.scenario_dir(scenario), ownership_mark(scenario)))
 
     def probe(self, state: ScenarioState, tasks: list[ProbeTask], timeout: float,
               progress: Progress = no_progress) -> list[ProbeResult]:
@@ -246,19 +244,28 @@ def _with_mark(names: list[str], mark: str) -> list[str]:
     return [name for name, marked in zip(names, nsfs.run_in_each(names, look)) if marked is True]
 
 
-def _marked_files(namespaces: list[str], mark: str) -> list[str]:
-    """The pods' resolv.conf files of these namespaces that carry the scenario's mark."""
+def _marked_files(namespaces: list[str], store: str, mark: str) -> list[str]:
+    """The namespaces' /etc/netns links into the scenario's store (their mark: see
+    netns_etc), and resolv.conf files whose first line carries the mark (an older
+    kindscape wrote them in a directory per pod)."""
     from ...plan.clusterdns import resolv_conf_path
     found = []
     for name in namespaces:
         path = resolv_conf_path(name)
-        try:
-            with open(path) as handle:
-                if handle.readline().startswith(f"# {mark}:"):
-                    found.append(path)
-        except OSError:
-            continue
+        link = os.path.dirname(path)
+        if netns_etc.is_owned(link, store):
+            found.append(link)
+        elif _carries_mark(path, mark) and not os.path.islink(link):
+            found.append(path)
     return found
+
+
+def _carries_mark(path: str, mark: str) -> bool:
+    try:
+        with open(path) as handle:
+            return handle.readline().startswith(f"# {mark}:")
+    except OSError:
+        return False
 
 
 def _is_unmounted(name: str) -> bool:
@@ -296,15 +303,18 @@ def _made_by_scenarios(besides: str) -> frozenset[str]:
     return frozenset(made)
 
 
-def _remove_file(path: str) -> bool:
-    """Remove a file the scenario wrote, and its directory when that is left empty."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return False
-    finally:
-        _remove_empty_dirs(os.path.dirname(path))
-    return True
+def _remove_files(paths: list[str], store: str, mark: str) -> list[str]:
+    """Remove the scenario's files: its /etc/netns links (and the store they point into),
+    and files that carry its mark in a directory of their own (an older kindscape's), with
+    that directory when it is left empty. Anything else is not the scenario's: left."""
+    removed = netns_etc.remove(paths, store)
+    gone = set(removed)
+    for path in paths:
+        if path not in gone and _carries_mark(path, mark):
+            os.unlink(path)
+            _remove_empty_dirs(os.path.dirname(path))
+            removed.append(path)
+    return removed
 
 
 def _remove_empty_dirs(directory: str) -> None:

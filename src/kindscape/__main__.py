@@ -1,3 +1,3 @@
-from .quickcli import main
+from .cli import main
 
 main()

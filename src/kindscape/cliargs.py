@@ -1,6 +1,7 @@
-"""Each command's arguments, declared once: the parser (argparse), `--help`, shell
-completion and the Python function it calls are all built from the declarations here
-(one `@command` per command, in the commands* modules).
+"""Each command's arguments, declared once: the parsers (quickcli.py for plain command
+lines, argparse in cliparser.py for the rest), `--help`, shell completion and the Python
+function it calls are all built from the declarations here (one `@command` per command,
+in the commands* modules).
 
 Why argparse, not typer: typer costs ~40 ms of import and validates every parameter
 through pydantic on each call (~0.12 s), more than `check` or `down` of a small scenario
@@ -10,10 +11,12 @@ exits 2 on a usage error, as the contract asks.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse  # imported by cliparser.py, only when quickcli.py leaves a command line to it
 
 # What a positional argument completes to (completion.py): scenarios with state, a
 # scenario's single endpoints, its groups (several endpoints), its link sides, files, its
@@ -74,6 +77,11 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
+def load_commands() -> None:
+    """Register every command (their modules declare them when imported)."""
+    from . import commands, commands_links, commands_run, commands_tools  # noqa: F401
+
+
 def command(name: str, summary: str, *args: Arg, details: str = "", root: bool = False) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Declare a command: its name, one-line summary, arguments; the decorated function
     receives one keyword argument per Arg (its `dest`)."""
@@ -86,15 +94,21 @@ def command(name: str, summary: str, *args: Arg, details: str = "", root: bool =
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {text})")
+        raise _usage_error(f"must be at least 1 (got {text})")
     return value
 
 
 def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds (got {text})")
+        raise _usage_error(f"must be a positive number of seconds (got {text})")
     return value
+
+
+def _usage_error(message: str) -> Exception:
+    """What argparse reports with this message (quickcli leaves any failed value to it)."""
+    import argparse
+    return argparse.ArgumentTypeError(message)
 
 
 # Arguments several commands share (each still declared once, here).

@@ -156,7 +156,7 @@ def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_f
         doc = lab.status()
 
         def table(doc: dict) -> None:
-            from .render.tables import status_view
+            from .render.status_tables import status_view
             console().print(status_view(doc))
             print(f"up: check it with `kindscape check {lab.name}`, remove it with `kindscape down {lab.name}`")
         emit(doc, output, table)
@@ -213,7 +213,7 @@ def status(name: str | None, output: str) -> None:
 
 
 def _status_table(doc: dict, name: str | None) -> None:
-    from .render.tables import status_view
+    from .render.status_tables import status_view
     docs = [doc] if name else doc["scenarios"]
     if not docs:
         print("no scenarios are up")

@@ -35,7 +35,7 @@ def script(shell: str) -> str:
 
 def complete_command(words: list[str]) -> int:
     """Print the candidates for the last of `words` (the words after `kindscape`)."""
-    from .cli import LIFECYCLE, build_parser
+    from .cliparser import LIFECYCLE, build_parser
     build_parser()  # registers the commands
     *before, current = words or [""]
     if not before:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from kindscape import cli
+from kindscape import cli, cliparser, quickcli
 from kindscape.cliargs import COMMANDS
 
 
@@ -22,7 +22,7 @@ def _values(argv: list[str]) -> dict:
 
 
 def test_every_declared_argument_is_a_parameter_of_its_function():
-    cli.build_parser()
+    cliparser.build_parser()
     for spec in COMMANDS.values():
         parameters = inspect.signature(spec.function).parameters
         declared = [arg.dest for arg in spec.args]
@@ -120,3 +120,62 @@ def test_help_lists_the_commands_in_lifecycle_order_and_says_where_root_is_neede
                     "down"}
     for spec in COMMANDS.values():  # every argument documented
         assert all(arg.help for arg in spec.args), spec.name
+
+
+def _argparse_result(argv: list[str]):
+    """What argparse makes of argv: (command name, values), or the exit status it ends with."""
+    try:
+        parsed = cliparser.parse(argv)
+    except SystemExit as exc:
+        return exc.code
+    return None if parsed is None else (parsed[0].name, parsed[1])
+
+
+def _sample_words(arg, rng) -> list[str]:
+    if arg.flag:
+        return [rng.choice(arg.flags)]
+    value = rng.choice(list(arg.choices) + ["xml"] if arg.choices else
+                       ["3", "0", "2.5", "-1", "soon"] if arg.type else ["lab", "-", "a b", "-x", ""])
+    flag = rng.choice(arg.flags)
+    return [f"{flag}={value}"] if flag.startswith("--") and rng.random() < 0.3 else [flag, value]
+
+
+def _command_lines(spec, rng, count: int) -> list[list[str]]:
+    """Random command lines of a command: its options (valid values or not, sometimes twice,
+    abbreviated or unknown ones), -v, help, `--`, positionals too few or too many."""
+    lines = []
+    positionals = [arg for arg in spec.args if not arg.flags]
+    options = [arg for arg in spec.args if arg.flags] + [cliparser.VERBOSE]
+    for _ in range(count):
+        words = [[w] for w in ["lab", "b.yaml", "c"][:rng.choice([0, 1, 1, 1, 2, 2, 3]) if positionals else 0]]
+        for arg in rng.sample(options, rng.randint(0, len(options))):
+            words.insert(rng.randint(0, len(words)), _sample_words(arg, rng))
+            if rng.random() < 0.05:
+                words.insert(rng.randint(0, len(words)), _sample_words(arg, rng))
+        if rng.random() < 0.1:
+            words.insert(rng.randint(0, len(words)), [rng.choice(["-h", "--", "--bogus", "--out", "-ojson", "-vv"])])
+        lines.append([spec.name] + [w for each in words for w in each])
+    return lines
+
+
+def test_the_fast_path_takes_what_argparse_takes_the_same_way_and_leaves_it_the_rest(capsys):
+    import random
+    rng = random.Random(14)
+    cliparser.build_parser()
+    taken = 0
+    for spec in COMMANDS.values():
+        for argv in _command_lines(spec, rng, 150):
+            fast = quickcli.parse(argv)
+            if fast is not None:
+                taken += 1
+                assert _argparse_result(argv) == (fast[0].name, fast[1]), argv
+    capsys.readouterr()
+    assert taken > 500  # it is the fast path for most plain lines
+
+
+@pytest.mark.parametrize("argv", [["status"], ["status", "-o", "json"], ["status", "lab"], ["list", "-o", "json"],
+                                  ["check", "lab"], ["check", "lab", "-o", "json", "--timeout", "2"],
+                                  ["up", "s.yaml", "-o", "json"], ["down", "lab", "-v"], ["down", "--all"]],
+                         ids=" ".join)
+def test_the_command_lines_scripts_run_take_the_fast_path(argv):
+    assert quickcli.parse(argv) is not None

@@ -5,7 +5,8 @@ runs packets aimed at every rule of every node's table - each Service frontend (
 IP, LoadBalancer address, the NodePort on each local address), from a backend itself, a
 pod, and outside the podSubnet, in both families - and the effects must agree: which
 Service rule catches it, whether it is marked for masquerade, the backend it is DNATed to
-and every backend it could be, and the masquerade on the way out."""
+and every backend it could be, and the masquerade on the way out. Every rule of every table
+is reached by some packet (the test says which one none reached)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.conftest import EXAMPLES
 
 SCENARIOS = ["services.yaml", "dual-stack.yaml", "ipv6-multi-cluster.yaml", "multi-cluster.yaml"]
 COMMENT = re.compile(r'\s*comment "([^"]*)"$')
+ACTIONS = ("jump", "goto", "numgen", "dnat", "masquerade", "return")
 
 
 def _chains(text: str) -> dict[str, list[str]]:
@@ -54,24 +56,27 @@ class Interpreter:
 
     def __init__(self, text: str, local: set):
         self.chains, self.local = _chains(text), local
+        self.hits: set[tuple[str, int]] = set()  # (chain, rule number): rules whose matches held
 
     def run(self, chain: str, packet: Packet, out: Outcome, entry: str | None = None) -> str:
         """'continue' when the chain falls through or returns, 'stop' after a verdict."""
-        for rule in self.chains[chain]:
+        for number, rule in enumerate(self.chains[chain]):
             found = COMMENT.search(rule)
             comment = found.group(1) if found else None
             body = COMMENT.sub("", rule)
-            verdict = self._rule(body, comment, packet, out, entry)
+            verdict = self._rule(body, comment, packet, out, entry, (chain, number))
             if verdict == "return":
                 return "continue"
             if verdict in ("stop", "goto"):
                 return "stop" if verdict == "stop" else "continue"
         return "continue"
 
-    def _rule(self, body: str, comment, packet: Packet, out: Outcome, entry) -> str | None:
+    def _rule(self, body: str, comment, packet: Packet, out: Outcome, entry, where) -> str | None:
         words = body.split()
         while words:
             head = words[0]
+            if head in ACTIONS or words[:3] == ["meta", "mark", "set"]:
+                self.hits.add(where)  # every match before the first action held
             if head in ("ip", "ip6") and words[1] in ("daddr", "saddr"):
                 if (packet.dst.version if words[1] == "daddr" else packet.src.version) != (4 if head == "ip" else 6):
                     return None
@@ -156,9 +161,10 @@ def _explained(explainer, topology, node, hook, packet) -> Outcome:
 
 
 def _packets(cluster, node, local):
-    """A packet at every rule: every frontend of every Service port, from a backend, another
-    pod, outside the podSubnet; and one no rule catches."""
+    """A packet at every rule: every frontend of every Service port, from a backend (CoreDNS
+    too), another pod, outside the podSubnet; and one no rule catches."""
     sources = {a for pod in cluster.pods for a in pod.addresses}
+    sources |= set(cluster.dns_pod.addresses) if cluster.dns_pod is not None else set()  # kube-dns's backend
     sources |= {a for n in cluster.nodes for at in n.attachments for a in at.addresses}
     for port in kubeproxy.proxied_ports(cluster):
         fronts = [(a, port.port) for a in port.cluster_ips + port.lb_ips]
@@ -182,6 +188,7 @@ def test_the_rules_and_trace_decide_every_packet_alike(name):
         for node in cluster.nodes:
             local = _local(node, cluster)
             kernel = Interpreter(text, local)
+            rules = {(chain, n) for chain, found in kernel.chains.items() for n in range(len(found))}
             for packet in _packets(cluster, node, local):
                 for hook, chain in ((Hook.PREROUTING, "prerouting"), (Hook.OUTPUT, "output")):
                     ran = Outcome()
@@ -197,5 +204,7 @@ def test_the_rules_and_trace_decide_every_packet_alike(name):
                     marked = packet.with_(mark=kubeproxy.MASQ_MARK if ran.marked else 0)
                     assert out.masquerade == _explained(explainer, topology, node, Hook.POSTROUTING,
                                                         marked).masquerade
+            # Every rule of the table was reached by some packet: the agreement covers them all.
+            assert sorted(rules - kernel.hits) == [], (name, node.name)
     if any(c.services or c.dns_pod for c in topology.clusters):
         assert compared > 0

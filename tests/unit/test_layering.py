@@ -12,9 +12,10 @@ SOURCE = Path(__file__).resolve().parents[2] / "src" / "kindscape"
 RUNTIMES = ("netns", "kind")
 
 # What a layer may not import (prefixes of module names).
-TOP = ("kindscape.api", "kindscape.running", "kindscape.faults", "kindscape.cli", "kindscape.cliargs", "kindscape.commands",
-       "kindscape.commands_links", "kindscape.commands_run", "kindscape.commands_tools", "kindscape.quickcli",
-       "kindscape.completion", "kindscape.capture", "kindscape.groupexec", "kindscape.pytest_plugin")
+TOP = ("kindscape.api", "kindscape.running", "kindscape.faults", "kindscape.cli", "kindscape.cliargs",
+       "kindscape.cliparser", "kindscape.commands", "kindscape.commands_links", "kindscape.commands_run",
+       "kindscape.commands_tools", "kindscape.quickcli", "kindscape.completion", "kindscape.capture",
+       "kindscape.groupexec", "kindscape.pytest_plugin")
 MACHINE = ("kindscape.linux", "kindscape.runtimes")
 PURE = TOP + MACHINE + ("kindscape.probe", "kindscape.trace", "kindscape.render")
 FORBIDDEN = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import netpol
 from ..topology import Cluster
 
 
@@ -20,16 +19,27 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
             "pods": []})
         entry["pods"].append({"name": pod.kube_name, "endpoint": pod.name, "node": pod.node,
                               "addresses": [str(a) for a in pod.addresses]})
-    views = [(pod.name, pod.view) for pod in cluster.all_pods]
+    selected = _selected_pods(cluster)
     return {
         "namespaces": [{"name": n.name, "labels": dict(n.labels)} for n in cluster.namespaces],
         "workloads": list(workloads.values()),
         "networkPolicies": [{"name": p.name, "namespace": p.namespace, "policyTypes": list(p.types),
                              "ingressRules": len(p.ingress), "egressRules": len(p.egress),
-                             "selects": [name for name, view in views
-                                         if any(netpol.selects(p, view, t) for t in p.types)]}
-                            for p in cluster.policies],
+                             "selects": selected[at]}
+                            for at, p in enumerate(cluster.policies)],
     }
+
+
+def _selected_pods(cluster: Cluster) -> list[list[str]]:
+    """The pods (endpoint names) each of the cluster's policies selects, in its order.
+    NetworkPolicy's model is loaded only for a cluster that has policies (see
+    topology._NETPOL_NAMES): `status` of one without starts without it."""
+    if not cluster.policies:
+        return []
+    from .. import netpol
+    views = [(pod.name, pod.view) for pod in cluster.all_pods]
+    return [[name for name, view in views if any(netpol.selects(policy, view, t) for t in policy.types)]
+            for policy in cluster.policies]
 
 
 def tables(doc: dict[str, Any]) -> list:
@@ -79,15 +89,15 @@ def namespaces_label(cluster: Cluster) -> str | None:
     from html import escape
     if not cluster.policies and not any(p.workload for p in cluster.pods):
         return None
-    views = [pod.view for pod in cluster.all_pods]
+    selected = _selected_pods(cluster)
     rows = []
     for namespace in cluster.namespaces:
         counts: dict[str, int] = {}
         for pod in cluster.pods:
             if pod.workload and pod.namespace == namespace.name:
                 counts[pod.workload] = counts.get(pod.workload, 0) + 1
-        on = [f"{p.name} [{'+'.join(t[0] for t in p.types)}]" for p in cluster.policies
-              if p.namespace == namespace.name and any(netpol.selects(p, v, t) for v in views for t in p.types)]
+        on = [f"{p.name} [{'+'.join(t[0] for t in p.types)}]" for at, p in enumerate(cluster.policies)
+              if p.namespace == namespace.name and selected[at]]
         if not counts and not on:
             continue
         labels = ", ".join(f"{k}={v}" for k, v in namespace.labels if k != "kubernetes.io/metadata.name")

@@ -1,17 +1,39 @@
-"""Human-readable tables (rich) for check reports and status documents."""
+"""Human-readable tables (rich) for check reports (status's are in status_tables.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from ..endpoints import service_selector
-from ..probe.checks import CheckReport
 from ..probe.measure import MeasuredResult
-from .link_tables import links_table, measured_text, probe_count
+
+if TYPE_CHECKING:
+    from ..probe.checks import CheckReport
+
+
+def measured_text(results: list) -> Text | None:
+    """Loss over all probes of a matrix cell and the mean RTT of those answered, when the
+    results come from `check --measure`."""
+    measured = [r for r in results if isinstance(r, MeasuredResult)]
+    if not measured:
+        return None
+    probes = sum(r.probes for r in measured)
+    lost = sum(r.lost for r in measured)
+    rtts = [t for r in measured for t in r.rtts]
+    loss = 100 * lost / probes if probes else 0.0
+    text = Text(f" loss {loss:.0f}%", style="green" if lost == 0 else ("red" if lost == probes else "yellow"))
+    if rtts:
+        text.append(f" rtt {sum(rtts) / len(rtts):.2f}ms", style="dim")
+    return text
+
+
+def probe_count(results: list) -> int:
+    """Probes sent: one per result, or the whole burst of a measured one."""
+    return sum(r.probes if isinstance(r, MeasuredResult) else 1 for r in results)
 
 
 def _cell(results) -> Text:
@@ -145,47 +167,4 @@ def check_view(report: CheckReport) -> Group:
                "--all probes every pair)") if report.sampled else ""
     parts.append(Text(f"{probe_count(report.results)} probes{split}{sampled}; {verdict}",
                       style="bold green" if report.ok else "bold red"))
-    return Group(*parts)
-
-
-def status_view(doc: dict[str, Any]) -> Group:
-    head = Text(f"{doc['name']} ({doc['runtime']}, {doc['phase']})", style="bold")
-    if doc.get("problems"):
-        head.append("  problems: " + "; ".join(doc["problems"]), style="red")
-    table = Table(show_header=True)
-    for column in ("cluster", "node", "role", "address", "podCIDR", "pods", "other addresses"):
-        table.add_column(column)
-    for cluster in doc["clusters"]:
-        for node in cluster["nodes"]:
-            # Every family (dual-stack shows both, primary first).
-            pods = ", ".join(" ".join(p["addresses"]) or "-" for p in node["pods"])
-            others = ", ".join(f"{k}={' '.join(v)}" for k, v in node["networkAddresses"].items()
-                               if k != "kind")
-            table.add_row(cluster["name"], node["name"], node["role"], " ".join(node["internalIPs"]) or "-",
-                          " ".join(node["podCIDRs"]) or "-", pods, others)
-    parts: list[Any] = [head, table]
-    if doc["hosts"]:
-        hosts = Table(show_header=True)
-        hosts.add_column("host")
-        hosts.add_column("addresses")
-        hosts.add_column("routes to")
-        for host in doc["hosts"]:
-            hosts.add_row(host["name"], ", ".join(f"{k}={' '.join(v)}" for k, v in host["networkAddresses"].items()),
-                          ", ".join(host["routesTo"] + [f"svc:{c}" for c in host["serviceRoutesTo"]]))
-        parts.append(hosts)
-    services = [(c["name"], s) for c in doc["clusters"] for s in c["services"]]
-    if services:
-        table = Table(show_header=True)
-        for column in ("cluster", "service", "type", "clusterIP", "port", "nodePort", "external", "backends"):
-            table.add_column(column)
-        for cluster, s in services:
-            table.add_row(cluster, f"{s['namespace']}/{s['name']}", s["type"], s["clusterIP"] or "-",
-                          str(s["port"]), str(s["nodePort"] or "-"),
-                          s.get("loadBalancerIP") or s.get("externalName") or "-", str(len(s["backends"])))
-        parts.append(table)
-    from .policy_tables import tables as policy_tables
-    parts += policy_tables(doc)
-    links = links_table(doc)
-    if links is not None:
-        parts.append(links)
     return Group(*parts)

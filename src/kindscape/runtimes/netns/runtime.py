@@ -99,8 +99,9 @@ class NetnsRuntime:
             applier.files()
         finally:
             applier.close()
-        from ...plan.link_faults import LinkRules, Shaping
-        self.set_links(state, plan.of(Shaping) + plan.of(LinkRules), [], progress)
+        if topology.impairments:  # (their module loads only for a scenario that has some)
+            from ...plan.link_faults import LinkRules, Shaping
+            self.set_links(state, plan.of(Shaping) + plan.of(LinkRules), [], progress)
         for server in servers:
             progress("workloads", 0, 1)
             server.wait_ready()

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -38,9 +37,9 @@ import vs_mininet  # noqa: E402
 import scenarios  # noqa: E402
 import report  # noqa: E402
 import startup  # noqa: E402
+import seed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "examples" / "multi-cluster.yaml"
 MININET_UP_TO = 1000
 
 
@@ -143,27 +142,15 @@ def byte_compile() -> None:
 
 
 def bench_seed(repeats: int, directory: Path) -> dict:
-    """up + check + down of the page's example, each a fresh command; medians."""
-    path = directory / "bench-seed.yaml"
-    path.write_text(SEED.read_text().replace("name: multi-cluster", "name: bench-seed"))
-    _down_leftover("bench-seed")
-    runs: dict[str, list[float]] = {"up": [], "check": [], "down": [], "total": []}
-    failures = []
-    for _ in range(repeats):
-        measure.settle(limit=5)
-        up = _kindscape("up", str(path))
-        check = _kindscape("check", "bench-seed")
-        down = _kindscape("down", "bench-seed")
-        failures += [f"{step} exit {r.code}" for step, r in (("up", up), ("check", check), ("down", down)) if r.code]
-        for step, run in (("up", up), ("check", check), ("down", down)):
-            runs[step].append(run.seconds)
-        runs["total"].append(up.seconds + check.seconds + down.seconds)
-    medians = {step: statistics.median(values) for step, values in runs.items()}
+    """up + check + down of the page's example, each a fresh command (seed.py); medians."""
+    path = seed.seed_file(directory)
+    figures = seed.rounds(path, repeats)
     library = _in_process(path)
     library_up = library.get("up") if isinstance(library, dict) else None
-    return {"repeats": repeats, "median": medians, "best_total": min(runs["total"]),
-            "failures": failures, "command": " ".join(measure.kindscape_command()),
-            "library": library, "startup": startup.profile_up(str(path), "bench-seed", library_up)}
+    return {"repeats": repeats, "median": {step: value["wall"] for step, value in figures["median"].items()},
+            "best_total": figures["best_total"], "failures": figures["failures"],
+            "command": " ".join(measure.kindscape_command()), "library": library,
+            "startup": startup.profile_up(str(path), seed.NAME, library_up)}
 
 
 def bench_mininet(results: list[SizeResult], pingall_hosts: list[int], say) -> list[dict | str] | str:

@@ -172,9 +172,10 @@ def _parse_service(service: tuple[str, str, str, str], names: Names) -> Selector
     return Selector("service", cluster, service)
 
 
-def resolve(topology: Topology, selector: str) -> list[Endpoint]:
-    """All endpoints a selector names; raises EndpointError when it names none."""
-    chosen = parse(selector, Names.of(topology))
+def resolve(topology: Topology, selector: str, names: Names | None = None) -> list[Endpoint]:
+    """All endpoints a selector names; raises EndpointError when it names none. `names`:
+    `Names.of(topology)`, made once by a caller that resolves many selectors."""
+    chosen = parse(selector, Names.of(topology) if names is None else names)
     if chosen.kind == "docker-host":
         return [docker_host_endpoint(topology)]
     if chosen.kind == "host":
@@ -185,9 +186,10 @@ def resolve(topology: Topology, selector: str) -> list[Endpoint]:
         return [node_endpoint(n) for n in topology.cluster(chosen.name).nodes]
     if chosen.kind == "pods":
         return [pod_endpoint(p, chosen.name) for p in topology.cluster(chosen.name).pods]
-    if chosen.kind == "pod":
-        pod = next(p for p in topology.pods if p.name == chosen.name)
-        return [pod_endpoint(pod, topology.node(pod.node).cluster)]
+    if chosen.kind == "pod":  # `<node>/podN`: among its node's pods
+        node = topology.node(chosen.name.split("/")[0])
+        pod = next(p for p in node.pods if p.name == chosen.name)
+        return [pod_endpoint(pod, node.cluster)]
     if chosen.kind in ("workload", "namespace"):
         assert chosen.workload is not None
         namespace, name, index = chosen.workload

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import RuntimeFailure
 
 SERVER_MODULE = "kindscape.probe.server"
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = 120.0  # s: generous (a loaded machine); the wait ends as soon as the server answers or exits
 
 
 def start_time(pid: int) -> int | None:
@@ -82,7 +82,7 @@ class Server:
             stop(self.record)
             with open(self.log_path) as log:
                 detail = log.read().strip().splitlines()[-3:]
-            raise RuntimeFailure(f"the {self.role} server did not start: {answer or 'no answer'} "
+            raise RuntimeFailure(f"the {self.role} server did not start: {answer} "
                                  f"{' '.join(detail)}".strip())
 
 
@@ -114,17 +114,26 @@ def start_server(spec: dict[str, Any], directory: str, role: str) -> dict[str, A
 
 
 def _read_ready(fd: int, proc: subprocess.Popen) -> str:
+    """The server's answer on its ready pipe: `ready`, `error ...`, or why there was none.
+    Waits on the pipe itself (poll: no limit on the descriptor's number, which is high in
+    an `up` holding a netlink socket per namespace) for as long as the server lives, up to
+    READY_TIMEOUT: on a loaded machine its start can take seconds, and a live server that
+    has not answered yet is slow, not failed."""
     deadline = time.monotonic() + READY_TIMEOUT
     data = b""
-    while b"\n" not in data and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            chunk = os.read(fd, 256)
-            if not chunk:
-                break
-            data += chunk
-        elif proc.poll() is not None:
-            break
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return f"no answer within {READY_TIMEOUT:.0f} s"
+        if not poller.poll(min(left, 1.0) * 1000):
+            continue
+        chunk = os.read(fd, 256)
+        if not chunk:  # the server closed the pipe: it exited (or will) without answering
+            code = proc.wait(timeout=READY_TIMEOUT)
+            return data.decode(errors="replace").strip() or f"it exited (status {code}) without answering"
+        data += chunk
     return data.decode(errors="replace").strip()
 
 

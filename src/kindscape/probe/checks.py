@@ -104,15 +104,16 @@ def tasks_between(sources: list[Endpoint], targets: list[Endpoint], port: int | 
     """One probe per source, target and address family both have (dual-stack: both); on
     `port` (default: each target's own) with `protocol`. A pod reaching itself is no probe."""
     found = []
+    where = [(target.name, [(a.version, str(a)) for a in target.addresses],
+              target.port if port is None else port) for target in targets]
     for source in sources:
         families = {a.version for a in source.addresses}
-        for target in targets:
-            if target.name == source.name:
+        for target, addresses, target_port in where:
+            if target == source.name:
                 continue
-            for address in target.addresses:
-                if address.version in families:
-                    found.append(ProbeTask(source.name, source.netns, target.name, str(address),
-                                           target.port if port is None else port, protocol))
+            for version, address in addresses:
+                if version in families:
+                    found.append(ProbeTask(source.name, source.netns, target, address, target_port, protocol))
     return found
 
 
@@ -124,9 +125,15 @@ def check(topology: Topology, probe: Prober, everything: bool = False,
     groups: dict[str, str] = {}
     plan: dict[int, list[ProbeTask]] = {}
     all_tasks: dict[tuple, ProbeTask] = {}
+    resolved: dict[str, list[Endpoint]] = {}
+    names = endpoints.Names.of(topology) if wanted else None
+
+    def resolve(selector: str) -> list[Endpoint]:  # each selector once, however many expectations name it
+        if selector not in resolved:
+            resolved[selector] = endpoints.resolve(topology, selector, names)
+        return resolved[selector]
     for index, item in enumerate(wanted):
-        sources = endpoints.resolve(topology, item.source)
-        targets = endpoints.resolve(topology, item.target)
+        sources, targets = resolve(item.source), resolve(item.target)
         _remember(groups, sources + targets)
         plan[index] = tasks_between(sources, targets, item.port, item.protocol)
         for task in plan[index]:

@@ -26,6 +26,9 @@ _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset
 DEFAULT_WORKERS = 2  # epoll loops on threads of their own: about one per core
 FD_HEADROOM = 16  # descriptors left for everything else (namespace files, pipes, logs)
 PROGRESS_EVERY = 0.1  # seconds between progress reports (each loop reports what it finished)
+_WATCH_TCP = select.EPOLLIN | select.EPOLLOUT | select.EPOLLET
+_WATCH_UDP = select.EPOLLIN | select.EPOLLET
+_FAILED = select.EPOLLERR | select.EPOLLHUP
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class ProbeResult:
         return self.seen_source == self.local_address
 
 
-@dataclass
+@dataclass(slots=True)
 class _Flight:
     result: ProbeResult
     sock: socket.socket
@@ -119,7 +122,9 @@ def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
 
 
 def _probe(results: list[ProbeResult], timeout: float, concurrency: int, tally: _Tally) -> None:
-    """One epoll loop: at most `concurrency` probes in flight, sources entered in turn."""
+    """One epoll loop: at most `concurrency` probes in flight, sources entered in turn.
+    `flights` keeps launch order, which is deadline order (one timeout for all): the
+    soonest deadline is always the first."""
     poller = select.epoll()
     flights: dict[int, _Flight] = {}
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
@@ -164,13 +169,18 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
                 nsfs.enter(task.source_ns)
                 current = task.source_ns
             family = socket.AF_INET6 if ":" in task.address else socket.AF_INET
-            kind = socket.SOCK_DGRAM if task.protocol == "UDP" else socket.SOCK_STREAM
+            udp = task.protocol == "UDP"
             try:
-                sock = socket.socket(family, kind | socket.SOCK_NONBLOCK)
+                sock = socket.socket(family, (socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) | socket.SOCK_NONBLOCK)
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE) and flights:
                     return started  # the rest waits until sockets in flight are closed
                 raise
+            if not udp:
+                # Delayed ACKs: the handshake's last ACK then rides on our newline (one
+                # packet fewer across the emulated path), and the listener, woken by
+                # that packet, finds the newline already there.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
             now = time.monotonic()
             code = sock.connect_ex((task.address, task.port))
             flight = _Flight(result, sock, now, now + timeout)
@@ -178,14 +188,14 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
                 result.error = _reason(code)
                 sock.close()
                 continue
-            if task.protocol == "UDP" and not _send_datagram(flight):
+            if udp and not _send_datagram(flight):
                 sock.close()
                 continue
-            flights[sock.fileno()] = flight
-            if task.protocol == "UDP":
-                poller.register(sock.fileno(), select.EPOLLIN)
-                continue
-            poller.register(sock.fileno(), select.EPOLLOUT)
+            fd = sock.fileno()
+            flights[fd] = flight
+            # Edge-triggered: a TCP probe hears "connected" (OUT) and then "answered" (IN)
+            # without re-arming, a UDP probe its answer (or its ICMP error).
+            poller.register(fd, _WATCH_UDP if udp else _WATCH_TCP)
         return len(batch)
     finally:
         if current is not None:
@@ -193,18 +203,25 @@ def _launch(batch: list[ProbeResult], timeout: float, poller, flights: dict[int,
 
 
 def _step(poller, flights: dict[int, _Flight]) -> None:
-    soonest = min((f.deadline for f in flights.values()), default=None)
+    soonest = next(iter(flights.values())).deadline if flights else None
     wait = 0.05 if soonest is None else max(0.0, min(0.05, soonest - time.monotonic()))
     for fd, events in poller.poll(wait):
         flight = flights.get(fd)
         if flight is not None:
-            _advance(fd, flight, events, poller, flights)
+            _advance(fd, flight, events, flights)
+    if not flights:
+        return
     now = time.monotonic()
-    for fd, flight in list(flights.items()):
-        if now >= flight.deadline:
-            if not flight.connected:
-                flight.result.error = "timed out"
-            _close(fd, flights, poller)
+    expired = []
+    for fd, flight in flights.items():  # launch order = deadline order
+        if now < flight.deadline:
+            break
+        expired.append(fd)
+    for fd in expired:
+        flight = flights[fd]
+        if not flight.connected:
+            flight.result.error = "timed out"
+        _close(fd, flights)
 
 
 def _send_datagram(flight: _Flight) -> bool:
@@ -217,35 +234,15 @@ def _send_datagram(flight: _Flight) -> bool:
         return False
 
 
-def _answer(fd: int, flight: _Flight, poller, flights) -> None:
-    """A UDP probe's answer (or the ICMP error the kernel queued for it)."""
+def _advance(fd: int, flight: _Flight, events: int, flights: dict[int, _Flight]) -> None:
     result = flight.result
-    try:
-        data = flight.sock.recv(512)
-    except (BlockingIOError, InterruptedError):
-        return
-    except OSError as exc:
-        result.error = _reason(exc.errno or 0)
-        _close(fd, flights, poller)
-        return
-    result.reachable = True
-    flight.connected = True
-    result.rtt_ms = round((time.monotonic() - flight.started) * 1000, 3)
-    _parse_line(result, data)
-    _close(fd, flights, poller)
-
-
-def _advance(fd: int, flight: _Flight, events: int, poller, flights) -> None:
-    result = flight.result
-    if result.task.protocol == "UDP":
-        _answer(fd, flight, poller, flights)
-        return
-    if not flight.connected:
-        code = flight.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if code:
-            result.error = _reason(code)
-            _close(fd, flights, poller)
-            return
+    if not flight.connected and result.task.protocol == "TCP":
+        if events & _FAILED:  # refused, unreachable (ICMP), reset: the socket says which
+            code = flight.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                result.error = _reason(code)
+                _close(fd, flights)
+                return
         flight.connected = True
         result.reachable = True
         result.rtt_ms = round((time.monotonic() - flight.started) * 1000, 3)
@@ -254,18 +251,35 @@ def _advance(fd: int, flight: _Flight, events: int, poller, flights) -> None:
             flight.sock.send(b"\n")
         except OSError:
             pass
-        poller.modify(fd, select.EPOLLIN)
-        return
-    try:
-        data = flight.sock.recv(512)
-    except (BlockingIOError, InterruptedError):
-        return
-    except OSError:
-        data = b""
-    flight.buffer += data
-    if not data or b"\n" in flight.buffer:
-        _parse_line(result, flight.buffer)
-        _close(fd, flights, poller)
+        if not events & select.EPOLLIN:  # its answer comes with an edge of its own
+            return
+    _read(fd, flight, flights)
+
+
+def _read(fd: int, flight: _Flight, flights: dict[int, _Flight]) -> None:
+    """The listener's line (TCP), or a UDP probe's answer or the ICMP error queued for it.
+    Edge-triggered: reads until the line is in or the kernel has nothing more."""
+    result = flight.result
+    udp = result.task.protocol == "UDP"
+    while True:
+        try:
+            data = flight.sock.recv(512)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            if udp:
+                result.error = _reason(exc.errno or 0)
+                _close(fd, flights)
+                return
+            data = b""
+        if udp:
+            result.reachable = flight.connected = True
+            result.rtt_ms = round((time.monotonic() - flight.started) * 1000, 3)
+        flight.buffer += data
+        if udp or not data or b"\n" in flight.buffer:
+            _parse_line(result, flight.buffer)
+            _close(fd, flights)
+            return
 
 
 def _parse_line(result: ProbeResult, data: bytes) -> None:
@@ -274,15 +288,13 @@ def _parse_line(result: ProbeResult, data: bytes) -> None:
         result.answered_by, result.seen_source = parts[0], _unmapped(parts[1])
 
 
-def _close(fd: int, flights: dict[int, _Flight], poller) -> None:
+def _close(fd: int, flights: dict[int, _Flight]) -> None:
+    """Forget the probe and close its socket (which also takes it out of the epoll set)."""
     flight = flights.pop(fd)
-    try:
-        poller.unregister(fd)
-    except OSError:
-        pass
-    # Reset rather than FIN: the answer is in, and neither side keeps the connection in
-    # TIME_WAIT (thousands of them per check otherwise, in the targets' namespaces).
-    flight.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+    if flight.connected and flight.result.task.protocol == "TCP":
+        # Reset rather than FIN: the answer is in, and neither side keeps the connection in
+        # TIME_WAIT (thousands of them per check otherwise, in the targets' namespaces).
+        flight.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
     flight.sock.close()
 
 

@@ -129,50 +129,71 @@ class Server:
                 return
             except OSError:
                 return  # e.g. EMFILE: the client sees a reset, the server lives on
-            conn.setblocking(False)
             line = f"{endpoint} {peer_text(peer[0])}\n".encode()
-            self.pending[conn] = (line, b"")
-            self.selector.register(conn, selectors.EVENT_READ, ("conn", endpoint))
-            heapq.heappush(self.deadlines, (time.monotonic() + SILENT_CLIENT_WAIT, next(self.counter), conn))
+            # Our prober's newline came with the handshake's last packet: answer at once,
+            # without a round through the selector. Others wait for their first bytes.
+            self._received(conn, line, b"", _recv(conn), accepted=True)
 
     def _read(self, conn: socket.socket) -> None:
-        line, seen = self.pending[conn]
-        try:
-            data = conn.recv(4096)
-        except (BlockingIOError, InterruptedError):
+        line, seen = self.pending.pop(conn)
+        self.selector.unregister(conn)
+        self._received(conn, line, seen, _recv(conn))
+
+    def _received(self, conn: socket.socket, line: bytes, seen: bytes, data: bytes | None,
+                  accepted: bool = False) -> None:
+        """What the client sent so far decides: nothing yet (wait), an HTTP request (its
+        answer once the head is in), anything else (the line). A client that keeps us
+        waiting gets the line `SILENT_CLIENT_WAIT` after it was accepted."""
+        if data is None:
+            self._wait(conn, line, seen, accepted)
             return
-        except OSError:
-            data = b""
         if not data:
-            self._finish(conn, None)
+            _finish(conn, None)
             return
         seen += data
         if seen.startswith(HTTP_METHODS) or any(m.startswith(seen) for m in HTTP_METHODS):
             if b"\r\n\r\n" in seen or b"\n\n" in seen or len(seen) > MAX_REQUEST:
-                self._finish(conn, _http(line, head=seen.startswith(b"HEAD ")))
+                _finish(conn, _http(line, head=seen.startswith(b"HEAD ")))
             else:
-                self.pending[conn] = (line, seen)
+                self._wait(conn, line, seen, accepted)
             return
-        self._finish(conn, line)
+        _finish(conn, line)
 
-    def _finish(self, conn: socket.socket, answer: bytes | None) -> None:
-        if conn not in self.pending:
-            return
-        del self.pending[conn]
-        self.selector.unregister(conn)
-        if answer:
-            try:
-                conn.send(answer)
-            except OSError:
-                pass
-        conn.close()
+    def _wait(self, conn: socket.socket, line: bytes, seen: bytes, accepted: bool) -> None:
+        if accepted:
+            heapq.heappush(self.deadlines, (time.monotonic() + SILENT_CLIENT_WAIT, next(self.counter), conn))
+        self.pending[conn] = (line, seen)
+        self.selector.register(conn, selectors.EVENT_READ, ("conn", None))
 
     def _expire(self) -> None:
         now = time.monotonic()
         while self.deadlines and self.deadlines[0][0] <= now:
             _, _, conn = heapq.heappop(self.deadlines)
             if conn in self.pending:
-                self._finish(conn, self.pending[conn][0])
+                line, _seen = self.pending.pop(conn)
+                self.selector.unregister(conn)
+                _finish(conn, line)
+
+
+def _recv(conn: socket.socket) -> bytes | None:
+    """What the client has sent (b"" once it is gone), None while it has sent nothing more."""
+    try:
+        return conn.recv(4096, socket.MSG_DONTWAIT)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
+
+
+def _finish(conn: socket.socket, answer: bytes | None) -> None:
+    if answer:
+        try:
+            # MSG_MORE holds the answer back until close(), which adds the FIN to it: one
+            # packet back across the emulated path instead of two.
+            conn.send(answer, socket.MSG_DONTWAIT | socket.MSG_MORE)
+        except OSError:
+            pass
+    conn.close()
 
 
 def _answer_datagrams(sock: socket.socket, endpoint: str) -> None:
@@ -212,6 +233,7 @@ def main(argv: list[str]) -> int:
         with open(spec_path) as handle:
             spec = json.load(handle)
     except FileNotFoundError:  # the scenario is being removed (`down` withdrew the spec)
+        os.write(ready_fd, b"error its spec is gone (the scenario is being removed)\n")
         return 1
     if any("dns" in item for item in spec["listeners"]):
         from . import dns  # noqa: F401  (imported while waiting: its import takes ~10 ms)

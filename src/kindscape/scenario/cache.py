@@ -22,18 +22,22 @@ or its content) or another version's is ignored and replaced, never trusted.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import logging
 import os
 import stat
 import sys
 
 from .. import codec, state
 from ..errors import Problem
+from ..runner import RUN_LOG
 from ..topology import NETNS_PREFIX, Topology
 from . import files
 from .load import STDIN, Scenario, loads, read_scenario
+
+try:  # CPython's own SHA-256: what hashlib falls back to, without loading OpenSSL (~2 ms of start)
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - another Python
+    from hashlib import sha256
 
 CACHE_FORMAT = 1
 MAX_ENTRIES = 32
@@ -58,20 +62,27 @@ def load(path: str, name: str | None = None, allow_outside_files: bool = False) 
     cached = _lookup(key, access)
     if cached is not None:
         topology, warnings = cached
-        logging.getLogger("kindscape.run").debug("cache: %s validated before: its topology from the cache", shown)
+        _log(f"cache: {shown} validated before: its topology from the cache")
         return Scenario(None, topology, shown, text, warnings)
-    logging.getLogger("kindscape.run").debug("cache: %s not validated before (as it is now): validating", shown)
+    _log(f"cache: {shown} not validated before (as it is now): validating")
     recording = files.FileAccess(access.root, access.allow_outside, depends=[])
     scenario = loads(text, shown, access=recording, name=name)
     _store(key, recording.depends or [], scenario)
     return scenario
 
 
+def _log(message: str) -> None:
+    """A line of `-v`'s run log; without a loaded logging module nobody listens (see runner.logged)."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(RUN_LOG).debug("%s", message)
+
+
 def entry_key(text: str, shown: str, access: files.FileAccess, name: str | None) -> str:
     from .. import __version__
     identity = json.dumps([CACHE_FORMAT, __version__, _code_fingerprint(), str(access.root), access.allow_outside,
                            name, NETNS_PREFIX, shown])
-    return hashlib.sha256(identity.encode() + b"\0" + text.encode()).hexdigest()
+    return sha256(identity.encode() + b"\0" + text.encode()).hexdigest()
 
 
 def _code_fingerprint() -> list:
@@ -158,7 +169,7 @@ def _read_entry(path: str) -> dict | None:
         os.close(fd)
     header, _, body = raw.partition(b"\n")
     try:
-        if json.loads(header).get("sha256") != hashlib.sha256(body).hexdigest():
+        if json.loads(header).get("sha256") != sha256(body).hexdigest():
             return None
         entry = json.loads(body)
     except (ValueError, AttributeError):
@@ -178,7 +189,7 @@ def _depends_hold(depends: object, access: files.FileAccess) -> bool:
                 text, _ = access.read(name)
             except files.FileRefused:
                 return False
-            if hashlib.sha256(text.encode()).hexdigest() != recorded:
+            if sha256(text.encode()).hexdigest() != recorded:
                 return False
         elif kind != "path" or os.path.realpath(os.path.join(str(access.root), name)) != recorded:
             return False
@@ -188,14 +199,14 @@ def _depends_hold(depends: object, access: files.FileAccess) -> bool:
 def _store(key: str, depends: list[tuple[str, str, str]], scenario: Scenario) -> None:
     """Write the entry atomically (a failure to write only loses the cache), then evict
     the least recently used entries beyond MAX_ENTRIES."""
-    recorded = [[kind, name, hashlib.sha256(value.encode()).hexdigest() if kind == "file" else value]
+    recorded = [[kind, name, sha256(value.encode()).hexdigest() if kind == "file" else value]
                 for kind, name, value in depends]
     body = json.dumps({"format": CACHE_FORMAT, "key": key, "depends": recorded,
                        "topology": codec.encode(scenario.topology),
                        "warnings": [warning.to_json() for warning in scenario.warnings]}).encode()
     if len(body) > MAX_ENTRY_BYTES - 100:
         return
-    data = json.dumps({"sha256": hashlib.sha256(body).hexdigest()}).encode() + b"\n" + body
+    data = json.dumps({"sha256": sha256(body).hexdigest()}).encode() + b"\n" + body
     directory = cache_dir()
     tmp = os.path.join(directory, f".{key}.{os.getpid()}.tmp")
     try:

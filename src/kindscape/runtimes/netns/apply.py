@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
 from ...errors import RuntimeFailure
 from ...linux import netns_etc, nsfs
 from ...linux.netlink import Failure, NetlinkSocket
+from ...linux.workers import Workers
 from . import ops
 from ...progress import Progress
 from ...runner import logged, run
@@ -55,13 +55,13 @@ class Applier:
         self.fds: dict[str, int] = {}
         self.indexes: dict[tuple[str, str], int] = {}  # (ns, dev) -> ifindex, chosen here
         self.dumped: set[str] = set()
-        self.pool: ThreadPoolExecutor | None = None
-        self.pending_rulesets: list[Future] = []
-        self.pending_files: Future | None = None
+        self.pending_rulesets: Workers | None = None
+        self.pending_files: Workers | None = None
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        for pending in (self.pending_rulesets, self.pending_files):
+            if pending is not None:
+                pending.cancel()
         for sock in self.sockets.values():
             sock.close()
         for fd in self.fds.values():
@@ -147,22 +147,20 @@ class Applier:
             with nsfs.entered(op.ns):
                 run(["nft", "-f", "-"], input=op.text)
 
-        self.pool = ThreadPoolExecutor(max_workers=RULESET_WORKERS)
-        self.pending_files = self.pool.submit(_write_files, self.plan.of(ops.WriteFile), self.store)
-        self.pending_rulesets = [self.pool.submit(apply, op)
-                                 for op in _per_namespace(self.plan.of(ops.Ruleset))]
+        self.pending_files = Workers(lambda files: _write_files(files, self.store), [self.plan.of(ops.WriteFile)],
+                                     1, "files")
+        self.pending_rulesets = Workers(apply, _per_namespace(self.plan.of(ops.Ruleset)), RULESET_WORKERS, "nft")
 
     def rulesets(self) -> None:
         """Wait for the rulesets `start_background` began (the first failure is raised)."""
-        total = len(self.pending_rulesets)
-        for done, future in enumerate(self.pending_rulesets, start=1):
-            future.result()
+        def each(done: int, total: int) -> None:
             if done % 16 == 0 or done == total:
                 self.progress("rulesets", done, total)
+        self.pending_rulesets.wait(each)
 
     def files(self) -> None:
         """Wait for the files `start_background` began writing."""
-        self.pending_files.result()
+        self.pending_files.wait()
 
     # Helpers ------------------------------------------------------------------
     def _fd(self, ns: str) -> int:

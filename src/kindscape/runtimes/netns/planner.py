@@ -9,7 +9,7 @@ No side effects, no clock, no randomness: the same topology always gives the sam
 from __future__ import annotations
 
 from ... import topology as topo
-from ...plan import link_faults, neighbours, netpol_rules, routing, rules, service_steps
+from ...plan import neighbours, routing, rules, service_steps
 from . import ops
 from ...topology import PROBE_PORT, Node, Topology
 
@@ -75,9 +75,15 @@ def plan(topology: Topology) -> NetnsPlan:
     steps += neighbours.neighbours(topology, [op for op in steps if isinstance(op, ops.Route)])
     steps += rules.rulesets(topology)
     steps += service_steps.steps(topology)
-    for cluster in topology.clusters:
-        steps += netpol_rules.rulesets(cluster)
-    steps += link_faults.plan_links(topology, topology.impairments)
+    # NetworkPolicy's and impairments' planners (and their models) are loaded only for a
+    # scenario that has some: most of a small scenario's `up` is its imports.
+    if any(cluster.policies for cluster in topology.clusters):
+        from ...plan import netpol_rules
+        for cluster in topology.clusters:
+            steps += netpol_rules.rulesets(cluster)
+    if topology.impairments:
+        from ...plan import link_faults
+        steps += link_faults.plan_links(topology, topology.impairments)
     steps.append(_workloads(topology))
     # Stable sort: phase order first, the order above within a phase.
     steps.sort(key=lambda op: op.phase)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...plan import layout, link_faults
+from ...plan import layout
 from . import ops
 
 
@@ -34,17 +34,30 @@ def command(op: ops.Op) -> str:
             return _route(op)
         case ops.Neighbour(ns=ns, dev=dev, address=address, mac=mac):
             return f"ip -n {ns} neigh replace {address} lladdr {mac} dev {dev} nud permanent"
-        case ops.Ruleset(ns=ns, text=text) | link_faults.LinkRules(ns=ns, text=text):
-            return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
+        case ops.Ruleset(ns=ns, text=text):
+            return _nft(ns, text)
         case ops.WriteFile(path=path, content=content):
             return f"install -D -m 0644 /dev/stdin {path} <<'EOF'\n{content}EOF"
-        case link_faults.Shaping(ns=ns, commands=commands):
-            return "\n".join(f"tc -n {ns} {line}" for line in commands)
         case ops.StartWorkloads(listeners=listeners, dns=dns):
             ports = sorted({p for item in listeners for p in item.ports})
             text = (f"# start the workload server: echo listeners for {len(listeners)} endpoints "
                     f"on TCP {', '.join(map(str, ports))} (one process, one socket per namespace and port)")
             return "\n".join([text] + [_dns(server) for server in dns])
+    return _link_fault(op)
+
+
+def _nft(ns: str, text: str) -> str:
+    return f"ip netns exec {ns} nft -f - <<'EOF'\n{text}EOF"
+
+
+def _link_fault(op: ops.Op) -> str:
+    """Impairments' and partitions' operations (their module loads only where there are some)."""
+    from ...plan import link_faults
+    match op:
+        case link_faults.LinkRules(ns=ns, text=text):
+            return _nft(ns, text)
+        case link_faults.Shaping(ns=ns, commands=commands):
+            return "\n".join(f"tc -n {ns} {line}" for line in commands)
     raise TypeError(f"no rendering for {op!r}")
 
 

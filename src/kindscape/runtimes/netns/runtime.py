@@ -12,6 +12,7 @@ from ... import privileges
 from ... import state as statefile
 from ...errors import KindscapeError, StateError
 from ...linux import netns_etc, nsfs, processes
+from ...linux.workers import Workers
 from ...topology import Location
 from ...progress import Progress, no_progress
 from ...runner import logged, require
@@ -99,8 +100,9 @@ class NetnsRuntime:
             applier.files()
         finally:
             applier.close()
-        from ...plan.link_faults import LinkRules, Shaping
-        self.set_links(state, plan.of(Shaping) + plan.of(LinkRules), [], progress)
+        if topology.impairments:  # (their module loads only for a scenario that has some)
+            from ...plan.link_faults import LinkRules, Shaping
+            self.set_links(state, plan.of(Shaping) + plan.of(LinkRules), [], progress)
         for server in servers:
             progress("workloads", 0, 1)
             server.wait_ready()
@@ -134,13 +136,11 @@ class NetnsRuntime:
                 removed.append(f"process {record['pid']} ({record['role']})")
         names = list(dict.fromkeys(state.namespaces + self._marked_namespaces(state.name, set(state.namespaces))))
         # Each unmount waits for an RCU grace period (~0.4 ms, mostly waiting): many go at once.
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=REMOVERS) as pool:
-            for done, (name, gone) in enumerate(zip(names, pool.map(nsfs.remove, names)), start=1):
-                if gone:
-                    removed.append(f"namespace {name}")
-                if done % 64 == 0 or done == len(names):
-                    progress("namespaces", done, len(names))
+        def told(done: int, total: int) -> None:
+            if done % 64 == 0 or done == total:
+                progress("namespaces", done, total)
+        gone = Workers(nsfs.remove, names, REMOVERS, "netns-remove").wait(told)
+        removed += [f"namespace {name}" for name, went in zip(names, gone) if went]
         removed += [f"file {path}" for path in _remove_files(state.files, directory, ownership_mark(state.name))]
         for made in state.extra.get("directories", []):
             _remove_empty_dirs(made)

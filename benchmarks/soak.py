@@ -54,6 +54,23 @@ def usage(pid: int | str = "self") -> Usage:
     return Usage(fds, int(fields["VmRSS"][0]), threads)
 
 
+def settled_usage(pid: int, limit: float = 3.0) -> Usage:
+    """The server's usage once it is done with the connections of the check that just
+    returned: on a loaded machine it may still hold one (a reset not yet read, a DNS
+    client's connection, a silent client's wait) for a moment after the prober has its
+    answers. Two readings 0.3 s apart (longer than any such wait) that agree, or the
+    last one after `limit` s: a descriptor that stays is still counted."""
+    last = usage(pid)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = usage(pid)
+        if now.fds == last.fds:
+            return now
+        last = now
+    return last
+
+
 @dataclass
 class Series:
     """Usage after each round; `grew` compares the end with the baseline after warm-up."""
@@ -108,7 +125,7 @@ def checks_on_one_server(count: int, server: Series, driver: Series) -> list[str
             report = lab.check(all=True)
             if not all(r.reachable for r in report.results):
                 failures.append(f"check {index}: unreachable pairs")
-            server.samples.append(usage(pid))
+            server.samples.append(settled_usage(pid))
             driver.samples.append(usage())
     return failures
 

@@ -10,9 +10,13 @@ class with `text` (its nft syntax) and `holds` (whether a packet at a place meet
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..topology import IPAddr, IPNet
-from .decide import Action, Decision, Hook, Packet, Place
+from .hooks import Action, Hook
+
+if TYPE_CHECKING:
+    from .decide import Decision, Packet, Place
 
 
 def _keyword(version: int) -> str:
@@ -171,5 +175,6 @@ class Table:
                 continue
             for rule in chain.rules:
                 if rule.holds(place, packet):
+                    from .decide import Decision  # trace's types, loaded only when it asks
                     return Decision(self.qualified, rule.comment, VERDICTS[rule.verdict])
         return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..topology import Cluster, IPNet, Node, Topology
 from . import neighbours, linux_ops
-from .decide import Hook
+from .hooks import Hook
 from .nftables import Chain, DestinationIn, EtherDestination, Family, Interface, NoRoute, Rule, SourceIn, Table
 from .routing import cluster_families, interconnected_pairs
 

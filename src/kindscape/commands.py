@@ -45,6 +45,18 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, width=100_000, soft_wrap=True)
 
 
+def show(view: Any) -> None:
+    """A view of render/view.py for people: rich's on a terminal, plain text into a pipe
+    (the same text, without importing rich)."""
+    from .render.view import Text, plain, to_rich, wants_rich
+    if isinstance(view, str):
+        view = Text(view)
+    if wants_rich(sys.stdout):
+        console().print(to_rich(view))
+    else:
+        sys.stdout.write(plain(view))
+
+
 def fail(exc: Exception, output: str = "table") -> None:
     """A user error: a document on stdout in json/yaml mode, a line on stderr otherwise;
     the exit status is the error's (1 invalid file, 2 usage, 3 anything else)."""
@@ -157,7 +169,7 @@ def up(file: str, runtime: str, rename: str | None, output: str, allow_outside_f
 
         def table(doc: dict) -> None:
             from .render.status_tables import status_view
-            console().print(status_view(doc))
+            show(status_view(doc))
             print(f"up: check it with `kindscape check {lab.name}`, remove it with `kindscape down {lab.name}`")
         emit(doc, output, table)
 
@@ -198,7 +210,7 @@ def check(name: str, all: bool, timeout: float, measure: bool, probes: int, expl
 
         def table(_doc: dict) -> None:
             from .render.tables import check_view
-            console().print(check_view(report))
+            show(check_view(report))
         emit(report.to_json() if output != "table" else None, output, table)
         raise SystemExit(0 if report.ok else 1)
 
@@ -218,7 +230,7 @@ def _status_table(doc: dict, name: str | None) -> None:
     if not docs:
         print("no scenarios are up")
     for each in docs:
-        console().print(status_view(each))
+        show(status_view(each))
     for other in doc.get("notUp", []) if not name else []:
         if other["phase"] == "unreadable":
             print(f"{other['name']}: {other['reason']}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .cliargs import NAME, OUTPUT, Arg, command
-from .commands import console, emit, guard
+from .commands import emit, guard, show
 
 SIDE = Arg("a", "a cluster, node, host or network (kind:name when ambiguous)", metavar="A", complete="sides")
 OTHER_SIDE = SIDE.with_(dest="b", metavar="B", help="the other side, as A")
@@ -63,5 +63,5 @@ def _links_changed(change, output: str) -> None:
     def table(doc: dict) -> None:
         from .render.link_tables import links_table
         shown = links_table(doc)
-        console().print(shown if shown is not None else f"{doc['name']}: no impairments or partitions")
+        show(shown if shown is not None else f"{doc['name']}: no impairments or partitions")
     emit({"ok": True, **doc} if output != "table" else doc, output, table)

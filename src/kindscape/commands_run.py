@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from .cliargs import NAME, OUTPUT, Arg, command, positive_float, positive_int
-from .commands import console, emit, guard
+from .commands import emit, guard, show
 
 ENDPOINT = Arg("endpoint", "a pod (cluster-a-worker/pod1), node, host or docker-host", metavar="ENDPOINT",
                complete="endpoints")
@@ -33,7 +33,7 @@ def trace(name: str, source: str, target: str, port: int | None, protocol: str, 
 
         def table(_doc) -> None:
             from .render.trace import trace_view
-            console().print(trace_view(report))
+            show(trace_view(report))
         emit(report.to_json() if output != "table" else None, output, table)
         raise SystemExit(0 if report.ok else 1)
 

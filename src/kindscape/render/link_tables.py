@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
 
 from .. import measures
+from .view import Table, Text
 
 
 def links_table(doc: dict[str, Any]) -> Table | None:
@@ -16,7 +15,7 @@ def links_table(doc: dict[str, Any]) -> Table | None:
     impairments, partitions = doc.get("impairments") or [], doc.get("partitions") or []
     if not impairments and not partitions:
         return None
-    table = Table(show_header=True, title="links", title_justify="left")
+    table = Table(title="links")
     table.add_column("between")
     table.add_column("state")
     for item in partitions:

@@ -44,12 +44,12 @@ def _selected_pods(cluster: Cluster) -> list[list[str]]:
 
 def tables(doc: dict[str, Any]) -> list:
     """The status tables of namespaces and workloads, and of policies (none when unused)."""
-    from rich.table import Table  # status -o json needs none of rich
+    from .view import Table
     found = []
     spaces = [(c["name"], n) for c in doc["clusters"] for n in c.get("namespaces", [])
               if c.get("workloads") or c.get("networkPolicies")]
     if spaces:
-        table = Table(show_header=True)
+        table = Table()
         for column in ("cluster", "namespace", "labels"):
             table.add_column(column)
         for cluster, n in spaces:
@@ -57,7 +57,7 @@ def tables(doc: dict[str, Any]) -> list:
         found.append(table)
     workloads = [(c["name"], w) for c in doc["clusters"] for w in c.get("workloads", [])]
     if workloads:
-        table = Table(show_header=True)
+        table = Table()
         for column in ("cluster", "namespace", "workload", "labels", "ports", "pods"):
             table.add_column(column)
         for cluster, w in workloads:
@@ -68,7 +68,7 @@ def tables(doc: dict[str, Any]) -> list:
         found.append(table)
     policies = [(c["name"], p) for c in doc["clusters"] for p in c.get("networkPolicies", [])]
     if policies:
-        table = Table(show_header=True)
+        table = Table()
         for column in ("cluster", "policy", "types", "rules (in/out)", "selects"):
             table.add_column(column)
         for cluster, p in policies:

@@ -1,23 +1,21 @@
-"""The human-readable view (rich) of a status document (render/status.py makes it):
+"""The human-readable view of a status document (render/status.py makes it):
 apart from check's tables, so that `status` imports nothing of the prober."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
 from .link_tables import links_table
 from .policy_tables import tables as policy_tables
+from .view import Group, Table, Text
 
 
 def status_view(doc: dict[str, Any]) -> Group:
     head = Text(f"{doc['name']} ({doc['runtime']}, {doc['phase']})", style="bold")
     if doc.get("problems"):
         head.append("  problems: " + "; ".join(doc["problems"]), style="red")
-    table = Table(show_header=True)
+    table = Table()
     for column in ("cluster", "node", "role", "address", "podCIDR", "pods", "other addresses"):
         table.add_column(column)
     for cluster in doc["clusters"]:
@@ -30,7 +28,7 @@ def status_view(doc: dict[str, Any]) -> Group:
                           " ".join(node["podCIDRs"]) or "-", pods, others)
     parts: list[Any] = [head, table]
     if doc["hosts"]:
-        hosts = Table(show_header=True)
+        hosts = Table()
         hosts.add_column("host")
         hosts.add_column("addresses")
         hosts.add_column("routes to")
@@ -40,7 +38,7 @@ def status_view(doc: dict[str, Any]) -> Group:
         parts.append(hosts)
     services = [(c["name"], s) for c in doc["clusters"] for s in c["services"]]
     if services:
-        table = Table(show_header=True)
+        table = Table()
         for column in ("cluster", "service", "type", "clusterIP", "port", "nodePort", "external", "backends"):
             table.add_column(column)
         for cluster, s in services:

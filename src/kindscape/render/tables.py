@@ -1,15 +1,13 @@
-"""Human-readable tables (rich) for check reports (status's are in status_tables.py)."""
+"""Human-readable tables for check reports (status's are in status_tables.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
 from ..endpoints import service_selector
 from ..probe.measure import MeasuredResult
+from .view import Group, Table, Text
 
 if TYPE_CHECKING:
     from ..probe.checks import CheckReport
@@ -70,7 +68,7 @@ def check_matrix(report: CheckReport) -> Table:
     sources = [g for g in order if any((g, t) in cells for t in order)]
     targets = [g for g in order if any((s, g) in cells for s in order)]
     unit = "reached/pairs, sampled" if report.sampled else "reached/probed"
-    table = Table(title=f"reachability in {report.scenario} ({unit})", title_justify="left")
+    table = Table(title=f"reachability in {report.scenario} ({unit})")
     table.add_column("from \\ to", style="bold")
     for target in targets:
         table.add_column(target, justify="center")
@@ -79,12 +77,11 @@ def check_matrix(report: CheckReport) -> Table:
                                 for t in targets])
     if any(r.reachable and r.source_preserved is False for r in report.results):
         table.caption = "nat N: N of the reached saw another source address than the sender's (masqueraded)"
-        table.caption_justify = "left"
     return table
 
 
 def expectations_table(report: CheckReport) -> Table:
-    table = Table(title="expectations", title_justify="left")
+    table = Table(title="expectations")
     for column in ("from", "to", "expected", "probes", "result"):
         table.add_column(column)
     for outcome in report.expectations:
@@ -139,7 +136,7 @@ def service_answers(report: CheckReport) -> Table | None:
             counts[who] = counts.get(who, 0) + times
     if not answered:
         return None
-    table = Table(title="services: who answered", title_justify="left")
+    table = Table(title="services: who answered")
     table.add_column("service")
     table.add_column("answered by")
     for target, counts in answered.items():

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
-from rich.text import Text
 
 from ..trace.model import DELIVERED, Hop, Path, TraceReport
+from .view import Group, Text
 
 
 def _hop_lines(number: int, hop: Hop) -> list[Text]:

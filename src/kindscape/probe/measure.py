@@ -9,7 +9,6 @@ retransmit a lost SYN, so a lost SYN (or SYN-ACK) is a lost probe rather than a 
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -48,6 +47,7 @@ class MeasuredResult(ProbeResult):
         """The fields `check --measure` adds to each result (documented in docs/json-output.md)."""
         stats: dict[str, Any] = {"rttMinMs": None, "rttAvgMs": None, "rttMaxMs": None, "rttMdevMs": None}
         if self.rtts:
+            import statistics  # here: `check` without --measure needs none of it
             stats = {"rttMinMs": min(self.rtts), "rttAvgMs": round(statistics.fmean(self.rtts), 3),
                      "rttMaxMs": max(self.rtts), "rttMdevMs": round(statistics.pstdev(self.rtts), 3)}
         return {"probes": self.probes, "lost": self.lost, "lossPct": self.loss_pct, **stats,
@@ -92,6 +92,7 @@ def merge(results: list[ProbeResult]) -> MeasuredResult:
     base = {f.name: getattr(first, f.name) for f in fields(ProbeResult)}
     rtts = sorted(r.rtt_ms for r in answered if r.rtt_ms is not None)
     if rtts:
+        import statistics
         base["rtt_ms"] = round(statistics.median(rtts), 3)
     answers = Counter(r.answered_by for r in answered if r.answered_by)
     return MeasuredResult(**base, probes=len(results), lost=len(results) - len(answered), rtts=rtts,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ..progress import Progress, no_progress
 from ..linux import nsfs
+from ..linux.workers import Workers
 
 DEFAULT_TIMEOUT = 1.0
 DEFAULT_CONCURRENCY = 512  # sockets in flight: bounded, so fds and memory stay bounded
@@ -112,12 +113,8 @@ def run(tasks: list[ProbeTask], timeout: float = DEFAULT_TIMEOUT,
         for group in groups:
             _probe(group, timeout, concurrency, tally)
         return results
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-        futures = [pool.submit(_probe, group, timeout, max(1, concurrency // len(groups)), tally)
-                   for group in groups]
-        for future in futures:
-            future.result()
+    per_loop = max(1, concurrency // len(groups))
+    Workers(lambda group: _probe(group, timeout, per_loop, tally), groups, len(groups), name="probe").wait()
     return results
 
 

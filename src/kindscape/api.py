@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import codec, runtimes
 from . import state as statefile
-from .errors import KindscapeError, NoSuchScenario, PrivilegeError, StateError
-from .progress import Progress, no_progress, with_crash_hook
+from .errors import NoSuchScenario, StateError
+from .progress import Progress, no_progress, sink, with_crash_hook
 from .runtimes.base import Runtime
-from .running import RunningScenario, sink
+from .removal import down, down_all, known_names
+from .running import RunningScenario
 from .state import ScenarioState
 from .topology import Topology
 
@@ -195,96 +196,11 @@ def attach(name: str) -> Lab:
     """The Lab of a scenario that is up (brought up by this or another process)."""
     state = statefile.load(name)
     if state is None:
-        raise NoSuchScenario(f"no scenario named {name!r} is up" + _known())
+        raise NoSuchScenario(f"no scenario named {name!r} is up" + known_names())
     if state.phase != "up":
         raise StateError(f"scenario {name!r} is not up (it is {state.phase!r}): "
                          f"run `kindscape down {name}`")
     return Lab(state)
-
-
-def _known() -> str:
-    names = statefile.names()
-    return f" (up: {', '.join(names)})" if names else ""
-
-
-def down(name: str, progress: Progress | None = None, runtime: str | None = None,
-         force: bool = False) -> list[str]:
-    """Remove everything of a scenario, from its state file or, without one, by its marks.
-    A state file that is damaged or another version's is refused (StateUnreadable) unless
-    `force`: then the scenario is removed by its ownership marks."""
-    progress = sink(progress)
-    with statefile.locked(name, wait=True) as lock:
-        state = _recorded_or_found(name, runtime, force)
-        if state is None:
-            lock.remove_on_exit = True
-            raise NoSuchScenario(f"no scenario named {name!r} is up, and nothing of it was found"
-                             + _known())
-        recorded = os.path.isdir(statefile.scenario_dir(name))
-        state.phase, previous = "removing", state.phase
-        if recorded:
-            statefile.save(state)
-        try:
-            removed = get_runtime(state.runtime).down(state, progress)
-        except PrivilegeError:  # refused before removing anything: the scenario is as it was
-            state.phase = previous
-            if recorded:
-                statefile.save(state)
-            raise
-        statefile.forget(name)
-        lock.remove_on_exit = True
-    return removed
-
-
-def down_all(progress: Progress | None = None, force: bool = False) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Take down every scenario this machine has state for (up, or left by a crash of
-    `up`, or what a killed `down` left): ({name: what was removed}, {name: why it could not
-    be}). One failing does not stop the others; one another `down` removed meanwhile is
-    left out."""
-    removed: dict[str, list[str]] = {}
-    failed: dict[str, str] = {}
-    for name in statefile.names(leftovers=True):
-        try:
-            removed[name] = down(name, progress, force=force)
-        except StateError as exc:
-            if os.path.isdir(statefile.scenario_dir(name)):
-                failed[name] = str(exc)
-        except PrivilegeError:
-            raise  # the same for every scenario: say it once
-        except KindscapeError as exc:
-            failed[name] = str(exc)
-    return removed, failed
-
-
-def _recorded_or_found(name: str, runtime: str | None, force: bool) -> ScenarioState | None:
-    """The state file; without one (or, with `force`, without a readable one), what the
-    scenario's marks find; or, when only a state directory is left (a `down` killed
-    half-way), that directory."""
-    try:
-        state = statefile.load(name)
-    except statefile.StateUnreadable:
-        if not force:
-            raise
-        state = None  # damaged or another version's: removed by the marks
-    if state is not None:
-        return state
-    found = _orphans(name, runtime)
-    if found is None and os.path.isdir(statefile.scenario_dir(name)):
-        found = ScenarioState(name, runtime or RUNTIMES[0], phase="orphaned")
-    return found
-
-
-def _orphans(name: str, runtime: str | None) -> ScenarioState | None:
-    # kind first: its record in Docker is specific; a lone workload server is not.
-    for candidate in ([runtime] if runtime else sorted(RUNTIMES, key=lambda r: r != "kind")):
-        try:
-            found = get_runtime(candidate).orphans(name)
-        except PrivilegeError:
-            raise
-        except KindscapeError:
-            continue
-        if found is not None:
-            return found
-    return None
 
 
 def list_up() -> list[str]:

@@ -14,6 +14,11 @@ from collections.abc import Callable, Iterator
 Progress = Callable[[str, int, int], None]
 
 
+def sink(progress: Progress | None) -> Progress:
+    """Where progress goes: the caller's callable; None (the default) says nothing."""
+    return no_progress if progress is None else progress
+
+
 def no_progress(step: str, done: int, total: int) -> None:
     """The default progress sink: says nothing."""
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import codec, endpoints
 from . import state as statefile
 from .errors import KindscapeError
-from .progress import Progress, no_progress
+from .progress import Progress, sink
 from .runtimes.base import EXEC, IMPAIR, TRACE, Runtime
 from .runtimes.base import require as capability
 from .state import ScenarioState
@@ -195,8 +195,3 @@ def exec_target(topology: Topology, selector: str) -> str:
     if not endpoint.netns:
         raise KindscapeError(f"{selector} is a Service: exec into a pod, node or host")
     return endpoint.netns
-
-
-def sink(progress: Progress | None) -> Progress:
-    """Where progress goes: the caller's callable; None (the default) says nothing."""
-    return no_progress if progress is None else progress

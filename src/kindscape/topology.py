@@ -13,9 +13,10 @@ the scenario's `Lab` uses that one.
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from . import marks
 
 if TYPE_CHECKING:
     from .netpol import NetworkPolicy, PodView, ServedPort
@@ -115,10 +116,6 @@ IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 DOCKER_HOST = "docker-host"
 KIND_NETWORK = "kind"  # KIND's shared Docker network
 PROBE_PORT = 8080  # where every pod, node and host answers probes
-# Namespaces are named <prefix>.<scenario>.<endpoint>. KINDSCAPE_NETNS_PREFIX (with
-# KINDSCAPE_STATE_DIR) lets two independent users of one machine, e.g. two CI jobs, run
-# scenarios of the same name side by side.
-NETNS_PREFIX = os.environ.get("KINDSCAPE_NETNS_PREFIX", "ks") + "."
 
 
 def netns_name(scenario: str, endpoint: str) -> NamedNetns:
@@ -126,16 +123,7 @@ def netns_name(scenario: str, endpoint: str) -> NamedNetns:
 
     Scenario names cannot hold '.', so the prefix `ks.<scenario>.` is unique to it.
     """
-    return NamedNetns(f"{NETNS_PREFIX}{scenario}.{endpoint.replace('/', '.')}")
-
-
-def netns_prefix(scenario: str) -> str:
-    return f"{NETNS_PREFIX}{scenario}."
-
-
-def ownership_mark(scenario: str) -> str:
-    """The altname put on `lo` of every namespace a scenario creates (its ownership mark)."""
-    return f"kindscape.{scenario}"
+    return NamedNetns(f"{marks.NETNS_PREFIX}{scenario}.{endpoint.replace('/', '.')}")
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,9 @@ def node_image(docker_client):
 
 @pytest.fixture
 def standin(docker_client, node_image, monkeypatch):
-    """The kind runtime, wired to the stand-in instead of kind and kubectl, as `api` uses it."""
-    from kindscape import api
+    """The kind runtime, wired to the stand-in instead of kind and kubectl, wherever a
+    runtime is asked for by name (api, removal, faults: all through runtimes.provider)."""
+    from kindscape import runtimes
     from kindscape.runtimes.kind.runtime import KindRuntime
     from tests.docker.standin import StandInKind
 
@@ -43,13 +44,13 @@ def standin(docker_client, node_image, monkeypatch):
     monkeypatch.setenv("KINDSCAPE_HOST_IMAGE", node_image)
     monkeypatch.delenv("KINDSCAPE_PROBE_IMAGE", raising=False)
     kind = StandInKind(docker_client, node_image, KIND_NETWORK)
-    original = api.get_runtime
+    original = runtimes.provider
 
-    def get_runtime(name: str):
+    def provider(name: str):
         if name == "kind":
             return KindRuntime(kind=kind, kube=kind.kube)
         return original(name)
-    monkeypatch.setattr(api, "get_runtime", get_runtime)
+    monkeypatch.setattr(runtimes, "provider", provider)
     yield kind
     # Whatever a failed test left: the stand-in's nodes and the test network.
     for name in kind.created:

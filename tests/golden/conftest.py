@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from kindscape import topology
+from kindscape import marks
 
 
 @pytest.fixture(autouse=True)
 def default_netns_prefix(monkeypatch):
-    monkeypatch.setattr(topology, "NETNS_PREFIX", "ks.")
+    monkeypatch.setattr(marks, "NETNS_PREFIX", "ks.")

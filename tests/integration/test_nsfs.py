@@ -9,7 +9,7 @@ import os
 import pytest
 
 from kindscape.linux import nsfs
-from kindscape.topology import NETNS_PREFIX
+from kindscape.marks import NETNS_PREFIX
 
 NAMES = [f"{NETNS_PREFIX}nsfs-test.ns{i}" for i in range(6)]
 

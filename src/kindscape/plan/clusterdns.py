@@ -15,7 +15,8 @@ Everything else is NXDOMAIN: the emulated CoreDNS has no upstream to forward to.
 
 from __future__ import annotations
 
-from ..topology import Cluster, IPAddr, Pod, Service, ownership_mark
+from ..marks import ownership_mark
+from ..topology import Cluster, IPAddr, Pod, Service
 from . import linux_ops
 
 ZONE = "cluster.local"

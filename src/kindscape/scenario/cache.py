@@ -30,7 +30,8 @@ import sys
 from .. import codec, state
 from ..errors import Problem
 from ..runner import RUN_LOG
-from ..topology import NETNS_PREFIX, Topology
+from ..marks import NETNS_PREFIX
+from ..topology import Topology
 from . import files
 from .load import STDIN, Scenario, loads, read_scenario
 

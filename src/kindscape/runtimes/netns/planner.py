@@ -9,6 +9,7 @@ No side effects, no clock, no randomness: the same topology always gives the sam
 from __future__ import annotations
 
 from ... import topology as topo
+from ...marks import ownership_mark
 from ...plan import neighbours, routing, rules, service_steps
 from . import ops
 from ...topology import PROBE_PORT, Node, Topology
@@ -92,7 +93,7 @@ def plan(topology: Topology) -> NetnsPlan:
 
 def _namespaces(topology: Topology) -> list:
     """Every namespace, marked as the scenario's; `lo` comes up with it."""
-    mark = topo.ownership_mark(topology.scenario)
+    mark = ownership_mark(topology.scenario)
     found = [ops.CreateNamespace(topology.docker_host.netns, topo.DOCKER_HOST, "docker-host", mark)]
     for node in topology.nodes:
         found.append(ops.CreateNamespace(node.netns, node.name, "node", mark))

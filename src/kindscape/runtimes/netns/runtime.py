@@ -13,11 +13,10 @@ from ... import state as statefile
 from ...errors import KindscapeError, StateError
 from ...linux import netns_etc, nsfs, processes
 from ...linux.workers import Workers
-from ...topology import Location
 from ...progress import Progress, no_progress
 from ...runner import logged, require
+from ...marks import netns_prefix, ownership_mark
 from ...state import ScenarioState
-from ...topology import Impairment, Topology, netns_prefix, ownership_mark
 from ..base import EXEC, IMPAIR, TRACE
 from .. import liveness
 
@@ -27,6 +26,7 @@ from .. import liveness
 if TYPE_CHECKING:
     from . import ops
     from ...probe.prober import ProbeResult, ProbeTask
+    from ...topology import Impairment, Location, Topology
     from .planner import NetnsPlan
 
 WORKLOADS = "workloads"

@@ -251,15 +251,15 @@ def _list_table(found: list[dict]) -> None:
     if not found:
         print("no scenarios on this machine")
         return
-    from rich.table import Table
-    table = Table(box=None, pad_edge=False)
+    from .render.view import Table
+    table = Table(boxed=False)
     for column in ("NAME", "RUNTIME", "PHASE", "CLUSTERS", "NODES", "PODS", "HOSTS", "AGE"):
         table.add_column(column, justify="right" if column in ("CLUSTERS", "NODES", "PODS", "HOSTS") else "left")
     for each in found:
         table.add_row(each["name"], each["runtime"] or "-", each["phase"],
                       *(str(each[key]) if each[key] is not None else "-"
                         for key in ("clusters", "nodes", "pods", "hosts")), _age(each["ageSeconds"]))
-    console().print(table)
+    show(table)
 
 
 def _age(seconds: float | None) -> str:
@@ -283,7 +283,7 @@ def _age(seconds: float | None) -> str:
                  "exits 0 (as `kind delete cluster` does).")
 def down(name: str | None, all: bool, force: bool, output: str) -> None:
     with guard(output):
-        from . import api
+        from . import removal as api  # api's down and down_all, without api's imports
         from .errors import NoSuchScenario, UsageError
         from .progress import progress_printer
         if (name is None) == (not all):

@@ -21,8 +21,10 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "multi-cluster.yaml
 # without NetworkPolicies: the full argparse parser (quickcli parses plain command lines),
 # logging (and concurrent.futures, which imports it), NetworkPolicy's model, the plan's
 # operations, the schema (pydantic).
+# rich: tables into a pipe are render/view.py's plain text; statistics: only --measure.
 NEVER = {"argparse", "logging", "concurrent.futures", "kindscape.cliparser", "kindscape.netpol",
-         "kindscape.runtimes.netns.ops", "kindscape.plan.linux_ops", "kindscape.scenario", "pydantic", "typer"}
+         "kindscape.runtimes.netns.ops", "kindscape.plan.linux_ops", "kindscape.scenario", "pydantic", "typer",
+         "rich", "statistics"}
 # status does not probe
 NOT_FOR_STATUS = {"kindscape.probe.prober", "kindscape.probe.checks", "kindscape.render.tables"}
 
@@ -82,3 +84,15 @@ def test_the_guard_sees_a_module_that_creeps_back(state_dir):
     """The check above can fail: a policy's model loaded by status is seen."""
     _, modules = _loaded(state_dir, ["status"], after=("kindscape.netpol",))
     assert modules & NEVER == {"kindscape.netpol"}
+
+
+def test_down_starts_without_the_topology(tmp_path):
+    """`down` needs the state file and the marks, not the topology's types (~100M
+    instructions of dataclasses): removal.py, not api.py."""
+    state_dir = str(tmp_path)
+    subprocess.run([sys.executable, "-c", SETUP, str(EXAMPLE)], check=True, timeout=60,
+                   env={**os.environ, "KINDSCAPE_STATE_DIR": state_dir})
+    code, modules = _loaded(state_dir, ["down", "multi-cluster", "-o", "json"])
+    assert code == 0  # its namespaces were never made: nothing to remove, and its state is gone
+    assert "kindscape.removal" in modules and "kindscape.runtimes.netns.runtime" in modules
+    assert not modules & (NEVER | {"kindscape.topology", "kindscape.codec", "kindscape.api", "kindscape.running"})

@@ -33,7 +33,7 @@ def texts(draw) -> Text:
 
 @st.composite
 def tables(draw) -> Table:
-    table = Table(title=draw(st.one_of(st.none(), LINE.filter(bool))))
+    table = Table(title=draw(st.one_of(st.none(), LINE.filter(bool))), boxed=draw(st.booleans()))
     count = draw(st.integers(1, 5))
     for _ in range(count):
         table.add_column(draw(LINE.filter(bool)), justify=draw(st.sampled_from(["left", "right", "center"])),

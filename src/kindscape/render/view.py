@@ -45,13 +45,14 @@ class Column:
 
 
 class Table:
-    """A boxed table with a header row (rich's default box), an optional title above it and
-    caption below it, both left-aligned."""
+    """A table with a header row, boxed (rich's default box) or not (columns apart by two
+    spaces, as kubectl prints them), an optional title above it and caption below it, both
+    left-aligned."""
 
-    __slots__ = ("title", "caption", "columns", "rows")
+    __slots__ = ("title", "boxed", "caption", "columns", "rows")
 
-    def __init__(self, title: str | None = None):
-        self.title = title
+    def __init__(self, title: str | None = None, boxed: bool = True):
+        self.title, self.boxed = title, boxed
         self.caption: str | None = None
         self.columns: list[Column] = []
         self.rows: list[tuple[Cell, ...]] = []
@@ -121,17 +122,24 @@ def _table_lines(table: Table) -> list[str]:
 
     def body(cells: list[list[str]], bar: str) -> list[str]:
         height = max((len(c) for c in cells), default=1)
-        return [bar + bar.join(" " + _JUSTIFY[col.justify](c[i] if i < len(c) else "", w) + " "
-                               for c, col, w in zip(cells, table.columns, widths)) + bar
-                for i in range(height)]
+        lines = [[_JUSTIFY[col.justify](c[i] if i < len(c) else "", w)
+                  for c, col, w in zip(cells, table.columns, widths)] for i in range(height)]
+        if not table.boxed:
+            return ["  ".join(line) for line in lines]
+        return [bar + bar.join(f" {cell} " for cell in line) + bar for line in lines]
 
     out = [table.title] if table.title is not None else []
-    out.append(rule("┏", "━", "┳", "┓"))
-    out += body(header, "┃")
-    out.append(rule("┡", "━", "╇", "┩"))
-    for row in rows:
-        out += body(row, "│")
-    out.append(rule("└", "─", "┴", "┘"))
+    if not table.boxed:
+        out += body(header, "")
+        for row in rows:
+            out += body(row, "")
+    else:
+        out.append(rule("┏", "━", "┳", "┓"))
+        out += body(header, "┃")
+        out.append(rule("┡", "━", "╇", "┩"))
+        for row in rows:
+            out += body(row, "│")
+        out.append(rule("└", "─", "┴", "┘"))
     if table.caption is not None:
         out.append(table.caption)
     return out
@@ -173,7 +181,7 @@ def to_rich(view: View) -> Any:
         if isinstance(item, Text):
             return text(item)
         made = RichTable(title=text(item.title), title_justify="left", caption=text(item.caption),
-                         caption_justify="left")
+                         caption_justify="left", **({} if item.boxed else {"box": None, "pad_edge": False}))
         for column in item.columns:
             made.add_column(text(column.header), justify=column.justify, style=column.style or None)
         for row in item.rows:

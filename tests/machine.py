@@ -35,7 +35,14 @@ DOCKER_OWNED = re.compile(r"\b(docker0|veth[0-9a-f]{7}|br-[0-9a-f]{12})\b|DOCKER
 # `ip netns add`, bind-mounts /run/netns on itself to make it shared) and it stays for
 # good, as iproute2's does. Its appearing is the machine's first use, not a leak; its
 # going would be (nothing may unmount it).
-MADE_ONCE = {"mounts": re.compile(r"/run/netns \S+")}
+# Likewise dockerd's IPv6 switch: when it first makes an IPv6 network (KIND's `kind`
+# network is one) it turns IPv6 forwarding on - all, default and every device - and never
+# off, and with forwarding on the kernel adds anycast routes for the subnet-router
+# addresses. Real KIND on a fresh machine does the same; kindscape writes no sysctl of the
+# root namespace. So forwarding may go from 0 to 1, never back.
+KERNEL_ANYCAST = re.compile(r"anycast \S+ dev \S+ table local proto kernel metric 0 pref medium")
+MADE_ONCE = {"mounts": re.compile(r"/run/netns \S+"), "routes": KERNEL_ANYCAST, "routes6": KERNEL_ANYCAST}
+SWITCHED_ON_ONCE = {"sysctls": re.compile(r"net/ipv6/conf/[^=]+/forwarding")}
 
 
 def _run(argv: list[str]) -> str:
@@ -166,9 +173,20 @@ class Snapshot:
             gone, new = sorted((then - now).elements()), sorted((now - then).elements())
             if f.name in MADE_ONCE:
                 new = [line for line in new if not MADE_ONCE[f.name].fullmatch(line)]
+            if f.name in SWITCHED_ON_ONCE:
+                gone, new = _switched_on_left_out(gone, new, SWITCHED_ON_ONCE[f.name])
             if gone or new:
                 changes[f.name] = {"gone": gone, "new": new}
         return changes
+
+
+def _switched_on_left_out(gone: list[str], new: list[str], key: re.Pattern) -> tuple[list[str], list[str]]:
+    """Without the settings `key` matches that went from 0 to 1 (and only those)."""
+    on = {line[:-2] for line in new if line.endswith("=1") and key.fullmatch(line[:-2])}
+    off = {line[:-2] for line in gone if line.endswith("=0") and key.fullmatch(line[:-2])}
+    switched = on & off
+    return ([line for line in gone if line[:-2] not in switched or not line.endswith("=0")],
+            [line for line in new if line[:-2] not in switched or not line.endswith("=1")])
 
 
 def _lines(value: str | tuple[str, ...]) -> list[str]:

@@ -146,11 +146,10 @@ def bench_seed(repeats: int, directory: Path) -> dict:
     path = seed.seed_file(directory)
     figures = seed.rounds(path, repeats)
     library = _in_process(path)
-    library_up = library.get("up") if isinstance(library, dict) else None
     return {"repeats": repeats, "median": {step: value["wall"] for step, value in figures["median"].items()},
             "best_total": figures["best_total"], "failures": figures["failures"],
             "command": " ".join(measure.kindscape_command()), "library": library,
-            "startup": startup.profile_up(str(path), seed.NAME, library_up)}
+            "startup": startup.profile_up(str(path), seed.NAME)}
 
 
 def bench_mininet(results: list[SizeResult], pingall_hosts: list[int], say) -> list[dict | str] | str:

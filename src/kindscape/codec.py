@@ -8,8 +8,9 @@ import ipaddress
 import sys
 import types
 import typing
+from collections.abc import Callable
 from functools import cache
-from typing import Any, Callable
+from typing import Any
 
 from .topology import LOCATIONS, location_from_json
 

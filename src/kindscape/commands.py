@@ -284,17 +284,17 @@ def _age(seconds: float | None) -> str:
                  "exits 0 (as `kind delete cluster` does).")
 def down(name: str | None, all: bool, force: bool, output: str) -> None:
     with guard(output):
-        from . import removal as api  # api's down and down_all, without api's imports
+        from . import removal  # api's down and down_all, without api's imports (the topology)
         from .errors import NoSuchScenario, UsageError
         from .progress import progress_printer
         if (name is None) == (not all):
             raise UsageError("give the name of a scenario, or --all (not both)")
         with progress_printer() as progress:
             if name is None:
-                removed, failed = api.down_all(progress, force=force)
+                removed, failed = removal.down_all(progress, force=force)
             else:
                 try:
-                    removed, failed = {name: api.down(name, progress, force=force)}, {}
+                    removed, failed = {name: removal.down(name, progress, force=force)}, {}
                 except NoSuchScenario:
                     removed, failed = {}, {}
         _print_down(name, removed, failed, output)
